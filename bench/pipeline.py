@@ -1,0 +1,221 @@
+"""Run `tap-sapb1 | target-hubspot-finance` as subprocesses, the way `meltano run` does.
+
+Shared by the chaos suite (tests/chaos/) and the benchmarks: both need to start the real console
+scripts, keep the bookmark the target confirms between runs, kill the whole pipeline with SIGKILL
+at a chosen moment, and measure each process's peak memory on its own (os.wait4 gives the
+rusage of one child, where RUSAGE_CHILDREN would mix the tap and the target).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN_DIR = Path(sys.executable).parent
+
+
+def _exit_code(status: int) -> int:
+    """Turn a wait status into Popen's convention (negative signal number when killed)."""
+    return os.waitstatus_to_exitcode(status)
+
+
+@dataclass
+class RunResult:
+    """What one pipeline run left behind: exit codes, confirmed states, logs and peak memory."""
+
+    tap_rc: int | None
+    target_rc: int | None
+    killed: bool
+    timed_out: bool
+    states: list[dict]
+    tap_stderr: str
+    target_stderr: str
+    target_stdout: str
+    tap_maxrss_kib: int
+    target_maxrss_kib: int
+    wall_s: float
+
+    @property
+    def ok(self) -> bool:
+        """True when both processes exited 0 on their own."""
+        return not self.killed and self.tap_rc == 0 and self.target_rc == 0
+
+    @property
+    def last_state(self) -> dict | None:
+        """The bookmark a scheduler would store: the last STATE the target emitted."""
+        return self.states[-1] if self.states else None
+
+    def outputs(self) -> str:
+        """Every byte the run printed (for secret scans)."""
+        return "\n".join((self.tap_stderr, self.target_stderr, self.target_stdout))
+
+    def describe(self) -> str:
+        """A short diagnostic for assertion messages (the tails of both logs)."""
+        return (f"tap_rc={self.tap_rc} target_rc={self.target_rc} killed={self.killed} "
+                f"timed_out={self.timed_out}\n--- tap stderr (tail) ---\n{self.tap_stderr[-3000:]}"
+                f"\n--- target stderr (tail) ---\n{self.target_stderr[-3000:]}")
+
+
+class RunningPipeline:
+    """A started pipeline: `kill()` may be called from any thread (e.g. a sandbox hook)."""
+
+    def __init__(self, tap: subprocess.Popen, target: subprocess.Popen, workdir: Path,
+                 run_no: int) -> None:
+        self.tap = tap
+        self.target = target
+        self.pgid = tap.pid
+        self.workdir = workdir
+        self.run_no = run_no
+        self.started = time.monotonic()
+        self.states: list[dict] = []
+        self._stdout_lines: list[str] = []
+        self._killed = threading.Event()
+        self._reader = threading.Thread(target=self._read_target_stdout, daemon=True)
+        self._reader.start()
+
+    def _read_target_stdout(self) -> None:
+        assert self.target.stdout is not None
+        for raw in self.target.stdout:
+            line = raw.decode("utf-8", "replace")
+            self._stdout_lines.append(line)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("type") == "STATE":
+                self.states.append(message.get("value") or {})
+
+    @property
+    def killed(self) -> bool:
+        """Whether kill() was called."""
+        return self._killed.is_set()
+
+    def kill(self) -> None:
+        """SIGKILL every process of the pipeline at once (the group), like a node dying."""
+        if self._killed.is_set():
+            return
+        self._killed.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGKILL)
+
+    def wait(self, timeout: float = 600.0, kill_when: Callable[[], bool] | None = None,
+             poll_s: float = 0.002) -> RunResult:
+        """Reap both processes; kill the group when `kill_when()` turns true or on timeout."""
+        pending = {"tap": self.tap, "target": self.target}
+        codes: dict[str, int | None] = {"tap": None, "target": None}
+        rss: dict[str, int] = {"tap": 0, "target": 0}
+        deadline = self.started + timeout
+        timed_out = False
+        while pending:
+            for name, proc in list(pending.items()):
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    code = _exit_code(status)
+                    proc.returncode = code
+                    codes[name] = code
+                    rss[name] = usage.ru_maxrss
+                    del pending[name]
+            if not pending:
+                break
+            if kill_when is not None and not self.killed and kill_when():
+                self.kill()
+            if time.monotonic() > deadline and not timed_out:
+                timed_out = True
+                self.kill()
+            time.sleep(poll_s)
+        self._reader.join(timeout=10)
+        wall = time.monotonic() - self.started
+        logs = {n: (self.workdir / f"run{self.run_no:03d}.{n}.log") for n in ("tap", "target")}
+        return RunResult(
+            tap_rc=codes["tap"], target_rc=codes["target"], killed=self.killed,
+            timed_out=timed_out, states=list(self.states),
+            tap_stderr=logs["tap"].read_text("utf-8", "replace"),
+            target_stderr=logs["target"].read_text("utf-8", "replace"),
+            target_stdout="".join(self._stdout_lines),
+            tap_maxrss_kib=rss["tap"], target_maxrss_kib=rss["target"], wall_s=wall,
+        )
+
+
+@dataclass
+class Pipeline:
+    """A tap|target pair with its configs and the bookmark kept between runs (like Meltano's).
+
+    After each run, the last STATE the target emitted (if any) becomes the `--state` of the next
+    run, exactly as `meltano run` stores it, also when the run was killed.
+    """
+
+    workdir: Path
+    tap_config: dict
+    target_config: dict
+    tap_cmd: list[str] = field(default_factory=lambda: [str(BIN_DIR / "tap-sapb1")])
+    target_cmd: list[str] = field(
+        default_factory=lambda: [str(BIN_DIR / "target-hubspot-finance")])
+    env: dict[str, str] = field(default_factory=dict)
+    results: list[RunResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.tap_path = self.workdir / "tap.json"
+        self.target_path = self.workdir / "target.json"
+        self.state_path = self.workdir / "state.json"
+        self.write_configs()
+
+    def write_configs(self) -> None:
+        """(Re)write both config files, e.g. after changing a setting between runs."""
+        self.tap_path.write_text(json.dumps(self.tap_config))
+        self.target_path.write_text(json.dumps(self.target_config))
+
+    @property
+    def state(self) -> dict | None:
+        """The stored bookmark, or None before the first confirmed state."""
+        if not self.state_path.exists():
+            return None
+        return json.loads(self.state_path.read_text())
+
+    def start(self) -> RunningPipeline:
+        """Start tap and target in one new process group (same session), tap piped into target."""
+        run_no = len(self.results) + 1
+        tap_cmd = [*self.tap_cmd, "--config", str(self.tap_path)]
+        if self.state_path.exists():
+            tap_cmd += ["--state", str(self.state_path)]
+        target_cmd = [*self.target_cmd, "--config", str(self.target_path)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        tap_log = (self.workdir / f"run{run_no:03d}.tap.log").open("wb")
+        target_log = (self.workdir / f"run{run_no:03d}.target.log").open("wb")
+        with tap_log, target_log:
+            tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=tap_log,
+                                   stdin=subprocess.DEVNULL, cwd=self.workdir, env=env,
+                                   process_group=0)
+            target = subprocess.Popen(target_cmd, stdin=tap.stdout, stdout=subprocess.PIPE,
+                                      stderr=target_log, cwd=self.workdir, env=env,
+                                      process_group=tap.pid)
+        assert tap.stdout is not None
+        tap.stdout.close()  # the target holds the only read end: the tap sees EPIPE if it dies
+        return RunningPipeline(tap, target, self.workdir, run_no)
+
+    def run(self, timeout: float = 600.0, kill_when: Callable[[], bool] | None = None,
+            on_start: Callable[[RunningPipeline], None] | None = None) -> RunResult:
+        """One run to the end (or to the kill); stores the last confirmed state for the next."""
+        running = self.start()
+        if on_start is not None:
+            on_start(running)
+        result = running.wait(timeout=timeout, kill_when=kill_when)
+        if result.last_state is not None:
+            self.state_path.write_text(json.dumps(result.last_state))
+        self.results.append(result)
+        return result
+
+    def all_outputs(self) -> str:
+        """Every log line and state message of every run so far (for secret scans)."""
+        parts = [r.outputs() for r in self.results]
+        parts += [json.dumps(s) for r in self.results for s in r.states]
+        return "\n".join(parts)
