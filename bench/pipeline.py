@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
+_RECORD_HEAD = re.compile(rb'\{"type":\s*"RECORD",\s*"stream":\s*"([^"]+)"')
 
 
 def _exit_code(status: int) -> int:
@@ -160,6 +162,7 @@ class Pipeline:
     target_cmd: list[str] = field(
         default_factory=lambda: [str(BIN_DIR / "target-hubspot-finance")])
     env: dict[str, str] = field(default_factory=dict)
+    select: list[str] | None = None  # streams to select (like meltano.yml); None = tap default
     results: list[RunResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -167,12 +170,27 @@ class Pipeline:
         self.tap_path = self.workdir / "tap.json"
         self.target_path = self.workdir / "target.json"
         self.state_path = self.workdir / "state.json"
+        self.catalog_path = self.workdir / "catalog.json"
         self.write_configs()
 
     def write_configs(self) -> None:
         """(Re)write both config files, e.g. after changing a setting between runs."""
         self.tap_path.write_text(json.dumps(self.tap_config))
         self.target_path.write_text(json.dumps(self.target_config))
+
+    def write_catalog(self) -> None:
+        """Discover the tap's catalog once and select `self.select`, as Meltano's select does."""
+        if self.select is None or self.catalog_path.exists():
+            return
+        out = subprocess.run([*self.tap_cmd, "--config", str(self.tap_path), "--discover"],
+                             capture_output=True, check=True, cwd=self.workdir, timeout=120)
+        catalog = json.loads(out.stdout)
+        for stream in catalog["streams"]:
+            chosen = stream["tap_stream_id"] in self.select
+            for entry in stream.get("metadata", []):
+                if entry.get("breadcrumb") == []:
+                    entry["metadata"]["selected"] = chosen
+        self.catalog_path.write_text(json.dumps(catalog))
 
     @property
     def state(self) -> dict | None:
@@ -184,7 +202,10 @@ class Pipeline:
     def start(self) -> RunningPipeline:
         """Start tap and target in one new process group (same session), tap piped into target."""
         run_no = len(self.results) + 1
+        self.write_catalog()
         tap_cmd = [*self.tap_cmd, "--config", str(self.tap_path)]
+        if self.catalog_path.exists():
+            tap_cmd += ["--catalog", str(self.catalog_path)]
         if self.state_path.exists():
             tap_cmd += ["--state", str(self.state_path)]
         target_cmd = [*self.target_cmd, "--config", str(self.target_path)]
@@ -219,3 +240,45 @@ class Pipeline:
         parts = [r.outputs() for r in self.results]
         parts += [json.dumps(s) for r in self.results for s in r.states]
         return "\n".join(parts)
+
+
+@dataclass
+class TapOnlyResult:
+    """A tap run with its output counted and discarded: records per stream, time, peak RSS."""
+
+    records: dict[str, int]
+    rc: int
+    wall_s: float
+    maxrss_kib: int
+    stderr: str
+
+
+def run_tap_only(pipeline: Pipeline, timeout: float = 1800.0) -> TapOnlyResult:
+    """Run the tap alone (no state, same config and catalog) and count the RECORD lines."""
+    pipeline.write_catalog()
+    cmd = [*pipeline.tap_cmd, "--config", str(pipeline.tap_path)]
+    if pipeline.catalog_path.exists():
+        cmd += ["--catalog", str(pipeline.catalog_path)]
+    log = pipeline.workdir / "tap-only.log"
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    with log.open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=pipeline.workdir,
+                                env={**os.environ, **pipeline.env})
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            match = _RECORD_HEAD.match(line)
+            if match:  # cheap: the reader must not be what slows the tap down
+                stream = match.group(1).decode()
+            elif b'"RECORD"' in line[:60]:
+                stream = json.loads(line).get("stream", "?")
+            else:
+                continue
+            counts[stream] = counts.get(stream, 0) + 1
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = _exit_code(status)
+    wall = time.monotonic() - started
+    if wall > timeout:
+        raise TimeoutError(f"tap alone took {wall:.0f}s")
+    return TapOnlyResult(records=counts, rc=proc.returncode, wall_s=wall,
+                         maxrss_kib=usage.ru_maxrss, stderr=log.read_text("utf-8", "replace"))
