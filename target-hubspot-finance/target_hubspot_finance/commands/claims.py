@@ -1,0 +1,80 @@
+"""Row claims in the ledger database, so two replays never send the same dead-letter record twice.
+
+A claim is a row in `replay_claims` whose primary key is the dead-letter key (stream, sap_key):
+the database's own uniqueness check decides who holds it, which works the same on SQLite (one
+writer at a time) and PostgreSQL (unique index), with no SELECT ... FOR UPDATE SKIP LOCKED dialect
+split. A claim expires, so a replay killed mid-way does not lock its records forever.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, delete, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+replay_claims = Table(
+    "replay_claims",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("sap_key", String(255), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+
+def new_owner() -> str:
+    """An owner id naming the host and process, so a stuck claim can be traced to its replay."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_table(engine: Engine) -> None:
+    """Create `replay_claims` if missing; never touches the target's own tables."""
+    metadata.create_all(engine, tables=[replay_claims])
+
+
+def claim(engine: Engine, owner: str, keys: Iterable[tuple[str, str]],
+          ttl: timedelta = timedelta(minutes=30)) -> list[tuple[str, str]]:
+    """Claim each (stream, sap_key) not held by a live claim; returns the keys now held by `owner`.
+
+    Each key is its own short transaction: a lost race on one key (IntegrityError) costs only that
+    key, and no lock is held while HubSpot is called.
+    """
+    ensure_table(engine)
+    held: list[tuple[str, str]] = []
+    for stream, key in keys:
+        now = _now()
+        try:
+            with engine.begin() as conn:
+                conn.execute(delete(replay_claims).where(and_(
+                    replay_claims.c.stream == stream, replay_claims.c.sap_key == key,
+                    replay_claims.c.expires_at < now)))
+                conn.execute(insert(replay_claims).values(
+                    stream=stream, sap_key=key, owner=owner, expires_at=now + ttl))
+        except IntegrityError:
+            continue
+        held.append((stream, key))
+    return held
+
+
+def release(engine: Engine, owner: str, keys: Iterable[tuple[str, str]] | None = None) -> None:
+    """Drop `owner`'s claims (all of them, or only `keys`)."""
+    with engine.begin() as conn:
+        if keys is None:
+            conn.execute(delete(replay_claims).where(replay_claims.c.owner == owner))
+            return
+        for stream, key in keys:
+            conn.execute(delete(replay_claims).where(and_(
+                replay_claims.c.owner == owner, replay_claims.c.stream == stream,
+                replay_claims.c.sap_key == key)))

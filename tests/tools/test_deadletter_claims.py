@@ -1,0 +1,117 @@
+"""Dead-letter listing from the ledger, and replay row claims that keep two replays apart."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine
+
+from target_hubspot_finance.commands import claims, deadletter
+
+
+def contract_dead_letter(engine) -> Table:
+    """The dead_letter table as docs/CONTRACTS.md fixes its columns."""
+    md = MetaData()
+    dl = Table("dead_letter", md, Column("stream", String), Column("sap_key", String),
+               Column("doc_num", String), Column("record", JSON), Column("error", JSON),
+               Column("first_failed_at", DateTime), Column("last_failed_at", DateTime),
+               Column("attempts", Integer))
+    md.create_all(engine)
+    return dl
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield eng
+    eng.dispose()
+
+
+def fill(engine, dl: Table) -> None:
+    t0 = datetime(2024, 3, 5, 10, 0, 0)
+    batch_error = {"status": "error", "category": "VALIDATION_ERROR",
+                   "message": "Property values were not valid: [{\"isValid\":false,"
+                              "\"message\":\"x was not one of the allowed options\"}]"}
+    with engine.begin() as conn:
+        conn.execute(dl.insert(), [
+            {"stream": "invoices", "sap_key": "17", "doc_num": "1017", "record": {"DocEntry": 17},
+             "error": batch_error, "first_failed_at": t0, "last_failed_at": t0 + timedelta(1),
+             "attempts": 3},
+            {"stream": "business_partners", "sap_key": "C00002", "doc_num": None,
+             "record": {"CardCode": "C00002"},
+             "error": [{"category": "VALIDATION_ERROR", "message": "bad email",
+                        "context": {"objectWriteTraceId": ["C00002"]}}],
+             "first_failed_at": t0 - timedelta(1), "last_failed_at": t0, "attempts": 1},
+        ])
+
+
+def test_listing_shows_each_failed_record_oldest_first_with_hubspot_error(engine):
+    fill(engine, contract_dead_letter(engine))
+    items = deadletter.entries(engine)
+    assert [e.key for e in items] == [("business_partners", "C00002"), ("invoices", "17")]
+    lines = deadletter.render(items)
+    assert lines[0].split() == ["stream", "sap_key", "doc_num", "attempts", "first_failed",
+                                "last_failed", "error"]
+    assert "1017" in lines[2] and "VALIDATION_ERROR: Property values were not valid" in lines[2]
+    assert "2024-03-05 10:00:00" in lines[2] and "2024-03-06 10:00:00" in lines[2]
+    assert "VALIDATION_ERROR: bad email" in lines[1]
+
+
+def test_listing_narrows_by_stream_and_by_key_or_document_number(engine):
+    fill(engine, contract_dead_letter(engine))
+    assert [e.sap_key for e in deadletter.entries(engine, streams=["invoices"])] == ["17"]
+    assert [e.sap_key for e in deadletter.entries(engine, keys=["1017"])] == ["17"]
+    assert [e.sap_key for e in deadletter.entries(engine, keys=["C00002"])] == ["C00002"]
+    assert deadletter.entries(engine, keys=["nope"]) == []
+
+
+def test_listing_a_ledger_without_dead_letter_is_empty(engine):
+    assert deadletter.entries(engine) == []
+
+
+def test_error_summary_is_one_line_from_any_hubspot_error_shape():
+    assert deadletter.error_summary({"category": "X", "message": "a\n  b"}) == "X: a b"
+    assert deadletter.error_summary([{"category": "Y", "message": "m"}]) == "Y: m"
+    assert deadletter.error_summary({"error": {"category": "Z", "message": "n"}}) == "Z: n"
+    assert deadletter.error_summary("timeout after 3 retries") == "timeout after 3 retries"
+    long = {"category": "VALIDATION_ERROR", "message": "y" * 500}
+    assert len(deadletter.error_summary(long)) == 140
+
+
+def test_a_claimed_key_cannot_be_claimed_by_a_second_replay(engine):
+    keys = [("invoices", str(i)) for i in range(5)]
+    first = claims.claim(engine, "a", keys[:3])
+    second = claims.claim(engine, "b", keys)
+    assert first == keys[:3]
+    assert second == keys[3:]
+    claims.release(engine, "a")
+    assert claims.claim(engine, "b", keys[:3]) == keys[:3]
+
+
+def test_an_expired_claim_is_taken_over(engine):
+    keys = [("invoices", "1")]
+    assert claims.claim(engine, "crashed", keys, ttl=timedelta(seconds=-1)) == keys
+    assert claims.claim(engine, "next", keys) == keys
+    assert claims.claim(engine, "third", keys) == []
+
+
+def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    keys = [("invoices", str(i)) for i in range(60)]
+    claims.ensure_table(create_engine(url))
+    results: dict[str, list] = {}
+
+    def replayer(name: str) -> None:
+        eng = create_engine(url, connect_args={"timeout": 30})
+        results[name] = claims.claim(eng, name, keys)
+        eng.dispose()
+
+    threads = [threading.Thread(target=replayer, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    got = [k for held in results.values() for k in held]
+    assert sorted(got) == sorted(keys)  # every key claimed exactly once
