@@ -2,8 +2,8 @@
 
 Shared by the chaos suite (tests/chaos/) and the benchmarks: both need to start the real console
 scripts, keep the bookmark the target confirms between runs, kill the whole pipeline with SIGKILL
-at a chosen moment, and measure each process's peak memory on its own (os.wait4 gives the
-rusage of one child, where RUSAGE_CHILDREN would mix the tap and the target).
+at a chosen moment, and measure each process's peak memory on its own (VmHWM, see
+peak_rss_kib).
 """
 
 from __future__ import annotations
@@ -23,6 +23,23 @@ from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
 _RECORD_HEAD = re.compile(rb'\{"type":\s*"RECORD",\s*"stream":\s*"([^"]+)"')
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The process's peak RSS so far (VmHWM), 0 once it is gone.
+
+    ru_maxrss is useless here: Linux carries the pre-exec high-water mark across execve, so a
+    child forked from a test process holding big sandboxes would report the parent's size.
+    VmHWM belongs to the address space exec creates, so it measures the program alone.
+    """
+    try:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _exit_code(status: int) -> int:
@@ -110,24 +127,32 @@ class RunningPipeline:
             os.killpg(self.pgid, signal.SIGKILL)
 
     def wait(self, timeout: float = 600.0, kill_when: Callable[[], bool] | None = None,
-             poll_s: float = 0.002) -> RunResult:
-        """Reap both processes; kill the group when `kill_when()` turns true or on timeout."""
+             watch: Callable[[], None] | None = None, poll_s: float = 0.002) -> RunResult:
+        """Reap both processes; kill the group when `kill_when()` turns true or on timeout.
+
+        `watch()` is called on every poll (e.g. to lower a sandbox's rate limit mid-run).
+        """
         pending = {"tap": self.tap, "target": self.target}
         codes: dict[str, int | None] = {"tap": None, "target": None}
         rss: dict[str, int] = {"tap": 0, "target": 0}
         deadline = self.started + timeout
         timed_out = False
+        polls = 0
         while pending:
+            polls += 1
             for name, proc in list(pending.items()):
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if polls % 5 == 1:  # a zombie has no VmHWM: sample while it runs
+                    rss[name] = max(rss[name], peak_rss_kib(proc.pid))
+                pid, status = os.waitpid(proc.pid, os.WNOHANG)
                 if pid:
                     code = _exit_code(status)
                     proc.returncode = code
                     codes[name] = code
-                    rss[name] = usage.ru_maxrss
                     del pending[name]
             if not pending:
                 break
+            if watch is not None:
+                watch()
             if kill_when is not None and not self.killed and kill_when():
                 self.kill()
             if time.monotonic() > deadline and not timed_out:
@@ -224,12 +249,13 @@ class Pipeline:
         return RunningPipeline(tap, target, self.workdir, run_no)
 
     def run(self, timeout: float = 600.0, kill_when: Callable[[], bool] | None = None,
+            watch: Callable[[], None] | None = None,
             on_start: Callable[[RunningPipeline], None] | None = None) -> RunResult:
         """One run to the end (or to the kill); stores the last confirmed state for the next."""
         running = self.start()
         if on_start is not None:
             on_start(running)
-        result = running.wait(timeout=timeout, kill_when=kill_when)
+        result = running.wait(timeout=timeout, kill_when=kill_when, watch=watch)
         if result.last_state is not None:
             self.state_path.write_text(json.dumps(result.last_state))
         self.results.append(result)
@@ -261,11 +287,20 @@ def run_tap_only(pipeline: Pipeline, timeout: float = 1800.0) -> TapOnlyResult:
         cmd += ["--catalog", str(pipeline.catalog_path)]
     log = pipeline.workdir / "tap-only.log"
     counts: dict[str, int] = {}
+    peak = [0]
     started = time.monotonic()
     with log.open("wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=pipeline.workdir,
                                 env={**os.environ, **pipeline.env})
         assert proc.stdout is not None
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.01):
+                peak[0] = max(peak[0], peak_rss_kib(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         for line in proc.stdout:
             match = _RECORD_HEAD.match(line)
             if match:  # cheap: the reader must not be what slows the tap down
@@ -275,10 +310,11 @@ def run_tap_only(pipeline: Pipeline, timeout: float = 1800.0) -> TapOnlyResult:
             else:
                 continue
             counts[stream] = counts.get(stream, 0) + 1
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = _exit_code(status)
+        done.set()
+        sampler.join()
+        proc.wait()
     wall = time.monotonic() - started
     if wall > timeout:
         raise TimeoutError(f"tap alone took {wall:.0f}s")
     return TapOnlyResult(records=counts, rc=proc.returncode, wall_s=wall,
-                         maxrss_kib=usage.ru_maxrss, stderr=log.read_text("utf-8", "replace"))
+                         maxrss_kib=peak[0], stderr=log.read_text("utf-8", "replace"))

@@ -1,0 +1,153 @@
+"""Verdicts the chaos suite asserts (and the benchmarks print): is HubSpot a faithful copy of SAP?
+
+`problems_now(world)` lists every way HubSpot differs from SAP that the target's default mapping
+promises not to: a record missing or doubled, an object holding stale values, an association to
+the wrong company or a missing line item. An empty list is the pass verdict.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bench import reconcile
+from bench.leaks import find_leaks, sqlite_dump
+from bench.pipeline import Pipeline
+from bench.reconcile import KeySpec
+from bench.world import SECRETS, World
+
+SELECTED = ["business_partners", "invoices", "credit_notes", "incoming_payments"]
+
+
+def _money(value: object) -> float | None:
+    try:
+        return round(float(value), 2)
+    except (TypeError, ValueError):
+        return None
+
+
+def _invoice_current(record: dict, obj: dict) -> bool:
+    """The HubSpot invoice carries SAP's latest total (the field the chaos edits change)."""
+    props = obj.get("properties") or {}
+    for name in ("sap_doc_total", "hs_amount_billed", "amount"):
+        if name in props:
+            return _money(props[name]) == _money(record.get("DocTotal"))
+    return True
+
+
+def _company_current(record: dict, obj: dict) -> bool:
+    """The HubSpot company carries SAP's latest name."""
+    props = obj.get("properties") or {}
+    return props.get("name") in (None, record.get("CardName"))
+
+
+KEY_SPECS = [
+    KeySpec("business_partners", "BusinessPartners", "CardCode", "companies", "sap_card_code",
+            include=lambda r: r.get("CardType") == "cCustomer", same=_company_current),
+    KeySpec("invoices", "Invoices", "DocNum", "invoices", "sap_doc_num", same=_invoice_current),
+]
+
+
+def make_pipeline(w: World, name: str = "pipe", tap: dict | None = None,
+                  target: dict | None = None) -> Pipeline:
+    """A pipeline over world `w` selecting what meltano.yml selects."""
+    return Pipeline(w.workdir / name, w.tap_config(**(tap or {})),
+                    w.target_config(**(target or {})), select=SELECTED)
+
+
+def problems_now(w: World) -> list[str]:
+    """Everything that keeps HubSpot from being exactly one current object per SAP record."""
+    problems: list[str] = []
+    for spec in KEY_SPECS:
+        problems += reconcile.exactly_once(spec, w.sap.all(spec.entity),
+                                           w.hubspot.objects(spec.object_type))
+    problems += association_problems(w)
+    problems += dead_letter_problems(w.ledger_path)
+    return problems
+
+
+def bookmark_problems_now(w: World, state: dict | None) -> list[str]:
+    """Bookmarks in `state` that claim records HubSpot does not hold."""
+    problems: list[str] = []
+    for spec in KEY_SPECS:
+        problems += reconcile.bookmark_problems(state, spec, w.sap.all(spec.entity),
+                                                w.hubspot.objects(spec.object_type))
+    return problems
+
+
+def association_problems(w: World) -> list[str]:
+    """Invoices linked to their customer's company and to one line item per SAP line."""
+    companies = {str(o["properties"].get("sap_card_code")): o["id"]
+                 for o in w.hubspot.objects("companies") if not o.get("archived")}
+    invoices = {str(o["properties"].get("sap_doc_num")): o["id"]
+                for o in w.hubspot.objects("invoices") if not o.get("archived")}
+    to_company: dict[str, set[str]] = {}
+    for src, dst, _type in w.hubspot.associations("invoices", "companies"):
+        to_company.setdefault(str(src), set()).add(str(dst))
+    to_lines: dict[str, set[str]] = {}
+    for src, dst, _type in w.hubspot.associations("invoices", "line_items"):
+        to_lines.setdefault(str(src), set()).add(str(dst))
+    wrong_company, wrong_lines = [], []
+    for inv in w.sap.all("Invoices"):
+        hs_id = invoices.get(str(inv["DocNum"]))
+        if hs_id is None:
+            continue  # reported as missing by exactly_once
+        want = companies.get(str(inv["CardCode"]))
+        if to_company.get(str(hs_id), set()) != ({str(want)} if want else set()):
+            wrong_company.append(inv["DocNum"])
+        if len(to_lines.get(str(hs_id), set())) != len(inv.get("DocumentLines") or []):
+            wrong_lines.append(inv["DocNum"])
+    problems = []
+    if wrong_company:
+        problems.append(f"invoices: {len(wrong_company)} not linked to exactly their company "
+                        f"(e.g. DocNum {wrong_company[:5]})")
+    if wrong_lines:
+        problems.append(f"invoices: {len(wrong_lines)} without one line item per SAP line "
+                        f"(e.g. DocNum {wrong_lines[:5]})")
+    return problems
+
+
+def dead_letter_problems(ledger: Path) -> list[str]:
+    """Valid chaos data must never end in the dead-letter table."""
+    dump = sqlite_dump(ledger)
+    rows = [line for line in dump.splitlines() if line.startswith("dead_letter:")]
+    return [f"dead_letter holds {len(rows)} records: {rows[:2]}"] if rows else []
+
+
+def leak_problems(pipe: Pipeline, w: World) -> list[str]:
+    """Secrets or session ids in any log, state, ledger row or HubSpot request body."""
+    texts = {
+        "logs and states": pipe.all_outputs(),
+        "ledger": sqlite_dump(w.ledger_path),
+        "HubSpot request bodies": "\n".join(str(r.body) for r in w.hubspot.requests),
+    }
+    return [f"{leak} found in {where}" for where, text in texts.items()
+            for leak in find_leaks(text, SECRETS)]
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines a person reads when a run fails: those logged at ERROR or CRITICAL."""
+    return [line for line in stderr.splitlines()
+            if " ERROR " in line or " CRITICAL " in line or line.startswith(("ERROR", "error:"))]
+
+
+def mutate_sap(w: World, rng: random.Random, updates: int = 5, creates: int = 2,
+               partners: int = 1) -> int:
+    """Change SAP behind the pipeline's back: new totals, new invoices, renamed customers."""
+    invoices = w.sap.all("Invoices")
+    changes = 0
+    for inv in rng.sample(invoices, min(updates, len(invoices))):
+        w.sap.update("Invoices", inv["DocEntry"],
+                     {"DocTotal": round(float(inv["DocTotal"]) + rng.randint(1, 99), 2)})
+        changes += 1
+    for _ in range(creates):
+        template = rng.choice(invoices)
+        fresh = {k: v for k, v in template.items() if k not in ("DocEntry", "DocNum")}
+        w.sap.create("Invoices", fresh)
+        changes += 1
+    customers = [bp for bp in w.sap.all("BusinessPartners") if bp.get("CardType") == "cCustomer"]
+    for bp in rng.sample(customers, min(partners, len(customers))):
+        w.sap.update("BusinessPartners", bp["CardCode"],
+                     {"CardName": f"{bp['CardName'].split(' #')[0]} #{rng.randint(1, 10**6)}"})
+        changes += 1
+    return changes
