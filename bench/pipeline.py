@@ -318,3 +318,91 @@ def run_tap_only(pipeline: Pipeline, timeout: float = 1800.0) -> TapOnlyResult:
         raise TimeoutError(f"tap alone took {wall:.0f}s")
     return TapOnlyResult(records=counts, rc=proc.returncode, wall_s=wall,
                          maxrss_kib=peak[0], stderr=log.read_text("utf-8", "replace"))
+
+
+@dataclass
+class MeltanoPipeline:
+    """`meltano run tap-sapb1 target-hubspot-finance` in the project, killed as one process group.
+
+    Settings go in as Meltano's environment variables (TAP_SAPB1_*, TARGET_HUBSPOT_FINANCE_*) and
+    the system database (where Meltano keeps the bookmark) lives in `workdir`, so a test never
+    touches the project's own `.meltano/meltano.db`. After a SIGKILL the job row stays "running":
+    the rerun passes `--force`, which is what an operator does after a crashed node.
+    """
+
+    workdir: Path
+    project: Path
+    tap_config: dict
+    target_config: dict
+    tap: str = "tap-sapb1"
+    target: str = "target-hubspot-finance"
+    environment: str = "dev"
+    results: list[RunResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+               "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "MELTANO_ENVIRONMENT": self.environment}
+        for prefix, config in (("TAP_SAPB1", self.tap_config),
+                               ("TARGET_HUBSPOT_FINANCE", self.target_config)):
+            for key, value in config.items():
+                text = json.dumps(value) if isinstance(value, (dict, list, bool)) else str(value)
+                env[f"{prefix}_{key.upper()}"] = text
+        return env
+
+    @property
+    def state_id(self) -> str:
+        """The state id `meltano run` derives for the pair."""
+        return f"{self.environment}:{self.tap}-to-{self.target}"
+
+    @property
+    def state(self) -> dict | None:
+        """The bookmark Meltano would hand the tap on the next run (`meltano state get`)."""
+        out = subprocess.run([str(BIN_DIR / "meltano"), "state", "get", self.state_id],
+                             capture_output=True, cwd=self.project, env=self._env(), timeout=120,
+                             check=False)
+        if out.returncode != 0 or not out.stdout.strip():
+            return None
+        value = json.loads(out.stdout.decode().strip().splitlines()[-1])
+        return value.get("singer_state", value)
+
+    def run(self, timeout: float = 600.0, kill_when: Callable[[], bool] | None = None,
+            watch: Callable[[], None] | None = None) -> RunResult:
+        """One `meltano run`; SIGKILL to its whole process group when `kill_when()` is true."""
+        cmd = [str(BIN_DIR / "meltano"), "run", self.tap, self.target]
+        if self.results:
+            cmd.append("--force")
+        run_no = len(self.results) + 1
+        log_path = self.workdir / f"meltano{run_no:03d}.log"
+        started = time.monotonic()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.project,
+                                    env=self._env(), stdin=subprocess.DEVNULL, process_group=0)
+        killed = timed_out = False
+        while proc.poll() is None:
+            if watch is not None:
+                watch()
+            expired = time.monotonic() - started > timeout
+            if (expired or (kill_when is not None and kill_when())) and not killed:
+                killed, timed_out = True, expired
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            time.sleep(0.002)
+        if killed:  # the plugins may outlive meltano by a moment: reap the group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        text = log_path.read_text("utf-8", "replace")
+        result = RunResult(tap_rc=proc.returncode, target_rc=proc.returncode, killed=killed,
+                           timed_out=timed_out, states=[], tap_stderr=text, target_stderr="",
+                           target_stdout="", tap_maxrss_kib=0, target_maxrss_kib=0,
+                           wall_s=time.monotonic() - started)
+        self.results.append(result)
+        return result
+
+    def all_outputs(self) -> str:
+        """Every line Meltano printed in every run, plus the stored state."""
+        return "\n".join([r.outputs() for r in self.results] + [json.dumps(self.state)])
