@@ -115,3 +115,23 @@ def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
         t.join(60)
     got = [k for held in results.values() for k in held]
     assert sorted(got) == sorted(keys)  # every key claimed exactly once
+
+
+@pytest.mark.postgres
+def test_concurrent_replays_on_postgresql_split_the_keys_without_overlap(postgres_url):
+    keys = [("invoices", str(i)) for i in range(60)]
+    claims.ensure_table(create_engine(postgres_url))
+    results: dict[str, list] = {}
+
+    def replayer(name: str) -> None:
+        eng = create_engine(postgres_url)
+        results[name] = claims.claim(eng, name, keys)
+        eng.dispose()
+
+    threads = [threading.Thread(target=replayer, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    got = [k for held in results.values() for k in held]
+    assert sorted(got) == sorted(keys)
