@@ -1,0 +1,153 @@
+"""The HTTP layer: keep-alive HTTP/1.1 on 127.0.0.1, token check, limits, faults, request log."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import errors
+from .errors import ApiError
+from .routes import Call
+
+if TYPE_CHECKING:
+    from .sandbox import HubSpotSandbox
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the sandbox saw it (never its headers: they hold the token)."""
+
+    method: str
+    path: str
+    status: int  # 0 when the connection was dropped without an answer
+    ts: float
+    body: Any
+    query: dict[str, list[str]]
+
+
+_REASONS = {207: "Multi-Status", 429: "Too Many Requests"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    sandbox: HubSpotSandbox
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib's per-request stderr line."""
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        sb = self.server.sandbox
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        started = time.time()
+        body: Any = None
+        status = 0
+        try:
+            fault = sb._faults.pick(method, path)
+            if fault is not None and fault.kind == "drop":
+                self._drop()
+                return
+            if fault is not None and fault.kind == "timeout" and sb._stopping.wait(fault.delay):
+                self._drop()  # sandbox stopping: give up; otherwise answer late (write applied)
+                return
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError as exc:
+                    body = raw.decode("utf-8", "replace")
+                    raise errors.validation(f"Invalid input JSON on line 1, column "
+                                            f"{getattr(exc, 'colno', 1)}: {exc}") from None
+            status, payload, headers = self._answer(sb, method, path, query, body, fault)
+            self._send(status, payload, headers)
+        except ApiError as err:
+            status = err.status
+            self._send(status, err.body(), {})
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            sb._log(RequestRecord(method, path, status, started, body, query))
+
+    def _answer(self, sb: HubSpotSandbox, method: str, path: str, query: dict[str, list[str]],
+                body: Any, fault: Any) -> tuple[int, Any, dict[str, str]]:
+        if fault is not None and fault.kind in ("500", "502", "503"):
+            code = int(fault.kind)
+            return code, _server_error(code), {}
+        auth = self.headers.get("Authorization", "")
+        if auth != f"Bearer {sb.token}":
+            raise errors.unauthorized()
+        policy, headers = sb._limiter.admit(sb._router.is_search(method, path))
+        if policy is not None:
+            return 429, errors.rate_limited(policy, sb.portal_id).body(), headers
+        try:
+            status, payload = sb._router.handle(Call(method, path, query, body))
+        except ApiError as err:
+            return err.status, err.body(), headers
+        return status, payload, headers
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status, _REASONS.get(status))
+        self.send_header("X-HubSpot-Correlation-Id", errors.correlation_id())
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def _drop(self) -> None:
+        """Close the socket without a byte of answer (a reset connection on the client side)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _server_error(code: int) -> dict:
+    messages = {500: ("internal error", "INTERNAL_ERROR"),
+                502: ("Bad Gateway", "BAD_GATEWAY"),
+                503: ("Service Unavailable", "SERVICE_UNAVAILABLE")}
+    message, category = messages[code]
+    return {"status": "error", "message": message, "correlationId": errors.correlation_id(),
+            "category": category}
+
+
+def serve(sandbox: HubSpotSandbox, host: str, port: int) -> tuple[_Server, threading.Thread]:
+    server = _Server((host, port), Handler)
+    server.sandbox = sandbox
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="hubspot-sandbox", daemon=True)
+    thread.start()
+    return server, thread

@@ -1,0 +1,189 @@
+"""HubSpot sandbox: token check, scopes, rate limits and their headers, faults, request log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from hubspot_sandbox import HubSpotSandbox
+
+TOKEN = "pat-sandbox-0000-test-token-do-not-log"
+COMPANIES = "/crm/v3/objects/companies"
+
+
+@pytest.fixture
+def api(hubspot_sandbox):
+    client = hubspot_sandbox.client()
+    yield client
+    client.close()
+
+
+def test_bad_or_missing_token_is_hubspots_401(hubspot_sandbox):
+    client = hubspot_sandbox.client(token="pat-wrong")
+    r = client.get(COMPANIES)
+    assert r.status_code == 401
+    assert r.json()["category"] == "INVALID_AUTHENTICATION"
+    assert requests.get(hubspot_sandbox.url + COMPANIES, timeout=5).status_code == 401
+    client.close()
+
+
+def test_every_response_carries_rate_limit_headers(api):
+    r = api.get(COMPANIES)
+    assert r.headers["X-HubSpot-RateLimit-Max"] == "190"
+    assert r.headers["X-HubSpot-RateLimit-Remaining"] == "189"
+    assert r.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
+    assert r.headers["X-HubSpot-RateLimit-Daily"] == "650000"
+    assert r.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "649999"
+
+
+def test_window_limit_answers_429_with_policy_and_recovers():
+    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=5, window_seconds=0.5) as hs:
+        client = hs.client()
+        codes = [client.get(COMPANIES).status_code for _ in range(7)]
+        assert codes == [200] * 5 + [429] * 2
+        r = client.get(COMPANIES)
+        assert r.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert r.json()["errorType"] == "RATE_LIMIT"
+        assert r.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+        time.sleep(0.6)
+        assert client.get(COMPANIES).status_code == 200
+        assert hs.count(status=429) == 3
+        client.close()
+
+
+def test_set_rate_limit_mid_run_takes_effect():
+    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=100) as hs:
+        client = hs.client()
+        assert client.get(COMPANIES).headers["X-HubSpot-RateLimit-Max"] == "100"
+        hs.set_rate_limit(2)
+        assert [client.get(COMPANIES).status_code for _ in range(2)] == [200, 429]
+        client.close()
+
+
+def test_daily_limit_answers_daily_policy():
+    with HubSpotSandbox(token=TOKEN, daily_limit=2) as hs:
+        client = hs.client()
+        assert [client.get(COMPANIES).status_code for _ in range(3)] == [200, 200, 429]
+        assert client.get(COMPANIES).json()["policyName"] == "DAILY"
+        client.close()
+
+
+def test_search_has_its_own_per_second_limit_without_window_headers():
+    with HubSpotSandbox(token=TOKEN, search_per_second=2) as hs:
+        client = hs.client()
+        codes = [client.post(f"{COMPANIES}/search", json={}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert client.post(f"{COMPANIES}/search", json={}).json()["policyName"] == "SECONDLY"
+        ok = client.get(COMPANIES)
+        assert ok.status_code == 200 and ok.headers["X-HubSpot-RateLimit-Remaining"] == "189"
+        client.close()
+
+
+def test_token_without_scope_gets_403_naming_the_missing_scope():
+    with HubSpotSandbox(token=TOKEN, scopes={"crm.objects.companies.read"}) as hs:
+        client = hs.client()
+        assert client.get(COMPANIES).status_code == 200
+        r = client.post("/crm/v3/objects/invoices/batch/create", json={"inputs": []})
+        assert r.status_code == 403
+        body = r.json()
+        assert body["category"] == "MISSING_SCOPES"
+        assert body["errors"][0]["context"]["requiredGranularScopes"] == [
+            "crm.objects.invoices.write"]
+        r = client.post("/crm/v3/properties/companies", json={})
+        assert r.json()["errors"][0]["context"]["requiredGranularScopes"] == [
+            "crm.schemas.companies.write"]
+        client.close()
+
+
+def test_line_items_accept_the_legacy_e_commerce_scope():
+    with HubSpotSandbox(token=TOKEN, scopes={"e-commerce"}) as hs:
+        client = hs.client()
+        r = client.post("/crm/v3/objects/line_items", json={"properties": {"name": "x"}})
+        assert r.status_code == 201
+        client.close()
+
+
+def test_portal_without_payments_does_not_know_commerce_payments():
+    with HubSpotSandbox(token=TOKEN, payments_enabled=False) as hs:
+        client = hs.client()
+        r = client.post("/crm/v3/objects/commerce_payments/batch/upsert", json={"inputs": []})
+        assert r.status_code == 400
+        assert r.json()["message"] == "Unable to infer object type from: commerce_payments"
+        assert client.get("/crm/v3/objects/0-101").status_code == 400
+        client.close()
+
+
+@pytest.mark.parametrize("code", [500, 502, 503])
+def test_5xx_fault_at_request_number_with_hubspot_body(api, hubspot_sandbox, code):
+    hubspot_sandbox.add_fault(str(code), at=[2])
+    assert api.get(COMPANIES).status_code == 200
+    r = api.get(COMPANIES)
+    assert r.status_code == code and r.json()["status"] == "error"
+    assert api.get(COMPANIES).status_code == 200
+
+
+def test_fault_path_filter_counts_only_matching_requests_and_nothing_is_written(
+        api, hubspot_sandbox):
+    hubspot_sandbox.add_fault("503", at=[1], path_contains="/batch/create")
+    api.get(COMPANIES)
+    r = api.post(f"{COMPANIES}/batch/create", json={"inputs": [{"properties": {"name": "a"}}]})
+    assert r.status_code == 503
+    assert hubspot_sandbox.objects("companies") == []
+    r = api.post(f"{COMPANIES}/batch/create", json={"inputs": [{"properties": {"name": "a"}}]})
+    assert r.status_code == 201
+
+
+def test_drop_closes_the_connection_without_an_answer(api, hubspot_sandbox):
+    hubspot_sandbox.add_fault("drop", at=[1])
+    with pytest.raises(requests.ConnectionError):
+        api.get(COMPANIES)
+    assert api.get(COMPANIES).status_code == 200
+    assert hubspot_sandbox.requests[0].status == 0
+
+
+def test_timeout_holds_the_answer_past_the_client_timeout(hubspot_sandbox):
+    hubspot_sandbox.add_fault("timeout", at=[1], delay=1.0)
+    client = hubspot_sandbox.client(timeout=0.3)
+    with pytest.raises(requests.Timeout):
+        client.get(COMPANIES)
+    assert client.get(COMPANIES).status_code == 200
+    client.close()
+
+
+def test_seeded_rate_faults_repeat_exactly():
+    def run() -> list[int]:
+        with HubSpotSandbox(token=TOKEN) as hs:
+            hs.add_fault("500", rate=0.3, seed=42)
+            client = hs.client()
+            codes = [client.get(COMPANIES).status_code for _ in range(20)]
+            client.close()
+            return codes
+
+    first = run()
+    assert first == run()
+    assert 500 in first and 200 in first
+
+
+def test_times_caps_how_often_a_fault_fires(api, hubspot_sandbox):
+    hubspot_sandbox.add_fault("503", rate=1.0, times=2)
+    assert [api.get(COMPANIES).status_code for _ in range(3)] == [503, 503, 200]
+    hubspot_sandbox.clear_faults()
+
+
+def test_request_log_counts_and_writes(api, hubspot_sandbox):
+    api.post(f"{COMPANIES}/batch/create", json={"inputs": [{"properties": {"name": "a"}}]})
+    api.post(f"{COMPANIES}/batch/read", json={"inputs": [{"id": "1"}]})
+    api.post(f"{COMPANIES}/search", json={})
+    api.get(COMPANIES)
+    assert hubspot_sandbox.count(method="POST", path_contains="/batch/") == 2
+    assert hubspot_sandbox.writes() == 1
+    rec = hubspot_sandbox.requests[0]
+    assert (rec.method, rec.path, rec.status) == ("POST", f"{COMPANIES}/batch/create", 201)
+    assert rec.body == {"inputs": [{"properties": {"name": "a"}}]}
+
+
+def test_token_never_reaches_the_request_log(api, hubspot_sandbox):
+    api.get(COMPANIES)
+    assert TOKEN not in repr(hubspot_sandbox.requests)
