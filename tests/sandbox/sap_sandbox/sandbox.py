@@ -1,0 +1,176 @@
+"""SapSandbox: the Python API tests use to run, inspect and disturb the Service Layer double."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sap_sandbox.clock import SandboxClock
+from sap_sandbox.datagen import DataSpec, generate
+from sap_sandbox.faults import Fault, FaultPlan
+from sap_sandbox.handler import SandboxServer
+from sap_sandbox.records import RequestRecord
+from sap_sandbox.sessions import SessionTable
+from sap_sandbox.store import Store
+from sap_sandbox.tls import make_tls
+
+Callback = Callable[["SapSandbox", RequestRecord], None]
+
+
+class SapSandbox:
+    """A Service Layer on 127.0.0.1 (random port unless `port`), seeded data, faults on demand."""
+
+    def __init__(self, data: DataSpec | None = None, *, max_page_size: int = 0,
+                 honour_page_size: bool = True, session_timeout: float = 1800,
+                 tls: bool = False, company_db: str = "SBODEMOUS", username: str = "manager",
+                 password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.spec = data or DataSpec()
+        self.max_page_size = max_page_size
+        self.honour_page_size = honour_page_size
+        self.session_timeout = session_timeout
+        self.tls = tls
+        self.company_db = company_db
+        self.username = username
+        self.password = password
+        self.host = host
+        self.port = port
+        self.clock = SandboxClock()
+        self._store = Store(generate(self.spec), self.clock)
+        self._sessions = SessionTable(self.clock, session_timeout)
+        self._faults = FaultPlan(self.spec.seed)
+        self._callbacks: list[Callback] = []
+        self._requests: list[RequestRecord] = []
+        self._log_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp: Path | None = None
+        self._ssl = None
+        self.ca_cert_path: str | None = None
+        self.server_errors: list[str] = []  # unexpected exceptions inside the server (bugs)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> SapSandbox:
+        if self._server is not None:
+            return self
+        if self.tls and self._ssl is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="sap-sandbox-tls-"))
+            self._ssl, ca = make_tls(self._tmp)
+            self.ca_cert_path = str(ca)
+        self._stopping.clear()
+        self._server = SandboxServer((self.host, self.port), self, self._ssl)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"sap-sandbox:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _halt(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        server.cut_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and remove the generated certificate."""
+        self._halt()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp, self._ssl, self.ca_cert_path = None, None, None
+
+    def restart(self) -> None:
+        """A Service Layer restart: same port and data, every session and connection lost."""
+        self._halt()
+        self._sessions.kill_all()
+        self.start()
+
+    def __enter__(self) -> SapSandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- addresses ----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The v1 service root, e.g. http://127.0.0.1:PORT/b1s/v1."""
+        return f"{self.base_url}/b1s/v1"
+
+    @property
+    def url_v2(self) -> str:
+        return f"{self.base_url}/b1s/v2"
+
+    # -- request log --------------------------------------------------------------------------
+    def _log_request(self, record: RequestRecord) -> None:
+        with self._log_lock:
+            self._requests.append(record)
+            record.number = len(self._requests)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request received so far, in arrival order."""
+        with self._log_lock:
+            return list(self._requests)
+
+    def count(self, path_contains: str | None = None, method: str | None = None,
+              status: int | None = None) -> int:
+        """How many logged requests match every given criterion."""
+        return sum(1 for r in self.requests
+                   if (path_contains is None or path_contains in r.path)
+                   and (method is None or r.method == method)
+                   and (status is None or r.status == status))
+
+    def clear_requests(self) -> None:
+        with self._log_lock:
+            self._requests.clear()
+
+    # -- disturbances -------------------------------------------------------------------------
+    def kill_sessions(self) -> int:
+        """Invalidate every session (as an admin or a Service Layer node loss would)."""
+        return self._sessions.kill_all()
+
+    def add_fault(self, kind: str, at: Iterable[int] | int | None = None, rate: float = 0.0,
+                  path_contains: str | None = None, times: int | None = None,
+                  delay: float = 10.0) -> Fault:
+        """Make matching requests fail: "500", "503", "timeout" (answer after `delay` s), "drop"."""
+        return self._faults.add(kind, at, rate, path_contains, times, delay)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def on_request(self, callback: Callback) -> None:
+        """Call `callback(sandbox, record)` on each request before it is answered."""
+        self._callbacks.append(callback)
+
+    # -- data ---------------------------------------------------------------------------------
+    def create(self, entity_set: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Add a record as SAP would (UpdateDate/UpdateTime from the sandbox clock)."""
+        return self._store.create(entity_set, values)
+
+    def update(self, entity_set: str, key: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """Change fields of a record; it gets a fresh UpdateDate/UpdateTime."""
+        return self._store.update(entity_set, key, values)
+
+    def get(self, entity_set: str, key: Any) -> dict[str, Any]:
+        return self._store.get(entity_set, key)
+
+    def all(self, entity_set: str) -> list[dict[str, Any]]:
+        return self._store.all(entity_set)

@@ -1,0 +1,67 @@
+"""Service Layer sessions: created by Login, ended by Logout, idle expiry, killed on demand."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sap_sandbox.clock import SandboxClock
+
+
+@dataclass
+class Session:
+    """One logged-in session; `last_used` is on the sandbox clock so tests can age it."""
+
+    session_id: str
+    company_db: str
+    username: str
+    version: str
+    last_used: datetime
+
+
+class SessionTable:
+    """Thread-safe sessions by id. Ids start with `b1s-` so tests can grep logs for them."""
+
+    def __init__(self, clock: SandboxClock, timeout_seconds: float) -> None:
+        self._clock = clock
+        self.timeout_seconds = timeout_seconds
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self, company_db: str, username: str, version: str) -> Session:
+        sid = f"b1s-{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}"
+        session = Session(sid, company_db, username, version, self._clock.now())
+        with self._lock:
+            self._sessions[sid] = session
+        return session
+
+    def touch(self, session_id: str | None) -> Session | None:
+        """The live session for an id (its idle timer restarts), or None if unknown or expired."""
+        if not session_id:
+            return None
+        now = self._clock.now()
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if (now - session.last_used).total_seconds() > self.timeout_seconds:
+                del self._sessions[session_id]
+                return None
+            session.last_used = now
+            return session
+
+    def close(self, session_id: str | None) -> bool:
+        with self._lock:
+            return self._sessions.pop(session_id or "", None) is not None
+
+    def kill_all(self) -> int:
+        with self._lock:
+            n = len(self._sessions)
+            self._sessions.clear()
+            return n
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
