@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import errors, scopes
+from . import catalog, errors, scopes
 from .associations_api import AssociationsApi
 from .catalog import ObjectType
 from .objects_api import ObjectsApi
@@ -85,6 +85,9 @@ class Router:
             ("POST", re.compile(a + r"/batch/associate/default"), self._batch_default),
             ("POST", re.compile(a + r"/batch/(?P<op>create|read|archive)"), self._batch_assoc),
             ("GET", re.compile(a + r"/labels"), self._labels),
+            ("GET", re.compile(r"/account-info/(v3|\d{4}-\d{2})/details"), self._account),
+            ("POST", re.compile(r"/oauth/v2/private-apps/get/access-token-info"),
+             self._token_info),
         ]
 
     def is_search(self, method: str, path: str) -> bool:
@@ -116,6 +119,26 @@ class Router:
         otype = self._type(m.group(key))
         self._need(scopes.object_scopes(otype, write))
         return otype
+
+    # ---- account (the target's connectivity check) ---------------------------------------------
+    def _account(self, c: Call, m: re.Match[str]) -> Reply:
+        """GET /account-info/v3/details (developers.hubspot.com, "Retrieve account details")."""
+        return 200, {"portalId": self.portal.portal_id, "accountType": "STANDARD",
+                     "timeZone": "US/Eastern", "companyCurrency": "USD",
+                     "additionalCurrencies": [], "utcOffset": "-05:00",
+                     "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
+                     "dataHostingLocation": "na1"}
+
+    def _token_info(self, c: Call, m: re.Match[str]) -> Reply:
+        """POST /oauth/v2/private-apps/get/access-token-info: the token's scopes, no scope needed
+        (developers.hubspot.com "Private apps"). An unrestricted sandbox token lists every scope."""
+        if self.granted is not None:
+            granted = sorted(self.granted)
+        else:
+            granted = sorted({f"crm.{kind}.{t.scope}.{rw}" for t in catalog.OBJECT_TYPES.values()
+                              for kind in ("objects", "schemas") for rw in ("read", "write")}
+                             | {"e-commerce", "oauth"})
+        return 200, {"userId": 1, "hubId": self.portal.portal_id, "appId": 1, "scopes": granted}
 
     # ---- objects ------------------------------------------------------------------------------
     def _search(self, c: Call, m: re.Match[str]) -> Reply:
