@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine
 
 from target_hubspot_finance.commands import claims, deadletter
+from target_hubspot_finance.commands.replay import main as replay_main
 
 
 def contract_dead_letter(engine) -> Table:
@@ -135,3 +138,18 @@ def test_concurrent_replays_on_postgresql_split_the_keys_without_overlap(postgre
         t.join(60)
     got = [k for held in results.values() for k in held]
     assert sorted(got) == sorted(keys)
+
+
+def test_replay_list_command_prints_the_table_and_a_count(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    eng = create_engine(url)
+    fill(eng, contract_dead_letter(eng))
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"ledger_url": url}))
+    result = CliRunner().invoke(replay_main, ["--config", str(config), "list", "--stream", "invoices"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("stream") and "1017" in lines[1]
+    assert lines[-1] == "1 record(s) in the dead-letter"
+    empty = CliRunner().invoke(replay_main, ["--config", str(config), "list", "--key", "none"])
+    assert empty.output.strip() == "dead-letter is empty"
