@@ -146,7 +146,8 @@ def test_replay_list_command_prints_the_table_and_a_count(tmp_path):
     fill(eng, contract_dead_letter(eng))
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"ledger_url": url}))
-    result = CliRunner().invoke(replay_main, ["--config", str(config), "list", "--stream", "invoices"])
+    result = CliRunner().invoke(replay_main,
+                                ["--config", str(config), "list", "--stream", "invoices"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("stream") and "1017" in lines[1]
