@@ -336,7 +336,7 @@ class MeltanoPipeline:
     target_config: dict
     tap: str = "tap-sapb1"
     target: str = "target-hubspot-finance"
-    environment: str = "dev"
+    environment: str = "sandbox"
     results: list[RunResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
