@@ -7,9 +7,39 @@ import contextlib
 import signal
 import sys
 import threading
+from typing import Any
 
 from sap_sandbox.datagen import DataSpec
 from sap_sandbox.sandbox import SapSandbox
+
+
+def parse_fault(spec: str) -> dict[str, Any]:
+    """`KIND@N,M` or `KIND%RATE`, then optional `:path=TEXT`, `:times=N`, `:delay=SECONDS`."""
+    head, *options = spec.split(":")
+    fault: dict[str, Any] = {}
+    try:
+        if "@" in head:
+            kind, points = head.split("@", 1)
+            fault["at"] = [int(p) for p in points.split(",") if p]
+        elif "%" in head:
+            kind, rate = head.split("%", 1)
+            fault["rate"] = float(rate)
+        else:
+            raise ValueError("missing @N or %RATE")
+        fault["kind"] = kind
+        for option in options:
+            name, value = option.split("=", 1)
+            if name == "path":
+                fault["path_contains"] = value
+            elif name == "times":
+                fault["times"] = int(value)
+            elif name == "delay":
+                fault["delay"] = float(value)
+            else:
+                raise ValueError(f"unknown option {name!r}")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad --fault {spec!r}: {exc}") from None
+    return fault
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--session-timeout", type=float, default=1800,
                    help="seconds of idle before a session dies (default 1800 = 30 min)")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
+    p.add_argument("--time-filter-precision", choices=("second", "minute"), default="second",
+                   help="compare $filter times to the second, or to the minute as SAP documents")
+    p.add_argument("--session-error-form", choices=("nested", "flat"), default="nested",
+                   help="v1 body for an invalid session: nested message object, or flat strings")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC", type=parse_fault,
+                   help="inject a fault, e.g. 503@3,7 (requests 3 and 7), drop%%0.05 (5%% of "
+                        "requests), timeout@2:path=Invoices:delay=8:times=1; repeatable")
     p.add_argument("--company-db", default="SBODEMOUS")
     p.add_argument("--username", default="manager")
     p.add_argument("--password", default="S3cr3t-B1-passw0rd!")
@@ -47,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
                     honour_page_size=not args.ignore_page_size,
                     session_timeout=args.session_timeout, tls=args.tls,
                     company_db=args.company_db, username=args.username, password=args.password,
-                    host=args.host, port=args.port)
+                    host=args.host, port=args.port,
+                    time_filter_precision=args.time_filter_precision,
+                    session_error_form=args.session_error_form)
+    try:
+        for fault in args.fault:
+            sb.add_fault(**fault)
+    except ValueError as exc:
+        print(f"sap-sandbox: {exc}", file=sys.stderr)
+        return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with sb:
@@ -56,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
               f"Password={sb.password}   (test credentials of this sandbox only)", flush=True)
         if sb.ca_cert_path:
             print(f"CA certificate to trust: {sb.ca_cert_path}", flush=True)
+        for fault in args.fault:
+            print(f"Fault: {fault}", flush=True)
+        print("Stop with Ctrl-C (or SIGTERM).", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             done.wait()
     return 0

@@ -152,7 +152,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         except _Dropped:
             return
         except SapError as exc:
-            self._send_json(exc.status, exc.body(version))
+            flat = exc.code == errors.INVALID_SESSION[1] and sb.session_error_form == "flat"
+            self._send_json(exc.status, exc.body(version, flat))
         except _DISCONNECTS:
             self.close_connection = True
         except Exception as exc:  # a sandbox bug: answer like SAP, keep it for the tests
@@ -213,6 +214,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         session = sb._sessions.touch(self._record.session_id)
         if session is None:
             raise SapError.of(errors.INVALID_SESSION)
+        if session.broken:
+            raise SapError.of(errors.SESSION_BROKEN)
         if resource == "Logout":
             if method != "POST":
                 raise SapError.of(errors.METHOD_NOT_ALLOWED)

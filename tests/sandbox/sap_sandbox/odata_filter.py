@@ -31,7 +31,8 @@ _TOKEN = re.compile(
 )
 _COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
 _FUNCS = {"startswith", "endswith", "contains", "substringof"}
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_TIME = re.compile(r"^(?:\d{4}-?\d{2}-?\d{2}T)?(\d{1,2}):?(\d{2})(?::?(\d{2}))?(?:\.\d+)?Z?$")
+_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})(?:T?[\d:.]*Z?)?$")
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -48,21 +49,31 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def normalise_literal(field: str, value: Any) -> Any:
-    """Bring a literal to the form stored for `field`: dates 'YYYY-MM-DD', times 'HH:MM:SS'."""
+def normalise_literal(field: str, value: Any, minute_times: bool = False) -> Any:
+    """Bring a literal to the form stored for `field`: dates 'YYYY-MM-DD', times 'HH:MM:SS'.
+
+    Accepted as SAP documents them: dates '2014-04-23', '20140423', '2014-04-23T12:21:21',
+    '20140423000000' (the time part is ignored); times '18:38:00', '18:38', '183800', '1838',
+    '2014-06-18T18:38:00Z' (the date part is ignored).
+    """
     if not isinstance(value, str):
         return value
-    if field.endswith("Date") and len(value) >= 10 and value[4:5] == "-":
-        return value[:10]
-    if field.endswith("Time"):
+    if field.endswith("Date"):
+        m = _DATE.match(value)
+        if m:
+            return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    elif field.endswith("Time"):
         m = _TIME.match(value)
         if m:
-            return f"{int(m.group(1)):02d}:{m.group(2)}:{m.group(3) or '00'}"
+            text = f"{int(m.group(1)):02d}:{m.group(2)}:{m.group(3) or '00'}"
+            return text[:5] if minute_times else text
     return value
 
 
 class _Parser:
-    def __init__(self, text: str, fields: Collection[str], entity: str) -> None:
+    def __init__(self, text: str, fields: Collection[str], entity: str,
+                 minute_times: bool) -> None:
+        self.minute_times = minute_times
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
@@ -149,7 +160,7 @@ class _Parser:
 
     def _rebind(self, getter: Callable[[dict[str, Any]], Any], field: str) -> tuple[Any, None]:
         value = getter({})
-        fixed = normalise_literal(field, value)
+        fixed = normalise_literal(field, value, self.minute_times)
         return (lambda _r: fixed), None
 
     def operand_with_field(
@@ -169,7 +180,7 @@ class _Parser:
             return self.field(value, pos), value
         literal = _literal(kind, value, pos)
         if other_field is not None:
-            literal = normalise_literal(other_field, literal)
+            literal = normalise_literal(other_field, literal, self.minute_times)
         return (lambda _r: literal), None
 
     def operand(self) -> Callable[[dict[str, Any]], Any]:
@@ -178,6 +189,9 @@ class _Parser:
     def field(self, name: str, pos: int) -> Callable[[dict[str, Any]], Any]:
         if "/" in name or name not in self.fields:
             raise SapError(400, -1000, f"Property '{name}' of '{self.entity}' is invalid")
+        if self.minute_times and name.endswith("Time"):
+            # SAP compares times to the minute only (see README): '14:22:59' acts as '14:22'.
+            return lambda r: (r.get(name) or None) and r[name][:5]
         return lambda r: r.get(name)
 
     def function(self) -> Predicate:
@@ -262,8 +276,9 @@ def _coerce_eq(a: Any, b: Any) -> bool:
     return bool(x == y)
 
 
-def compile_filter(text: str, fields: Collection[str], entity: str) -> Predicate:
+def compile_filter(text: str, fields: Collection[str], entity: str,
+                   minute_times: bool = False) -> Predicate:
     """Parse `$filter` text into a predicate over records, or raise SapError (400)."""
     if not text.strip():
         raise query_error("Syntax error in $filter: empty expression")
-    return _Parser(text, fields, entity).parse()
+    return _Parser(text, fields, entity, minute_times).parse()

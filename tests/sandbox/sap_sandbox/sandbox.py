@@ -29,7 +29,8 @@ class SapSandbox:
                  honour_page_size: bool = True, session_timeout: float = 1800,
                  tls: bool = False, company_db: str = "SBODEMOUS", username: str = "manager",
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
+                 session_error_form: str = "nested") -> None:
         self.spec = data or DataSpec()
         self.max_page_size = max_page_size
         self.honour_page_size = honour_page_size
@@ -40,8 +41,14 @@ class SapSandbox:
         self.password = password
         self.host = host
         self.port = port
+        if time_filter_precision not in ("second", "minute"):
+            raise ValueError('time_filter_precision must be "second" or "minute"')
+        if session_error_form not in ("nested", "flat"):
+            raise ValueError('session_error_form must be "nested" or "flat"')
+        self.session_error_form = session_error_form
         self.clock = SandboxClock()
-        self._store = Store(generate(self.spec), self.clock)
+        self._store = Store(generate(self.spec), self.clock,
+                            minute_times=time_filter_precision == "minute")
         self._sessions = SessionTable(self.clock, session_timeout)
         self._faults = FaultPlan(self.spec.seed)
         self._callbacks: list[Callback] = []
@@ -143,9 +150,10 @@ class SapSandbox:
             self._requests.clear()
 
     # -- disturbances -------------------------------------------------------------------------
-    def kill_sessions(self) -> int:
-        """Invalidate every session (as an admin or a Service Layer node loss would)."""
-        return self._sessions.kill_all()
+    def kill_sessions(self, answer: str = "301") -> int:
+        """End every session. "301": they are forgotten (HTTP 401, code 301, as after an idle
+        timeout); "-5002": they stay known but broken (HTTP 400, code -5002) until a new Login."""
+        return self._sessions.kill_all(answer)
 
     def add_fault(self, kind: str, at: Iterable[int] | int | None = None, rate: float = 0.0,
                   path_contains: str | None = None, times: int | None = None,

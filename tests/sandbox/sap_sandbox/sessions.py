@@ -19,6 +19,7 @@ class Session:
     username: str
     version: str
     last_used: datetime
+    broken: bool = False  # killed with -5002: known to the server but unusable
 
 
 class SessionTable:
@@ -38,7 +39,10 @@ class SessionTable:
         return session
 
     def touch(self, session_id: str | None) -> Session | None:
-        """The live session for an id (its idle timer restarts), or None if unknown or expired."""
+        """The session for an id (its idle timer restarts), or None if unknown or expired.
+
+        A broken session is returned as is (the caller answers -5002 for it).
+        """
         if not session_id:
             return None
         now = self._clock.now()
@@ -56,10 +60,17 @@ class SessionTable:
         with self._lock:
             return self._sessions.pop(session_id or "", None) is not None
 
-    def kill_all(self) -> int:
+    def kill_all(self, answer: str = "301") -> int:
+        """End every session: forgotten ("301": unknown session) or broken ("-5002")."""
+        if answer not in ("301", "-5002"):
+            raise ValueError('kill_sessions answer must be "301" or "-5002"')
         with self._lock:
             n = len(self._sessions)
-            self._sessions.clear()
+            if answer == "301":
+                self._sessions.clear()
+            else:
+                for session in self._sessions.values():
+                    session.broken = True
             return n
 
     def __len__(self) -> int:

@@ -62,8 +62,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 class Store:
     """Thread-safe entity sets plus the cached query path the HTTP layer pages over."""
 
-    def __init__(self, data: dict[str, list[Record]], clock: SandboxClock) -> None:
+    def __init__(self, data: dict[str, list[Record]], clock: SandboxClock,
+                 minute_times: bool = False) -> None:
         self.clock = clock
+        self.minute_times = minute_times
         self._lock = threading.RLock()
         self._version = 0
         self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
@@ -192,7 +194,7 @@ class Store:
             version = self._version
         # Filter and sort outside the lock: records are never mutated in place.
         if filter_text:
-            pred = compile_filter(filter_text, fields, name)
+            pred = compile_filter(filter_text, fields, name, self.minute_times)
             records = [r for r in records if pred(r)]
         for field_name, descending in reversed(parse_orderby(orderby, fields, name)):
             records.sort(key=_field_key(field_name), reverse=descending)
