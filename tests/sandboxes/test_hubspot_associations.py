@@ -134,3 +134,30 @@ def test_new_invoice_upserted_as_open_is_refused(api):
         {"id": "1", "idProperty": "sap_doc_num",
          "properties": {"hs_currency": "EUR", "hs_invoice_status": "open"}}]})
     assert r.status_code == 400 and _error_codes(r) == ["INVALID_INVOICE_STATUS"]
+
+
+def test_invoice_amounts_follow_line_items_and_a_payment_marks_it_paid(api, hubspot_sandbox):
+    inv = _make(api, "invoices", {"hs_currency": "EUR"})
+    contact = _make(api, "contacts", {"email": "pay@acme.io"})
+    api.put(f"/crm/v4/objects/invoices/{inv}/associations/default/contacts/{contact}")
+    for qty, price in ((2, "10"), (1, "5.5")):
+        line = _make(api, "line_items", {"quantity": str(qty), "price": price})
+        api.put(f"/crm/v4/objects/invoices/{inv}/associations/default/line_items/{line}")
+    api.patch(f"{V3}/invoices/{inv}", json={"properties": {"hs_invoice_status": "open"}})
+    props = api.get(f"{V3}/invoices/{inv}", params={
+        "properties": "hs_amount_billed,hs_balance_due,hs_invoice_status"}).json()["properties"]
+    assert props == {"hs_amount_billed": "25.5", "hs_balance_due": "25.5",
+                     "hs_invoice_status": "open"}
+    part = _make(api, "commerce_payments", {"hs_initial_amount": "20",
+                                            "hs_initiated_date": "2024-03-05T10:00:00Z"})
+    api.put(f"/crm/v4/objects/commerce_payments/{part}/associations/default/invoices/{inv}")
+    props = hubspot_sandbox.objects("invoices")[0]["properties"]
+    assert (props["hs_balance_due"], props["hs_invoice_status"]) == ("5.5", "open")
+    rest = _make(api, "commerce_payments", {"hs_initial_amount": "5.5",
+                                            "hs_initiated_date": "2024-03-06T10:00:00Z"})
+    r = api.post("/crm/v4/associations/commerce_payments/invoices/batch/associate/default",
+                 json={"inputs": [{"from": {"id": rest}, "to": {"id": inv}}]})
+    assert r.status_code == 200
+    props = hubspot_sandbox.objects("invoices")[0]["properties"]
+    assert (props["hs_amount_paid"], props["hs_balance_due"], props["hs_invoice_status"]) == (
+        "25.5", "0", "paid")

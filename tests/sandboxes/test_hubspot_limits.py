@@ -187,3 +187,11 @@ def test_request_log_counts_and_writes(api, hubspot_sandbox):
 def test_token_never_reaches_the_request_log(api, hubspot_sandbox):
     api.get(COMPANIES)
     assert TOKEN not in repr(hubspot_sandbox.requests)
+
+
+def test_injected_423_and_429_faults(api, hubspot_sandbox):
+    hubspot_sandbox.add_fault("423", at=[1])
+    hubspot_sandbox.add_fault("429", at=[2])
+    first, second = api.get(COMPANIES), api.get(COMPANIES)
+    assert first.status_code == 423 and first.json()["category"] == "LOCKED"
+    assert second.status_code == 429 and second.json()["policyName"] == "TEN_SECONDLY_ROLLING"

@@ -1,5 +1,6 @@
-"""Failures on demand: 5xx with HubSpot's error body, a response held past the client's timeout,
-or a connection closed without an answer; at given request numbers or at a seeded rate."""
+"""Failures on demand: 5xx with HubSpot's error body, an injected 423 Locked or 429, a response
+held past the client's timeout, or a connection closed without an answer; at given request numbers
+or at a seeded rate."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("500", "502", "503", "timeout", "drop")
+KINDS = ("500", "502", "503", "423", "429", "timeout", "drop")
 
 
 @dataclass

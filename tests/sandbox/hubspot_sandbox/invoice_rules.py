@@ -43,3 +43,41 @@ def check(portal: Portal, otype: ObjectType, plan: Plan) -> None:
                            f"item are associated (missing: {', '.join(missing)})"})
     if problems:
         raise errors.property_errors(problems, portal.portal_id)
+
+
+def _amount(value: str | None) -> float:
+    try:
+        return float(value or 0)
+    except ValueError:
+        return 0.0
+
+
+def recompute(portal: Portal, invoice_id: int) -> None:
+    """Keep an invoice's calculated amounts in step with its line items and payments.
+
+    hs_amount_billed = sum of associated line items' amount; hs_amount_paid = sum of associated
+    payments' hs_initial_amount; hs_balance_due = billed - paid. An open invoice whose balance
+    reaches zero becomes paid: HubSpot's payments guide says associating an external payment
+    with an invoice is how it is marked paid.
+    """
+    rec = portal.types["invoices"].records.get(invoice_id)
+    if rec is None:
+        return
+    lines = portal.types["line_items"].records
+    payments = portal.types["commerce_payments"].records
+    billed = sum(_amount(lines[i].properties.get("amount"))
+                 for i in portal.associated("invoices", invoice_id, "line_items") if i in lines)
+    paid = sum(_amount(payments[i].properties.get("hs_initial_amount"))
+               for i in portal.associated("invoices", invoice_id, "commerce_payments")
+               if i in payments)
+    props = rec.properties
+    props["hs_amount_billed"] = _fmt(billed)
+    props["hs_amount_paid"] = _fmt(paid)
+    props["hs_balance_due"] = _fmt(billed - paid)
+    if props.get("hs_invoice_status") == "open" and paid > 0 and billed - paid <= 1e-9:
+        props["hs_invoice_status"] = "paid"
+
+
+def _fmt(value: float) -> str:
+    rounded = round(float(value), 6)
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)

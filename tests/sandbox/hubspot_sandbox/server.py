@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,11 @@ class _Server(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+
+    def setup(self) -> None:
+        """No Nagle delay: headers and body go out in separate writes on a kept-alive socket."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's per-request stderr line."""
@@ -95,14 +101,21 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, err.body(), {})
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception:  # a sandbox bug: answer like HubSpot's 500 and show the traceback
+            traceback.print_exc()
+            status = 500
+            with contextlib.suppress(OSError):
+                self._send(status, _server_error(500), {})
         finally:
             sb._log(RequestRecord(method, path, status, started, body, query))
 
     def _answer(self, sb: HubSpotSandbox, method: str, path: str, query: dict[str, list[str]],
                 body: Any, fault: Any) -> tuple[int, Any, dict[str, str]]:
-        if fault is not None and fault.kind in ("500", "502", "503"):
+        if fault is not None and fault.kind in ("500", "502", "503", "423"):
             code = int(fault.kind)
             return code, _server_error(code), {}
+        if fault is not None and fault.kind == "429":
+            return 429, errors.rate_limited("TEN_SECONDLY_ROLLING", sb.portal_id).body(), {}
         auth = self.headers.get("Authorization", "")
         if auth != f"Bearer {sb.token}":
             raise errors.unauthorized()
@@ -136,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _server_error(code: int) -> dict:
-    messages = {500: ("internal error", "INTERNAL_ERROR"),
+    messages = {423: ("The record is locked; retry in at least 2 seconds", "LOCKED"),
+                500: ("internal error", "INTERNAL_ERROR"),
                 502: ("Bad Gateway", "BAD_GATEWAY"),
                 503: ("Service Unavailable", "SERVICE_UNAVAILABLE")}
     message, category = messages[code]

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import catalog, errors
+from . import catalog, errors, invoice_rules
 from .catalog import ObjectType
 from .values import Invalid, iso_ms, normalise
 
@@ -164,6 +164,9 @@ class Portal:
         rec.updated = now
         self._index(otype, rec, before)
         self._derive(otype, rec)
+        if otype in ("line_items", "commerce_payments"):
+            for invoice_id in list(self.associated(otype, rec.id, "invoices")):
+                invoice_rules.recompute(self, invoice_id)
         return rec
 
     def archive(self, otype: str, rec: Record) -> None:
@@ -280,11 +283,19 @@ class Portal:
         if reverse is not None:
             self.assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {}).setdefault(
                 from_id, set()).add(reverse)
+        self._links_changed(from_type, from_id, to_type, to_id)
         return reverse
 
     def disassociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         self.assoc.get((from_type, to_type), {}).get(from_id, {}).pop(to_id, None)
         self.assoc.get((to_type, from_type), {}).get(to_id, {}).pop(from_id, None)
+        self._links_changed(from_type, from_id, to_type, to_id)
+
+    def _links_changed(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
+        """An invoice's billed/paid amounts follow its line items and payments."""
+        pair = {from_type: from_id, to_type: to_id}
+        if "invoices" in pair and ({"line_items", "commerce_payments"} & pair.keys()):
+            invoice_rules.recompute(self, pair["invoices"])
 
     def associated(self, from_type: str, from_id: int, to_type: str) -> dict[int, set[int]]:
         return self.assoc.get((from_type, to_type), {}).get(from_id, {})
