@@ -320,6 +320,20 @@ def run_tap_only(pipeline: Pipeline, timeout: float = 1800.0) -> TapOnlyResult:
                          maxrss_kib=peak[0], stderr=log.read_text("utf-8", "replace"))
 
 
+# Variables from a developer's shell that would change what meltano or the plugins do.
+_LEAKY_PREFIXES = ("MELTANO_", "TAP_SAPB1", "TARGET_HUBSPOT_FINANCE", "SAPB1_", "HUBSPOT_FINANCE_")
+
+
+def meltano_env(project: Path, database_uri: str) -> dict[str, str]:
+    """An environment for `meltano` in `project`: this venv on PATH, the system db given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    env.update({"PATH": f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}",
+                "MELTANO_PROJECT_ROOT": str(project), "MELTANO_DATABASE_URI": database_uri,
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1",
+                "PYTHONUNBUFFERED": "1"})
+    return env
+
+
 @dataclass
 class MeltanoPipeline:
     """`meltano run tap-sapb1 target-hubspot-finance` in the project, killed as one process group.
@@ -343,10 +357,8 @@ class MeltanoPipeline:
         self.workdir.mkdir(parents=True, exist_ok=True)
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
-               "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-               "MELTANO_ENVIRONMENT": self.environment}
+        env = meltano_env(self.project, f"sqlite:///{self.workdir / 'meltano.db'}")
+        env["MELTANO_ENVIRONMENT"] = self.environment
         for prefix, config in (("TAP_SAPB1", self.tap_config),
                                ("TARGET_HUBSPOT_FINANCE", self.target_config)):
             for key, value in config.items():
