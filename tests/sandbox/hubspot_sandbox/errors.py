@@ -80,8 +80,14 @@ def unknown_object_type(raw: str) -> ApiError:
     return ApiError(400, f"Unable to infer object type from: {raw}")
 
 
-def not_found(message: str = "resource not found") -> ApiError:
-    return ApiError(404, message, "OBJECT_NOT_FOUND")
+def not_found(message: str = "resource not found", **extra: Any) -> ApiError:
+    return ApiError(404, message, "OBJECT_NOT_FOUND", **extra)
+
+
+def object_not_found(object_id: str) -> ApiError:
+    """A single-record read or update of an id that is not there (recorded probe text)."""
+    return not_found("Object not found. objectId is usually positive.",
+                     context={"id": [object_id]})
 
 
 def validation(message: str, **extra: Any) -> ApiError:

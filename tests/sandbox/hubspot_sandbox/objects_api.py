@@ -301,7 +301,7 @@ class ObjectsApi:
             rec = self.portal.get(otype.name, object_id, _one(query, "idProperty"),
                                   archived=_flag(query, "archived"))
             if rec is None:
-                raise errors.not_found()
+                raise errors.object_not_found(object_id)
             out = rec.to_json(self.portal.portal_id, otype.type_id,
                               self.portal.read_props(otype.name, rec, _list(query, "properties")))
             assoc_types = _list(query, "associations")
@@ -328,7 +328,7 @@ class ObjectsApi:
         with self.portal.lock:
             rec = self.portal.get(otype.name, object_id, _one(query, "idProperty"))
             if rec is None:
-                raise errors.not_found()
+                raise errors.object_not_found(object_id)
             plan = Plan(0, body.get("objectWriteTraceId"), {}, rec)
             self._check(otype, plan, _props_of(body), {})
             rec = self._apply(otype, plan)

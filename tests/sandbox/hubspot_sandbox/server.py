@@ -149,13 +149,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _server_error(code: int) -> dict:
+    """HubSpot's 500 body is {status, message: "internal error", correlationId}, no category."""
     messages = {423: ("The record is locked; retry in at least 2 seconds", "LOCKED"),
-                500: ("internal error", "INTERNAL_ERROR"),
-                502: ("Bad Gateway", "BAD_GATEWAY"),
-                503: ("Service Unavailable", "SERVICE_UNAVAILABLE")}
+                500: ("internal error", None),
+                502: ("Bad Gateway", None),
+                503: ("Service Unavailable", None)}
     message, category = messages[code]
-    return {"status": "error", "message": message, "correlationId": errors.correlation_id(),
-            "category": category}
+    body = {"status": "error", "message": message, "correlationId": errors.correlation_id()}
+    if category:
+        body["category"] = category
+    return body
 
 
 def serve(sandbox: HubSpotSandbox, host: str, port: int) -> tuple[_Server, threading.Thread]:
