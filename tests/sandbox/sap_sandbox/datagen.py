@@ -300,7 +300,9 @@ class _Generator:
         return out
 
     def payments(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
-        """Incoming payments applied to open invoices of one customer (full ~75%, else partial)."""
+        """Incoming payments applied to open invoices of one customer (full ~75%, else partial).
+
+        Stops early if every invoice is paid before `payments` are made."""
         rng, moments, out = self.rng, self.moments, []
         open_by_card: dict[str, list[int]] = {}
         for i, inv in enumerate(invoices):
@@ -308,13 +310,15 @@ class _Generator:
                 open_by_card.setdefault(inv["CardCode"], []).append(i)
         cards = list(open_by_card)
         for n in range(self.spec.payments):
-            cards = [c for c in cards if open_by_card[c]] if n % 64 == 0 else cards
-            if not cards:
-                break
-            card = _pick(rng, cards)
-            pool = open_by_card[card]
+            pool: list[int] = []
+            while cards:
+                card = _pick(rng, cards)
+                pool = open_by_card[card]
+                if pool:
+                    break
+                cards.remove(card)  # fully paid customer: rare, so a list scan is fine
             if not pool:
-                continue
+                break  # every invoice is paid: fewer payments than asked
             picks = [_pick(rng, pool)]
             if len(pool) > 1 and rng.random() < 0.2:
                 other = _pick(rng, pool)

@@ -237,7 +237,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             if method == "GET":
                 return self._single(name, key, query)
             if method in ("PATCH", "PUT"):
-                sb._store.update(name, key, self._json_body(body))
+                sb._store.update(name, key, self._json_body(body), keep_given_stamp=False)
                 return self._send_empty(204)
             if method == "DELETE":
                 sb._store.delete(name, key)
@@ -343,7 +343,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
     def _create(self, name: str, body: bytes) -> None:
         sb = self.server.sandbox
         try:
-            rec = sb._store.create(name, self._json_body(body))
+            rec = sb._store.create(name, self._json_body(body), keep_given_stamp=False)
         except ValueError as exc:
             raise SapError(400, -1000, str(exc)) from None
         self._send_json(201, render_record(rec, None, self._version))

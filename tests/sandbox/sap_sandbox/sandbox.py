@@ -170,11 +170,12 @@ class SapSandbox:
 
     # -- data ---------------------------------------------------------------------------------
     def create(self, entity_set: str, values: dict[str, Any]) -> dict[str, Any]:
-        """Add a record as SAP would (UpdateDate/UpdateTime from the sandbox clock)."""
+        """Add a record as SAP would (UpdateDate/UpdateTime from the sandbox clock, unless
+        `values` sets them: tests may build exact boundary cases)."""
         return self._store.create(entity_set, values)
 
     def update(self, entity_set: str, key: Any, values: dict[str, Any]) -> dict[str, Any]:
-        """Change fields of a record; it gets a fresh UpdateDate/UpdateTime."""
+        """Change fields of a record; it gets a fresh UpdateDate/UpdateTime (unless given)."""
         return self._store.update(entity_set, key, values)
 
     def get(self, entity_set: str, key: Any) -> dict[str, Any]:

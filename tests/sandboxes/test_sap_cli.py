@@ -1,0 +1,51 @@
+"""`sap-sandbox` runs on its own, prints its URL and credentials, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import requests
+
+from sap_sandbox.__main__ import parse_fault
+
+
+def test_cli_serves_and_stops_cleanly():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sap_sandbox", "--invoices", "25", "--customers", "4",
+         "--payments", "5", "--credit-notes", "1", "--seed", "9", "--max-page-size", "10",
+         "--fault", "503@2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("SAP Service Layer sandbox at http://127.0.0.1:")
+        url = first.split()[5]
+        creds = proc.stdout.readline()
+        assert "CompanyDB=SBODEMOUS" in creds and "Password=" in creds
+        s = requests.Session()
+        r = s.post(f"{url}/Login", json={"CompanyDB": "SBODEMOUS", "UserName": "manager",
+                                         "Password": "S3cr3t-B1-passw0rd!"}, timeout=5)
+        assert r.status_code == 200
+        assert s.get(f"{url}/Invoices", timeout=5).status_code == 503  # the --fault
+        body = s.get(f"{url}/Invoices", headers={"Prefer": "odata.maxpagesize=50"},
+                     timeout=5).json()
+        assert len(body["value"]) == 10  # --max-page-size
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_bad_fault_option_is_one_clear_line():
+    proc = subprocess.run([sys.executable, "-m", "sap_sandbox", "--fault", "oops"],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2
+    assert "bad --fault 'oops'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fault_spec_parsing():
+    assert parse_fault("timeout@2,5:path=Invoices:delay=8:times=1") == {
+        "kind": "timeout", "at": [2, 5], "path_contains": "Invoices", "delay": 8.0, "times": 1}
+    assert parse_fault("drop%0.05") == {"kind": "drop", "rate": 0.05}

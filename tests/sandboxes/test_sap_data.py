@@ -1,0 +1,146 @@
+"""The SAP sandbox's generated company: deterministic, realistic and internally consistent."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+
+import pytest
+
+from sap_sandbox import DataSpec, SapSandbox
+
+SPEC = DataSpec(seed=21, customers=60, suppliers=6, leads=6, invoices=600, credit_notes=20,
+                payments=300, anchor=datetime(2026, 6, 1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    sb = SapSandbox(data=SPEC)
+    return {name: sb.all(name) for name in ("BusinessPartners", "Invoices", "CreditNotes",
+                                            "IncomingPayments", "ChartOfAccounts",
+                                            "ProfitCenters", "PaymentTermsTypes")}
+
+
+def test_same_seed_and_anchor_give_identical_data(data):
+    again = SapSandbox(data=SPEC)
+    assert again.all("Invoices") == data["Invoices"]
+    other = SapSandbox(data=DataSpec(**{**SPEC.__dict__, "seed": 22}))
+    assert other.all("Invoices") != data["Invoices"]
+
+
+def test_sizes_follow_the_spec(data):
+    kinds = Counter(bp["CardType"] for bp in data["BusinessPartners"])
+    assert kinds == {"cCustomer": 60, "cSupplier": 6, "cLid": 6}
+    assert len(data["Invoices"]) == 600 and len(data["CreditNotes"]) == 20
+    assert len(data["IncomingPayments"]) == 300
+
+
+def test_lines_use_real_accounts_and_profit_centers(data):
+    accounts = {a["Code"] for a in data["ChartOfAccounts"] if a["ActiveAccount"] == "tYES"}
+    centers = {c["CenterCode"] for c in data["ProfitCenters"]}
+    for doc in data["Invoices"] + data["CreditNotes"]:
+        assert 1 <= len(doc["DocumentLines"]) <= 5
+        for line in doc["DocumentLines"]:
+            assert line["AccountCode"] in accounts
+            assert line["CostingCode"] in centers
+
+
+def test_payments_apply_to_real_invoices_of_the_same_customer(data):
+    invoices = {i["DocEntry"]: i for i in data["Invoices"]}
+    applied = defaultdict(float)
+    for pay in data["IncomingPayments"]:
+        assert pay["PaymentInvoices"]
+        total = pay["CashSum"] + pay["TransferSum"] + pay["CheckSum"] + pay["CreditSum"]
+        assert total == pytest.approx(sum(p["SumApplied"] for p in pay["PaymentInvoices"]))
+        for line in pay["PaymentInvoices"]:
+            inv = invoices[line["DocEntry"]]
+            assert inv["CardCode"] == pay["CardCode"]
+            assert inv["Cancelled"] == "tNO"
+            assert (pay["UpdateDate"], pay["UpdateTime"]) <= (inv["UpdateDate"], inv["UpdateTime"])
+            applied[inv["DocEntry"]] += line["SumApplied"]
+    for entry, inv in invoices.items():
+        assert inv["PaidToDate"] == pytest.approx(applied.get(entry, 0.0), abs=0.011)
+
+
+def test_document_status_matches_payments_and_cancellation(data):
+    statuses = Counter()
+    for inv in data["Invoices"]:
+        if inv["Cancelled"] == "tYES":
+            assert inv["DocumentStatus"] == "bost_Close" and inv["PaidToDate"] == 0.0
+            statuses["cancelled"] += 1
+        elif inv["PaidToDate"] == inv["DocTotal"]:
+            assert inv["DocumentStatus"] == "bost_Close"
+            statuses["paid"] += 1
+        else:
+            assert inv["DocumentStatus"] == "bost_Open" and inv["PaidToDate"] < inv["DocTotal"]
+            statuses["partial" if inv["PaidToDate"] else "open"] += 1
+    assert all(statuses[k] > 0 for k in ("cancelled", "paid", "partial", "open")), statuses
+
+
+def test_credit_notes_point_at_the_invoice_they_credit(data):
+    invoices = {i["DocEntry"]: i for i in data["Invoices"]}
+    for cn in data["CreditNotes"]:
+        line = cn["DocumentLines"][0]
+        inv = invoices[line["BaseEntry"]]
+        assert line["BaseType"] == 13 and inv["CardCode"] == cn["CardCode"]
+        assert inv["DocumentLines"][line["BaseLine"]]["ItemCode"] == line["ItemCode"]
+        assert cn["DocTotal"] <= inv["DocTotal"] + 0.01
+
+
+def test_contacts_are_realistic_and_invoices_reference_them(data):
+    customers = [bp for bp in data["BusinessPartners"] if bp["CardType"] == "cCustomer"]
+    with_contacts = [bp for bp in customers if bp["ContactEmployees"]]
+    assert len(with_contacts) > len(customers) * 0.6
+    assert len(with_contacts) < len(customers)  # some customers have none
+    assert all(1 <= len(bp["ContactEmployees"]) <= 3 for bp in with_contacts)
+    emails = [c["E_Mail"] for bp in with_contacts for c in bp["ContactEmployees"]]
+    assert sum(1 for e in emails if e and "@" in e) > len(emails) * 0.8
+    codes = {bp["CardCode"]: {c["InternalCode"] for c in bp["ContactEmployees"]}
+             for bp in customers}
+    for inv in data["Invoices"]:
+        if inv["ContactPersonCode"] is not None:
+            assert inv["ContactPersonCode"] in codes[inv["CardCode"]]
+
+
+def test_business_partner_balance_is_its_open_invoice_amount(data):
+    open_amount = defaultdict(float)
+    for inv in data["Invoices"]:
+        if inv["DocumentStatus"] == "bost_Open":
+            open_amount[inv["CardCode"]] += inv["DocTotal"] - inv["PaidToDate"]
+    for bp in data["BusinessPartners"]:
+        assert bp["CurrentAccountBalance"] == pytest.approx(open_amount[bp["CardCode"]], abs=0.02)
+
+
+def test_update_stamps_span_two_years_and_often_share_a_second(data):
+    stamps = [(r["UpdateDate"], r["UpdateTime"]) for name in ("BusinessPartners", "Invoices",
+                                                              "IncomingPayments")
+              for r in data[name]]
+    days = sorted(d for d, _ in stamps)
+    assert days[0] >= (SPEC.anchor - timedelta(days=730)).strftime("%Y-%m-%d")
+    assert days[-1] < SPEC.anchor.strftime("%Y-%m-%d")
+    assert days[-1] > (SPEC.anchor - timedelta(days=30)).strftime("%Y-%m-%d")
+    shared = [n for n in Counter(stamps).values() if n > 1]
+    assert sum(shared) > len(stamps) * 0.3  # boundary seconds are common, as in batch postings
+
+
+def test_value_forms_are_sap_s(data):
+    inv = data["Invoices"][0]
+    assert len(inv["UpdateDate"]) == 10 and inv["UpdateDate"][4] == "-"
+    assert len(inv["UpdateTime"]) == 8 and inv["UpdateTime"][2] == ":"
+    assert inv["Cancelled"] in ("tYES", "tNO")
+    assert isinstance(inv["DocTotal"], float)
+    deal_ids = [i["U_HubSpotDealId"] for i in data["Invoices"] if i["U_HubSpotDealId"]]
+    assert 0 < len(deal_ids) < len(data["Invoices"]) * 0.1
+    assert all(isinstance(d, str) and d.isdigit() for d in deal_ids)
+
+
+def test_due_date_follows_payment_terms(data):
+    terms = {t["GroupNumber"]: t for t in data["PaymentTermsTypes"]}
+    for inv in data["Invoices"][:100]:
+        t = terms[inv["PaymentGroupCode"]]
+        if t["NumberOfAdditionalMonths"] == 0:
+            due = datetime.strptime(inv["DocDate"], "%Y-%m-%d") + timedelta(
+                days=t["NumberOfAdditionalDays"])
+            assert inv["DocDueDate"] == due.strftime("%Y-%m-%d")
+        else:
+            assert inv["DocDueDate"] > inv["DocDate"]

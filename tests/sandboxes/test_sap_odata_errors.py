@@ -1,0 +1,104 @@
+"""SAP sandbox answers what it cannot do with SAP's error bodies, never with silence."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sap_sandbox import DataSpec, SapSandbox
+
+CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with SapSandbox(data=DataSpec(seed=4, customers=5, invoices=40, payments=10,
+                                  credit_notes=2)) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def http(sb):
+    s = requests.Session()
+    assert s.post(f"{sb.url}/Login", json=CREDS, timeout=5).status_code == 200
+    return s
+
+
+@pytest.mark.parametrize("flt", [
+    "DocEntry eq",
+    "DocEntry eq 5 )",
+    "((DocEntry eq 5)",
+    "UpdateDate gtx '2024-01-01'",
+    "DocEntry eq 'unterminated",
+    "and DocEntry eq 5",
+    "DocEntry eq 5 or",
+    "DocEntry # 5",
+])
+def test_unparseable_filter_is_a_400_with_sap_body(sb, http, flt):
+    r = http.get(f"{sb.url}/Invoices", params={"$filter": flt}, timeout=5)
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert isinstance(err["code"], int) and err["message"]["value"]
+
+
+def test_unknown_field_in_filter_orderby_or_select_is_rejected(sb, http):
+    for option in ({"$filter": "NoSuchField eq 1"}, {"$orderby": "NoSuchField"},
+                   {"$select": "DocEntry,NoSuchField"}):
+        r = http.get(f"{sb.url}/Invoices", params=option, timeout=5)
+        assert r.status_code == 400
+        assert "NoSuchField" in r.json()["error"]["message"]["value"]
+
+
+def test_unknown_entity_set_is_unrecognized_resource_path(sb, http):
+    r = http.get(f"{sb.url}/NoSuchThings", timeout=5)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"]["value"] == "Unrecognized resource path."
+
+
+def test_v2_errors_carry_string_code_and_message(sb):
+    s = requests.Session()
+    s.post(f"{sb.url_v2}/Login", json=CREDS, timeout=5)
+    err = s.get(f"{sb.url_v2}/Invoices", params={"$filter": "DocEntry eq"}, timeout=5).json()
+    assert isinstance(err["error"]["code"], str) and isinstance(err["error"]["message"], str)
+
+
+def test_bad_top_skip_and_key_are_400(sb, http):
+    assert http.get(f"{sb.url}/Invoices?$top=abc", timeout=5).status_code == 400
+    assert http.get(f"{sb.url}/Invoices?$skip=-1", timeout=5).status_code == 400
+    assert http.get(f"{sb.url}/BusinessPartners(5)", timeout=5).status_code == 400
+    assert http.get(f"{sb.url}/Invoices('x')", timeout=5).status_code == 400
+
+
+def test_outside_the_service_root_is_rejected(sb):
+    assert requests.get(f"{sb.base_url}/elsewhere", timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize("literal", ["'2024-03-05'", "'20240305'", "datetime'2024-03-05'",
+                                     "'2024-03-05T10:11:12'", "'20240305000000'"])
+def test_every_documented_date_literal_form_filters_the_same(sb, http, literal):
+    r = http.get(f"{sb.url}/Invoices", params={"$filter": f"UpdateDate ge {literal}",
+                                               "$select": "DocEntry"},
+                 headers={"Prefer": "odata.maxpagesize=500"}, timeout=5)
+    expected = [i["DocEntry"] for i in sb.all("Invoices") if i["UpdateDate"] >= "2024-03-05"]
+    assert [i["DocEntry"] for i in r.json()["value"]] == expected
+
+
+@pytest.mark.parametrize("literal", ["'14:22:00'", "'14:22'", "'142200'", "'1422'",
+                                     "'2014-06-18T14:22:00Z'"])
+def test_every_documented_time_literal_form_filters_the_same(sb, http, literal):
+    r = http.get(f"{sb.url}/Invoices", params={"$filter": f"UpdateTime ge {literal}",
+                                               "$select": "DocEntry"},
+                 headers={"Prefer": "odata.maxpagesize=500"}, timeout=5)
+    expected = [i["DocEntry"] for i in sb.all("Invoices") if i["UpdateTime"] >= "14:22:00"]
+    assert [i["DocEntry"] for i in r.json()["value"]] == expected
+
+
+def test_minute_precision_compares_times_to_the_minute():
+    with SapSandbox(data=DataSpec(seed=4, customers=5, invoices=40, payments=10),
+                    time_filter_precision="minute") as sb:
+        inv = sb.update("Invoices", 1, {"UpdateTime": "14:22:45"})
+        s = requests.Session()
+        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        flt = f"UpdateDate eq '{inv['UpdateDate']}' and UpdateTime ge '14:22:50'"
+        rows = s.get(f"{sb.url}/Invoices", params={"$filter": flt}, timeout=5).json()["value"]
+        assert 1 in [r["DocEntry"] for r in rows]  # 14:22:45 >= 14:22:50 at minute precision
