@@ -195,3 +195,17 @@ def test_injected_423_and_429_faults(api, hubspot_sandbox):
     first, second = api.get(COMPANIES), api.get(COMPANIES)
     assert first.status_code == 423 and first.json()["category"] == "LOCKED"
     assert second.status_code == 429 and second.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+
+
+def test_restart_keeps_data_and_port_and_cuts_open_connections(api, hubspot_sandbox):
+    api.post(COMPANIES, json={"properties": {"name": "kept"}})
+    url = hubspot_sandbox.url
+    hubspot_sandbox.stop()
+    with pytest.raises(requests.ConnectionError):
+        api.get(COMPANIES)
+    hubspot_sandbox.start()
+    assert hubspot_sandbox.url == url
+    page = api.get(COMPANIES, params={"properties": "name"}).json()
+    assert [o["properties"]["name"] for o in page["results"]] == ["kept"]
+    hubspot_sandbox.restart()
+    assert api.get(COMPANIES).status_code == 200

@@ -56,11 +56,19 @@ class HubSpotSandbox:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut open connections; data, log and faults stay."""
         if self._server is not None:
             self._stopping.set()
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
+            self._port = self._server.server_address[1]
             self._server = None
+
+    def restart(self) -> None:
+        """Go down and come back on the same port with the same data (an outage)."""
+        self.stop()
+        self.start()
 
     def __enter__(self) -> HubSpotSandbox:
         return self.start()

@@ -42,6 +42,19 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sandbox: HubSpotSandbox
 
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, Handler)
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """Cut every kept-alive connection, as a server going down would."""
+        with self.sockets_lock:
+            sockets, self.open_sockets = self.open_sockets, set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -51,6 +64,14 @@ class Handler(BaseHTTPRequestHandler):
         """No Nagle delay: headers and body go out in separate writes on a kept-alive socket."""
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.sockets_lock:
+            self.server.open_sockets.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's per-request stderr line."""
@@ -162,7 +183,7 @@ def _server_error(code: int) -> dict:
 
 
 def serve(sandbox: HubSpotSandbox, host: str, port: int) -> tuple[_Server, threading.Thread]:
-    server = _Server((host, port), Handler)
+    server = _Server((host, port))
     server.sandbox = sandbox
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name="hubspot-sandbox", daemon=True)
