@@ -209,3 +209,11 @@ def test_restart_keeps_data_and_port_and_cuts_open_connections(api, hubspot_sand
     assert [o["properties"]["name"] for o in page["results"]] == ["kept"]
     hubspot_sandbox.restart()
     assert api.get(COMPANIES).status_code == 200
+
+
+def test_inspection_of_an_unknown_or_disabled_type_raises_value_error():
+    with HubSpotSandbox(token=TOKEN, payments_enabled=False) as hs:
+        with pytest.raises(ValueError, match="commerce_payments"):
+            hs.objects("commerce_payments")
+        with pytest.raises(ValueError, match="widgets"):
+            hs.associations("invoices", "widgets")

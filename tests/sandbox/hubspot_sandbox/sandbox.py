@@ -7,7 +7,9 @@ import threading
 import time
 from typing import Any
 
+from .catalog import ObjectType
 from .client import SandboxClient
+from .errors import ApiError
 from .faults import Fault, FaultPlan
 from .ratelimit import RateLimiter
 from .routes import Router
@@ -88,9 +90,16 @@ class HubSpotSandbox:
         return SandboxClient(self.url, self.token if token is None else token, timeout)
 
     # ---- inspection ---------------------------------------------------------------------------
+    def _type(self, raw: str) -> ObjectType:
+        """Resolve a type for the inspection API; unknown (or disabled) types raise ValueError."""
+        try:
+            return self._portal.object_type(raw)
+        except ApiError as err:
+            raise ValueError(err.message) from None
+
     def objects(self, object_type: str, archived: bool = False) -> list[dict]:
         """Every stored record of a type, all properties, in creation order."""
-        otype = self._portal.object_type(object_type)
+        otype = self._type(object_type)
         with self._portal.lock:
             records = self._portal.types[otype.name].records.values()
             return [{"id": str(r.id), "properties": dict(r.properties),
@@ -99,15 +108,14 @@ class HubSpotSandbox:
 
     def associations(self, from_type: str, to_type: str) -> list[tuple[str, str, int]]:
         """(from id, to id, association type id) for every link from one type to the other."""
-        f = self._portal.object_type(from_type).name
-        t = self._portal.object_type(to_type).name
+        f, t = self._type(from_type).name, self._type(to_type).name
         with self._portal.lock:
             return [(str(fid), str(tid), type_id)
                     for fid, targets in self._portal.assoc.get((f, t), {}).items()
                     for tid, types in targets.items() for type_id in sorted(types)]
 
     def properties(self, object_type: str) -> list[dict]:
-        otype = self._portal.object_type(object_type)
+        otype = self._type(object_type)
         with self._portal.lock:
             return [copy.deepcopy(p) for p in self._portal.types[otype.name].properties.values()]
 
@@ -152,7 +160,7 @@ class HubSpotSandbox:
 
     def tamper(self, object_type: str, object_id: str | int, props: dict[str, Any]) -> None:
         """Change a record behind the connector's back (no validation, as a user in the UI)."""
-        otype = self._portal.object_type(object_type)
+        otype = self._type(object_type)
         with self._portal.lock:
             rec = self._portal.get(otype.name, str(object_id))
             if rec is None:
