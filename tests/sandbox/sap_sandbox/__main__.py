@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare $filter times to the second, or to the minute as SAP documents")
     p.add_argument("--session-error-form", choices=("nested", "flat"), default="nested",
                    help="v1 body for an invalid session: nested message object, or flat strings")
+    p.add_argument("--date-form", choices=("iso", "iso-datetime", "epoch-ms"), default="iso",
+                   help="how dates are served: 2024-03-05 (default), 2024-03-05T00:00:00Z, "
+                        "or /Date(ms)/")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", type=parse_fault,
                    help="inject a fault, e.g. 503@3,7 (requests 3 and 7), drop%%0.05 (5%% of "
                         "requests), timeout@2:path=Invoices:delay=8:times=1; repeatable")
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     company_db=args.company_db, username=args.username, password=args.password,
                     host=args.host, port=args.port,
                     time_filter_precision=args.time_filter_precision,
-                    session_error_form=args.session_error_form)
+                    session_error_form=args.session_error_form, date_form=args.date_form)
     try:
         for fault in args.fault:
             sb.add_fault(**fault)

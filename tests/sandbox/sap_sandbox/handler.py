@@ -321,7 +321,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             out["odata.metadata"] = meta
             if query.get("$inlinecount", "").lower() == "allpages":
                 out["odata.count"] = len(rows)
-        out["value"] = [render_record(r, select, self._version) for r in page]
+        out["value"] = [render_record(r, select, sb.date_form) for r in page]
         remaining = None if top is None else top - len(page)
         more = skip + len(page) < len(rows) and (remaining is None or remaining > 0)
         if more:
@@ -333,7 +333,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
     def _single(self, name: str, key: Any, query: dict[str, str]) -> None:
         sb = self.server.sandbox
         select = self._select(name, query)
-        rec = render_record(sb._store.peek(name, key), select, self._version)
+        rec = render_record(sb._store.peek(name, key), select, sb.date_form)
         if self._version == "v2":
             out = {"@odata.context": f"{self._service_root()}/$metadata#{name}/$entity", **rec}
         else:
@@ -346,4 +346,4 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             rec = sb._store.create(name, self._json_body(body), keep_given_stamp=False)
         except ValueError as exc:
             raise SapError(400, -1000, str(exc)) from None
-        self._send_json(201, render_record(rec, None, self._version))
+        self._send_json(201, render_record(rec, None, sb.date_form))

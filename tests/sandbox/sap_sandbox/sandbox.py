@@ -18,6 +18,7 @@ from sap_sandbox.records import RequestRecord
 from sap_sandbox.sessions import SessionTable
 from sap_sandbox.store import Store
 from sap_sandbox.tls import make_tls
+from sap_sandbox.values import DATE_FORMS
 
 Callback = Callable[["SapSandbox", RequestRecord], None]
 
@@ -30,7 +31,7 @@ class SapSandbox:
                  tls: bool = False, company_db: str = "SBODEMOUS", username: str = "manager",
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
                  host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
-                 session_error_form: str = "nested") -> None:
+                 session_error_form: str = "nested", date_form: str = "iso") -> None:
         self.spec = data or DataSpec()
         self.max_page_size = max_page_size
         self.honour_page_size = honour_page_size
@@ -46,6 +47,9 @@ class SapSandbox:
         if session_error_form not in ("nested", "flat"):
             raise ValueError('session_error_form must be "nested" or "flat"')
         self.session_error_form = session_error_form
+        if date_form not in DATE_FORMS:
+            raise ValueError(f"date_form must be one of {', '.join(DATE_FORMS)}")
+        self.date_form = date_form
         self.clock = SandboxClock()
         self._store = Store(generate(self.spec), self.clock,
                             minute_times=time_filter_precision == "minute")
