@@ -27,6 +27,8 @@ BIN = Path(sys.executable).parent
 PROJECT_PATHS = ("meltano.yml", "transforms", "tap-sapb1", "target-hubspot-finance")
 PLUGINS = ("tap-sapb1", "target-hubspot-finance", "meltano-map-transform", "target-jsonl")
 STATE_ID = "sandbox:tap-sapb1-to-target-hubspot-finance"
+SAP_PASSWORD = "S3cr3t-B1-passw0rd!"  # the fixed test secrets of docs/CONTRACTS.md
+HUBSPOT_TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 # Variables from the developer's shell that would change what meltano or the plugins do.
 LEAKY_PREFIXES = ("MELTANO_", "TAP_SAPB1", "TARGET_HUBSPOT_FINANCE", "TARGET_JSONL",
                   "SAPB1_", "HUBSPOT_FINANCE_")
@@ -89,6 +91,22 @@ class MeltanoProject:
         """The state Meltano holds for `state_id` (`meltano state get`)."""
         return json.loads(self.run("state", "get", state_id).stdout)
 
+    def bookmarks(self, state_id: str = STATE_ID) -> dict[str, object]:
+        """stream -> replication_key_value of the Singer state Meltano holds."""
+        state = self.state(state_id)
+        marks = state.get("singer_state", state).get("bookmarks", {})
+        return {stream: (b.get("replication_key_value") if isinstance(b, dict) else b)
+                for stream, b in marks.items()}
+
+    def assert_no_secret(self, sap_sandbox: object = None) -> None:
+        """No output of this test's meltano commands holds a test secret or an SAP session id."""
+        secrets = {SAP_PASSWORD, HUBSPOT_TOKEN}
+        if sap_sandbox is not None:
+            secrets |= {r.session_id for r in sap_sandbox.requests if r.session_id}
+        for output in self.outputs:
+            for secret in secrets:
+                assert secret not in output, "a secret reached meltano's output"
+
     def ledger_events(self) -> dict[tuple[str, str], int]:
         """(stream, action) -> sync events recorded so far by the target."""
         from sqlalchemy import create_engine, text
@@ -118,6 +136,15 @@ def meltano_project(installed_project: Path, sap_sandbox, hubspot_sandbox,
     })
     (tmp_path / "jsonl").mkdir()
     return MeltanoProject(root=installed_project, env=env, ledger_url=ledger_url)
+
+
+@pytest.fixture
+def bare_project(installed_project: Path, tmp_path: Path) -> MeltanoProject:
+    """The installed project with fresh state and ledger, no sandboxes (meltano-only tests)."""
+    env = clean_env(installed_project, f"sqlite:///{tmp_path / 'meltano.db'}")
+    env["MELTANO_ENVIRONMENT"] = "sandbox"
+    return MeltanoProject(root=installed_project, env=env,
+                          ledger_url=f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
