@@ -217,3 +217,12 @@ def test_inspection_of_an_unknown_or_disabled_type_raises_value_error():
             hs.objects("commerce_payments")
         with pytest.raises(ValueError, match="widgets"):
             hs.associations("invoices", "widgets")
+
+
+def test_timed_out_write_is_applied_though_the_client_never_sees_the_answer(hubspot_sandbox):
+    hubspot_sandbox.add_fault("timeout", at=[1], delay=1.0, method="POST")
+    client = hubspot_sandbox.client(timeout=0.3)
+    with pytest.raises(requests.Timeout):
+        client.post(COMPANIES, json={"properties": {"name": "applied"}})
+    assert [o["properties"]["name"] for o in hubspot_sandbox.objects("companies")] == ["applied"]
+    client.close()

@@ -105,9 +105,6 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
-            if fault is not None and fault.kind == "timeout" and sb._stopping.wait(fault.delay):
-                self._drop()  # sandbox stopping: give up; otherwise answer late (write applied)
-                return
             if raw:
                 try:
                     body = json.loads(raw)
@@ -116,6 +113,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise errors.validation(f"Invalid input JSON on line 1, column "
                                             f"{getattr(exc, 'colno', 1)}: {exc}") from None
             status, payload, headers = self._answer(sb, method, path, query, body, fault)
+            if fault is not None and fault.kind == "timeout" and sb._stopping.wait(fault.delay):
+                self._drop()  # the write is applied; its answer comes `delay` s late, or never
+                return
             self._send(status, payload, headers)
         except ApiError as err:
             status = err.status
