@@ -148,6 +148,7 @@ def test_duplicate_ids_in_one_upsert_reject_the_batch(api, hubspot_sandbox):
     ("invoices", {"hs_currency": "EUR", "hs_allow_partial_payments": "yes"}, "INVALID_BOOLEAN"),
     ("invoices", {"hs_currency": "EUR", "hs_amount_billed": "5"}, "READ_ONLY_VALUE"),
     ("commerce_payments", {"hs_initiated_date": "yesterday"}, "INVALID_DATETIME"),
+    ("contacts", {"email": "n/a"}, "INVALID_EMAIL"),
 ])
 def test_one_invalid_input_fails_the_whole_batch(api, hubspot_sandbox, otype, props, code):
     good = {"hs_currency": "EUR"} if otype == "invoices" else {}

@@ -8,6 +8,7 @@ values of a multi-select); bools `true`/`false`.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,6 +28,9 @@ def as_string(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     return str(raw)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 class Invalid(Exception):
@@ -83,6 +87,8 @@ def normalise(defn: dict, raw: Any) -> str:
                 raise Invalid("INVALID_OPTION",
                               f"{part} was not one of the allowed options: [{', '.join(allowed)}]")
         return value
+    if defn.get("name") == "email" and not _EMAIL.match(value):
+        raise Invalid("INVALID_EMAIL", f"Email address {value} is invalid")
     if kind == "bool":
         lowered = value.lower()
         if lowered not in ("true", "false"):
