@@ -77,7 +77,7 @@ def test_search_sorts_and_pages_with_after(api, deals):
 
 def test_search_page_size_and_result_caps(api):
     assert api.post(SEARCH, json={"limit": 201}).status_code == 400
-    assert api.post(SEARCH, json={"limit": 200, "after": "9900"}).status_code == 400
+    assert api.post(SEARCH, json={"limit": 200, "after": "10000"}).status_code == 400
     too_many = {"filterGroups": [{"filters": [
         {"propertyName": "amount", "operator": "HAS_PROPERTY"}] * 7}]}
     assert api.post(SEARCH, json=too_many).status_code == 400
@@ -160,3 +160,12 @@ def test_at_most_ten_unique_properties_per_object(api):
     assert api.post("/crm/v3/properties/contacts",
                     json={**_prop("key10", hasUniqueValue=True),
                           "groupName": "contactinformation"}).status_code == 201
+
+
+def test_search_stops_paging_at_ten_thousand_results(api):
+    for start in range(0, 10_050, 100):
+        api.post("/crm/v3/objects/deals/batch/create", json={"inputs": [
+            {"properties": {"dealname": f"d{start + i}"}} for i in range(100)]})
+    page = api.post(SEARCH, json={"limit": 200, "after": "9900"}).json()
+    assert page["total"] == 10_100
+    assert len(page["results"]) == 100 and "paging" not in page

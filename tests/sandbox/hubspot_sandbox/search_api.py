@@ -40,10 +40,10 @@ class SearchApi:
             offset = int(body.get("after") or 0)
         except ValueError:
             raise errors.validation("after must be an integer offset") from None
-        if offset + limit > MAX_RESULTS:
+        if offset >= MAX_RESULTS:
             raise errors.validation(
                 f"The search API returns at most {MAX_RESULTS} results for a query; narrow the "
-                f"filters (after={offset}, limit={limit})")
+                f"filters (after={offset})")
         groups = body.get("filterGroups") or []
         self._check_limits(groups)
         wanted = [p for p in body.get("properties") or [] if isinstance(p, str)]
@@ -59,7 +59,7 @@ class SearchApi:
                 defn = defs.get(name)
                 matches.sort(key=lambda r, n=name, d=defn: sort_key(d, r.properties.get(n, "")),
                              reverse=desc)
-            page = matches[offset:offset + limit]
+            page = matches[offset:min(offset + limit, MAX_RESULTS)]
             results = [rec.to_json(self.portal.portal_id, otype.type_id,
                                    self.portal.read_props(otype.name, rec, wanted))
                        for rec in page]
