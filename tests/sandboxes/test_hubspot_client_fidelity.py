@@ -119,3 +119,14 @@ def test_official_client_surfaces_hubspots_error_bodies(hubspot):
     props = hubspot.crm.properties.core_api.get_all("invoices")
     names = {p.name for p in props.results}
     assert {"hs_currency", "hs_invoice_status", "hs_due_date"} <= names
+
+
+def test_official_client_reads_a_207_with_per_input_errors(hubspot, hubspot_sandbox):
+    result = hubspot.crm.companies.batch_api.create({"inputs": [
+        {"objectWriteTraceId": "ok", "properties": {"name": "Fine"}, "associations": []},
+        {"objectWriteTraceId": "bad", "properties": {"industry": "NOPE"}, "associations": []}]})
+    assert type(result).__name__ == "BatchResponseSimplePublicObjectWithErrors"
+    assert result.num_errors == 1
+    assert result.errors[0].context == {"objectWriteTraceId": ["bad"]}
+    assert [r.properties["name"] for r in result.results] == ["Fine"]
+    assert len(hubspot_sandbox.objects("companies")) == 1
