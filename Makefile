@@ -39,8 +39,9 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# BENCH_ARGS: e.g. --quick, or --sizes 1000,10000,100000 (see bench/RESULTS.md)
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .meltano .demo .bench
