@@ -222,3 +222,13 @@ def test_generation_is_deterministic_for_a_seed():
     b = SapSandbox(data=SPEC)
     assert a.all("Invoices") == b.all("Invoices")
     assert a.all("BusinessPartners") == b.all("BusinessPartners")
+
+
+def test_orderby_puts_nulls_first_and_breaks_ties_by_key(sb, http):
+    rows, _ = get_all(http, f"{sb.url}/Invoices?$orderby=NumAtCard&$select=DocEntry,NumAtCard",
+                      {"Prefer": "odata.maxpagesize=500"})
+    nulls = [r["DocEntry"] for r in rows if r["NumAtCard"] is None]
+    assert nulls and rows[: len(nulls)] == [{"DocEntry": d, "NumAtCard": None} for d in nulls]
+    assert nulls == sorted(nulls)
+    texts = [r["NumAtCard"] for r in rows[len(nulls):]]
+    assert texts == sorted(texts)

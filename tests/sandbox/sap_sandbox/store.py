@@ -10,6 +10,7 @@ does too (a `$skip` page after a change sees the new order).
 from __future__ import annotations
 
 import copy
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -205,8 +206,13 @@ class Store:
         if filter_text:
             pred = compile_filter(filter_text, fields, name, self.minute_times)
             records = [r for r in records if pred(r)]
-        for field_name, descending in reversed(parse_orderby(orderby, fields, name)):
-            records.sort(key=_field_key(field_name), reverse=descending)
+        # One stable sort per run of same-direction keys, last run first (then by key order).
+        for names, descending in reversed(_direction_runs(parse_orderby(orderby, fields, name))):
+            getter = operator.itemgetter(*names)
+            try:  # fast path: no NULLs, one type per field (a failed try leaves `records` as is)
+                records = sorted(records, key=getter, reverse=descending)
+            except (TypeError, KeyError):
+                records = sorted(records, key=_fields_key(names), reverse=descending)
         with self._lock:
             if self._version == version:
                 self._cache[cache_key] = records
@@ -215,8 +221,21 @@ class Store:
         return records
 
 
-def _field_key(name: str) -> Callable[[Record], tuple[int, Any]]:
-    return lambda r: _sort_key(r.get(name))
+def _fields_key(names: list[str]) -> Callable[[Record], Any]:
+    if len(names) == 1:
+        only = names[0]
+        return lambda r: _sort_key(r.get(only))
+    return lambda r: tuple(_sort_key(r.get(n)) for n in names)
+
+
+def _direction_runs(keys: list[tuple[str, bool]]) -> list[tuple[list[str], bool]]:
+    runs: list[tuple[list[str], bool]] = []
+    for name, descending in keys:
+        if runs and runs[-1][1] == descending:
+            runs[-1][0].append(name)
+        else:
+            runs.append(([name], descending))
+    return runs
 
 
 def parse_orderby(text: str | None, fields: set[str], entity: str) -> list[tuple[str, bool]]:
