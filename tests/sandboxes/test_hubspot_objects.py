@@ -262,3 +262,25 @@ def test_tamper_changes_data_behind_the_clients_back(api, hubspot_sandbox):
     after = api.get(f"{V3}/companies/{oid}").json()
     assert after["properties"]["name"] == "Edited in UI"
     assert after["updatedAt"] >= before
+
+
+def test_batch_results_come_back_out_of_input_order_like_hubspot(api):
+    names = [f"n{i:02d}" for i in range(20)]
+    r = api.post(f"{V3}/companies/batch/create", json={"inputs": [
+        {"objectWriteTraceId": n, "properties": {"name": n}} for n in names]})
+    results = r.json()["results"]
+    assert [o["properties"]["name"] for o in results] != names
+    assert sorted(o["properties"]["name"] for o in results) == names
+    assert all(o["objectWriteTraceId"] == o["properties"]["name"] for o in results)
+
+
+def test_input_order_can_be_kept_when_a_test_wants_it():
+    from hubspot_sandbox import HubSpotSandbox
+
+    with HubSpotSandbox(shuffle_results=False) as hs:
+        client = hs.client()
+        names = [f"n{i:02d}" for i in range(20)]
+        r = client.post(f"{V3}/companies/batch/create",
+                        json={"inputs": [{"properties": {"name": n}} for n in names]})
+        assert [o["properties"]["name"] for o in r.json()["results"]] == names
+        client.close()

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer as a portal without the commerce payments object")
     parser.add_argument("--search-lag", type=float, default=0.0,
                         help="seconds before a new record shows up in search")
+    parser.add_argument("--keep-order", action="store_true",
+                        help="return batch results in input order (HubSpot does not)")
     parser.add_argument("--fault", action="append", type=parse_fault, default=[],
                         help="KIND[@N,N][:rate=R][:path=P][:method=M][:times=T][:delay=S]")
     return parser
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                              rate_limit_per_10s=args.rate_limit, daily_limit=args.daily_limit,
                              search_per_second=args.search_per_second, scopes=scopes,
                              payments_enabled=not args.no_payments, search_lag=args.search_lag,
+                             shuffle_results=not args.keep_order,
                              host=args.host, port=args.port)
     for fault in args.fault:
         sandbox.add_fault(**fault)

@@ -114,7 +114,7 @@ class ObjectsApi:
             if inputs[i].get("objectWriteTraceId"):
                 out["objectWriteTraceId"] = inputs[i]["objectWriteTraceId"]
             results.append(out)
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+        body: dict[str, Any] = {"status": "COMPLETE", "results": self.portal.batch_order(results),
                                 "startedAt": iso_ms(started), "completedAt": iso_ms(time.time())}
         if failures:
             body["numErrors"] = len(failures)
@@ -264,6 +264,7 @@ class ObjectsApi:
                     continue
                 results.append(rec.to_json(self.portal.portal_id, otype.type_id,
                                            self.portal.read_props(otype.name, rec, wanted)))
+            self.portal.batch_order(results)
         out: dict[str, Any] = {"status": "COMPLETE", "results": results,
                                "startedAt": iso_ms(started), "completedAt": iso_ms(time.time())}
         if missing:

@@ -25,7 +25,8 @@ class HubSpotSandbox:
     """A HubSpot API double on 127.0.0.1 (random port unless `port` is given).
 
     `window_seconds` shortens the rolling rate-limit window for fast tests; `search_lag` makes
-    records younger than that many seconds invisible to search, as HubSpot's index lags writes.
+    records younger than that many seconds invisible to search, as HubSpot's index lags writes;
+    `shuffle_results` (seeded by `seed`) returns batch results out of input order, as HubSpot does.
     """
 
     def __init__(self, token: str = "pat-sandbox-0000-test-token-do-not-log",  # noqa: S107
@@ -33,13 +34,14 @@ class HubSpotSandbox:
                  daily_limit: int = 650_000, search_per_second: int = 5,
                  scopes: set[str] | None = None, payments_enabled: bool = True,
                  window_seconds: float = 10.0, search_lag: float = 0.0,
+                 shuffle_results: bool = True, seed: int = 0,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.token = token
         self.portal_id = portal_id
         self.scopes = set(scopes) if scopes is not None else None
         self.payments_enabled = payments_enabled
         self._host, self._port = host, port
-        self._portal = Portal(portal_id, payments_enabled)
+        self._portal = Portal(portal_id, payments_enabled, shuffle_results, seed)
         self._limiter = RateLimiter(rate_limit_per_10s, daily_limit, search_per_second,
                                     window_seconds)
         self._faults = FaultPlan()

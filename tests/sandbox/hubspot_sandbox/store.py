@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import copy
 import itertools
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -57,9 +58,12 @@ def unique_key(prop: str, value: str) -> str:
 class Portal:
     """All state of one sandboxed HubSpot account."""
 
-    def __init__(self, portal_id: int, payments_enabled: bool = True) -> None:
+    def __init__(self, portal_id: int, payments_enabled: bool = True,
+                 shuffle_results: bool = True, seed: int = 0) -> None:
         self.portal_id = portal_id
         self.payments_enabled = payments_enabled
+        self.shuffle_results = shuffle_results
+        self._rng = random.Random(seed)
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
         self.types: dict[str, TypeData] = {name: TypeData() for name in catalog.OBJECT_TYPES}
@@ -85,6 +89,13 @@ class Portal:
         if otype is None or (otype.name == "commerce_payments" and not self.payments_enabled):
             raise errors.unknown_object_type(raw)
         return otype
+
+    def batch_order(self, results: list) -> list:
+        """HubSpot returns batch results in no particular order (hubspot-api-nodejs#190, "the
+        issue on API side we can't fix"); a seeded shuffle makes clients match by id, not place."""
+        if self.shuffle_results and len(results) > 1:
+            self._rng.shuffle(results)
+        return results
 
     # ---- records ------------------------------------------------------------------------------
     def get(self, otype: str, object_id: str | int, id_property: str | None = None,
