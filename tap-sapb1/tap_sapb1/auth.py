@@ -1,0 +1,172 @@
+"""One Service Layer session per run: log in once, send B1SESSION+ROUTEID on every request,
+log in again when SAP drops the session, log out at the end.
+
+SAP's Service Layer guide: Login sets the `B1SESSION` and `ROUTEID` cookies and both go on every
+later request (ROUTEID pins the load-balanced node); an idle session dies after SessionTimeout
+minutes and requests on it answer 401 with code 301.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import backoff
+import requests
+from singer_sdk.authenticators import APIAuthenticatorBase
+
+from tap_sapb1.errors import SapB1Error, SapConnectionError, SapLoginError, describe, sap_error
+from tap_sapb1.secrets import reveal
+from tap_sapb1.settings import service_root
+
+SESSION_COOKIES = ("B1SESSION", "ROUTEID")
+RETRIED = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+           requests.exceptions.ChunkedEncodingError)
+
+logger = logging.getLogger("tap-sapb1.session")
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Login and Logout carry their own credentials, not the session authenticator's."""
+    return request
+
+
+class _RetryLogin(Exception):
+    """SAP answered Login with a 5xx: try again (bounded by max_retries)."""
+
+
+def make_http_session(config: Mapping[str, Any]) -> requests.Session:
+    """The HTTP session every request of the run shares (one connection pool, one TLS policy)."""
+    http = requests.Session()
+    http.trust_env = False  # no proxy or CA bundle from the environment unless configured
+    if config.get("ca_bundle"):
+        http.verify = str(config["ca_bundle"])
+    else:
+        http.verify = bool(config.get("verify_ssl", True))
+    return http
+
+
+class SapSession:
+    """The run's SAP session. Holds the cookies; the password never leaves this object."""
+
+    def __init__(self, config: Mapping[str, Any], http: requests.Session,
+                 wait_gen: Callable[[], Any], max_tries: int, jitter: Callable[[float], float],
+                 on_secret: Callable[[str], None] | None = None) -> None:
+        self._url = service_root(str(config["service_layer_url"]))
+        self._company = str(config["company_db"])
+        self._user = str(config["username"])
+        self._password_setting = str(config["password"])
+        self._timeout = float(config.get("request_timeout") or 300)
+        self._http = http
+        self._wait_gen = wait_gen
+        self._max_tries = max_tries
+        self._jitter = jitter
+        self._on_secret = on_secret or (lambda _value: None)
+        self._cookies: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self.logins = 0
+        self.timeout_minutes: float | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        """The current B1SESSION value (for comparisons only; never log it)."""
+        return self._cookies.get("B1SESSION")
+
+    def cookie_header(self) -> str:
+        """The Cookie header for the current session, logging in first when there is none."""
+        with self._lock:
+            if not self._cookies:
+                self.login()
+            return "; ".join(f"{name}={value}" for name, value in self._cookies.items())
+
+    def invalidate(self, session_id: str | None) -> None:
+        """Forget the session SAP rejected (unless another request already replaced it)."""
+        with self._lock:
+            if session_id is None or session_id == self.session_id:
+                self._cookies = {}
+
+    def login(self) -> None:
+        """POST /Login, retried like any request on 5xx, timeouts and dropped connections."""
+        try:
+            backoff.on_exception(self._wait_gen, (*RETRIED, _RetryLogin),
+                                 max_tries=self._max_tries, jitter=self._jitter,
+                                 logger=logger, giveup_log_level=logging.DEBUG)(self._login)()
+        except _RetryLogin as exc:
+            raise SapConnectionError(f"SAP Login kept failing after all retries: {exc}") from None
+        except RETRIED as exc:
+            raise SapConnectionError(describe(exc, self._url)) from None
+        except requests.exceptions.RequestException as exc:
+            raise SapConnectionError(describe(exc, self._url)) from None
+
+    def _login(self) -> None:
+        body = {"CompanyDB": self._company, "UserName": self._user,
+                "Password": reveal(self._password_setting)}
+        response = self._http.post(f"{self._url}/Login", json=body, timeout=self._timeout,
+                                   auth=_no_auth)
+        if response.status_code >= 500:
+            raise _RetryLogin(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise self._login_error(response)
+        cookies = {name: response.cookies[name] for name in SESSION_COOKIES
+                   if name in response.cookies}
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if "B1SESSION" not in cookies and payload.get("SessionId"):
+            cookies["B1SESSION"] = str(payload["SessionId"])
+        if "B1SESSION" not in cookies:
+            raise SapB1Error(f"SAP Login at {self._url} answered without a session cookie: is "
+                             "service_layer_url the Service Layer (…/b1s/v1 or …/b1s/v2)?")
+        for value in cookies.values():
+            self._on_secret(value)
+        self._cookies = cookies
+        self._http.cookies.clear()  # the Cookie header is ours alone
+        self.timeout_minutes = payload.get("SessionTimeout")
+        self.logins += 1
+        logger.info("Logged in to SAP company %s as %s (login #%d)", self._company, self._user,
+                    self.logins)
+
+    def _login_error(self, response: requests.Response) -> SapB1Error:
+        code, message = sap_error(response)
+        text = f"SAP refused the login ({response.status_code}"
+        text += f", code {code}): {message}" if code is not None else f"): {message}"
+        lowered = message.lower()
+        if "company" in lowered or "db" in lowered.split() or "sld" in lowered or code == -304:
+            return SapLoginError(f"{text} — check company_db ({self._company!r} is not a company "
+                                 "database of this server)")
+        if response.status_code == 404:
+            return SapLoginError(f"{text} — service_layer_url does not look like a Service Layer "
+                                 "root (…/b1s/v1 or …/b1s/v2)")
+        return SapLoginError(f"{text} — check username and password for company "
+                             f"{self._company!r}")
+
+    def logout(self) -> None:
+        """POST /Logout once at the end of the run; a failure here only costs a log line."""
+        with self._lock:
+            if not self._cookies:
+                return
+            header = "; ".join(f"{name}={value}" for name, value in self._cookies.items())
+            self._cookies = {}
+        try:
+            self._http.post(f"{self._url}/Logout", headers={"Cookie": header},
+                            timeout=min(self._timeout, 30), auth=_no_auth)
+            logger.info("Logged out of SAP")
+        except requests.exceptions.RequestException as exc:
+            logger.warning("SAP Logout failed (%s); the session expires on its own",
+                           type(exc).__name__)
+
+
+class SapSessionAuthenticator(APIAuthenticatorBase):
+    """Puts the run's session cookies on each request (and logs in the first time)."""
+
+    def __init__(self, session: SapSession) -> None:
+        super().__init__()
+        self.session = session
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Replace any Cookie header with the current session's (fresh after a re-login)."""
+        request.headers["Cookie"] = self.session.cookie_header()
+        return request

@@ -1,0 +1,399 @@
+"""The base stream of every SAP entity set: session cookies, error mapping, retries, `$select`.
+
+Retries: 5xx, timeouts and dropped connections are retried `max_retries` times with exponential
+backoff and full jitter (singer-sdk's backoff hooks). A dead session (401 / code 301 / -5002) is
+not a retry: the request is repeated at once after a new login, at most twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Generator, Iterable
+from functools import cached_property
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import backoff
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import SinglePagePaginator
+from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+from tap_sapb1.errors import SapB1Error, SessionExpiredError, is_session_error, sap_error
+from tap_sapb1.paging import (
+    LinkOrSkip,
+    NextLinkPaginator,
+    PageSize,
+    both,
+    literal,
+    lower_bound,
+    minute_bucket,
+    next_link,
+    odata_body,
+    page_records,
+    query_string,
+    resolve_link,
+    stamp_of,
+    upper_bound,
+)
+from tap_sapb1.settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_PAGE_SIZE, service_root
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_sapb1.tap import TapSAPB1
+
+MAX_RELOGINS = 2
+MAX_BACKOFF_SECONDS = 60.0
+DATE_FIELDS = ("DocDate", "DocDueDate", "TaxDate", "CreateDate", "CreationDate", "UpdateDate",
+               "TransferDate")
+
+
+def session_id_of(request: requests.PreparedRequest | None) -> str | None:
+    """The B1SESSION a request was sent with (to tell a stale session from a fresh one)."""
+    cookie = (request.headers.get("Cookie") if request is not None else None) or ""
+    for part in cookie.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "B1SESSION":
+            return value
+    return None
+
+
+class SapStream(RESTStream[Any]):
+    """An SAP Service Layer entity set read as one Singer stream."""
+
+    entity_set: str = ""
+    key_field: str = ""
+    derived_fields: tuple[str, ...] = ()  # added by the tap, not $select-ed from SAP
+    needed_fields: tuple[str, ...] = ()  # always read (keys, replication inputs, lookups)
+
+    def __init__(self, tap: TapSAPB1) -> None:
+        super().__init__(tap=tap, path=self.entity_set)
+        self._sap_tap = tap
+        self._requests_session = tap.http_session
+
+    # --- transport -------------------------------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        """The Service Layer root, e.g. https://host:50000/b1s/v1/."""
+        return service_root(self.config["service_layer_url"]) + "/"
+
+    @property
+    def authenticator(self) -> Any:
+        """The run's one SAP session (shared by every stream)."""
+        return self._sap_tap.authenticator
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The run's one HTTP session (connection pool, TLS policy)."""
+        return self._sap_tap.http_session
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        """`request_timeout` seconds for one SAP answer."""
+        return float(self.config.get("request_timeout") or 300)
+
+    @property
+    def http_headers(self) -> dict:
+        """JSON in and out; no session here (the authenticator adds the cookies)."""
+        return {"Accept": "application/json"}
+
+    def backoff_max_tries(self) -> int:
+        """One try plus `max_retries` retries."""
+        return int(self.config.get("max_retries", 5)) + 1
+
+    def backoff_wait_generator(self) -> Generator[float, None, None]:
+        """backoff_seconds x 1, 2, 4, ... capped at 60 s (jitter applied by backoff_jitter)."""
+        factor = float(self.config.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
+        return backoff.expo(base=2, factor=factor, max_value=MAX_BACKOFF_SECONDS)
+
+    def backoff_jitter(self, value: float) -> float:
+        """Full jitter: a random wait up to the exponential value (spreads retries apart)."""
+        return backoff.full_jitter(value)
+
+    def backoff_handler(self, details: Any) -> None:
+        """One line per retry, without request details (URLs are fine, cookies never)."""
+        exc = details.get("exception")
+        reason = (f"HTTP {exc.response.status_code}"
+                  if isinstance(exc, RetriableAPIError) and exc.response is not None
+                  else type(exc).__name__)
+        self.logger.warning("SAP request for %s failed (%s); retry %d of %d in %.2f s",
+                            self.entity_set, reason, details.get("tries", 0),
+                            self.backoff_max_tries() - 1, details.get("wait", 0.0))
+
+    def request_decorator(self, func: Callable) -> Callable:
+        """singer-sdk's retries, wrapped in a re-login that repeats the rejected request."""
+        retried = super().request_decorator(func)
+
+        def call(prepared: requests.PreparedRequest, context: Context | None) -> Any:
+            for attempt in range(MAX_RELOGINS + 1):
+                try:
+                    return retried(prepared, context)
+                except SessionExpiredError as exc:
+                    if attempt == MAX_RELOGINS:
+                        raise SapB1Error(
+                            f"SAP keeps rejecting fresh sessions for {self.entity_set}: check "
+                            "that the user may read it and that sessions are not being killed"
+                        ) from None
+                    self.logger.info("SAP session expired; logging in again and repeating the "
+                                     "request for %s", self.entity_set)
+                    self._sap_tap.sap_session.invalidate(exc.session_id)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return call
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Map SAP answers: dead session -> re-login, 5xx/429/bad JSON -> retry, 4xx -> fatal."""
+        if is_session_error(response):
+            raise SessionExpiredError(session_id_of(response.request))
+        if (response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
+                or response.status_code in self.extra_retry_statuses):
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
+            raise FatalAPIError(self.response_error_message(response))
+        try:
+            odata_body(response)
+        except ValueError:
+            raise RetriableAPIError(f"SAP sent an unreadable page for {self.entity_set}",
+                                    response) from None
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """SAP's own code and text, the entity set and what to check (no headers, no cookies)."""
+        code, message = sap_error(response)
+        detail = f"code {code}: {message}" if code is not None else message
+        text = f"SAP answered {response.status_code} for {self.entity_set} ({detail})"
+        if response.status_code == HTTPStatus.BAD_REQUEST:
+            text += (" — SAP could not run the query; check start_date and the fields selected "
+                     "in the catalog")
+        elif response.status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND):
+            text += f" — check that user {self.config.get('username')!r} may read {self.entity_set}"
+        return text
+
+    def send(self, url: str, headers: dict | None = None) -> requests.Response:
+        """One GET with singer-sdk's retries plus the re-login (keyset pages, probes, lookups)."""
+        prepared = self.build_prepared_request(method="GET", url=url,
+                                               headers={**self.http_headers, **(headers or {})})
+        return self.request_decorator(self._send)(prepared, None)
+
+    def _send(self, prepared: requests.PreparedRequest, _context: Context | None) -> Any:
+        authenticated = self.authenticator(prepared)
+        response = self.requests_session.send(authenticated, timeout=self.timeout)
+        self.validate_response(response)
+        return response
+
+    # --- records ---------------------------------------------------------------------------
+
+    def selected_fields(self) -> list[str]:
+        """`$select`: the schema's fields the catalog selects, plus those the tap needs."""
+        chosen = [name for name in self.schema["properties"]
+                  if name not in self.derived_fields
+                  and self.mask.get(("properties", name), True)]
+        for name in (self.key_field, *self.needed_fields):
+            if name not in chosen:
+                chosen.append(name)
+        return chosen
+
+    def page_size_for_run(self) -> int:
+        """page_size, or fewer when the run stops after a few records (`--test`)."""
+        size = int(self.config.get("page_size") or DEFAULT_PAGE_SIZE)
+        limit = getattr(self, "ABORT_AT_RECORD_COUNT", None)
+        return max(1, min(size, limit)) if limit else size
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """The entities of one page."""
+        yield from page_records(response)
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Dates as `YYYY-MM-DD` whichever form SAP sent."""
+        for name in DATE_FIELDS:
+            value = row.get(name)
+            if isinstance(value, str) and len(value) > 10:
+                row[name] = value[:10]
+        return row
+
+    def http_request(self, url: str, params: dict[str, Any], headers: dict) -> HTTPRequest:
+        """A GET whose query is already encoded the way the Service Layer reads it."""
+        query = query_string(params)
+        return HTTPRequest(url=f"{url}?{query}" if query else url, method="GET",
+                           headers=headers, params={})
+
+
+class FullTableStream(SapStream):
+    """A small reference set, read whole each run (nextLink, or $top/$skip as a fallback)."""
+
+    def get_new_paginator(self) -> NextLinkPaginator:
+        """A fresh nextLink paginator with this run's page size."""
+        self._page_size = PageSize(self.page_size_for_run(), self.entity_set)
+        return NextLinkPaginator(self.url_base, self._page_size)
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        """First page with $select/$orderby; then SAP's nextLink or the next $skip window."""
+        headers = {**self.http_headers, **self._page_size.headers()}
+        token: LinkOrSkip | None = page.next_page_token
+        if token is not None and token.url:
+            return HTTPRequest(url=token.url, method="GET", headers=headers, params={})
+        params: dict[str, Any] = {"$select": ",".join(self.selected_fields()),
+                                  "$orderby": self.key_field}
+        if token is not None and token.skip is not None:
+            params["$top"] = self._page_size.top()
+            params["$skip"] = token.skip
+        return self.http_request(self.get_url(page.stream_context), params, headers)
+
+    def read_all(self, fields: list[str]) -> list[dict]:
+        """Every entity with `fields` only (for lookups), paged like the stream itself."""
+        page_size = PageSize(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
+                             self.entity_set)
+        params: dict[str, Any] = {"$select": ",".join(fields), "$orderby": self.key_field}
+        url: str | None = self.get_url(None) + "?" + query_string(params)
+        rows: list[dict] = []
+        while url:
+            response = self.send(url, headers=page_size.headers())
+            page_size.observe(response)
+            rows.extend(page_records(response))
+            link = next_link(response)
+            if page_size.use_top and page_size.more_after(response):
+                url = self.get_url(None) + "?" + query_string(
+                    {**params, "$top": page_size.top(), "$skip": len(rows)})
+            else:
+                url = resolve_link(self.url_base, link) if link else None
+        return rows
+
+
+class IncrementalStream(SapStream):
+    """A transactional entity set read by keyset on (UpdateDate, UpdateTime, key).
+
+    - The run reads from the bookmark's second (inclusive: the boundary is re-read) up to the
+      newest change that existed when it started (one `$top=1` probe). So the bookmark never
+      passes the run's start on SAP's own clock, and a record created or changed while the run
+      pages (its new stamp is later) is read by this run or the next.
+    - Each page is a fresh query from the last second read (`ge`), never a `$skip` window, so
+      records that move while the run pages cannot shift unread ones out of view. Records of
+      that second already emitted are recognised by key and skipped; only `ge`/`le` (and `gt`
+      past a whole minute) touch UpdateTime, so a server that compares times to the minute
+      returns more, never less.
+    - When a page holds nothing new (more records share the boundary minute than fit a page),
+      that minute is read whole by key (`key gt last`), sorted, and the read goes on after it.
+    """
+
+    replication_key = "sap_updated_at"
+    is_sorted = True  # emitted in (UpdateDate, UpdateTime) order: bookmarks are resumable
+    derived_fields: tuple[str, ...] = ("sap_updated_at",)
+    needed_fields: tuple[str, ...] = ("UpdateDate", "UpdateTime")
+
+    def get_new_paginator(self) -> SinglePagePaginator:
+        """Unused: get_records pages by keyset itself."""
+        return SinglePagePaginator()
+
+    @cached_property
+    def _run_until(self) -> tuple[str, str] | None:
+        """The newest (UpdateDate, UpdateTime) in SAP when this run starts; None if empty."""
+        params = {"$select": "UpdateDate,UpdateTime",
+                  "$orderby": "UpdateDate desc,UpdateTime desc", "$top": 1}
+        response = self.send(self.get_url(None) + "?" + query_string(params))
+        records = page_records(response)
+        return stamp_of(records[0]) if records else None
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> Any:
+        """The run's start on SAP's clock: the newest change that existed when it began."""
+        until = self._run_until
+        if until is None:
+            return None
+        return dt.datetime.fromisoformat(f"{until[0]}T{until[1]}+00:00")
+
+    def _start(self, context: Context | None) -> tuple[str, str] | None:
+        start = self.get_starting_timestamp(context)
+        if start is None:
+            return None
+        return start.strftime("%Y-%m-%d"), start.strftime("%H:%M:%S")
+
+    def _page(self, page_size: PageSize, filter_text: str, order_by: str) -> requests.Response:
+        params: dict[str, Any] = {"$select": ",".join(self.selected_fields()),
+                                  "$filter": filter_text, "$orderby": order_by,
+                                  "$top": page_size.top()}
+        response = self.send(self.get_url(None) + "?" + query_string(params),
+                             headers=page_size.headers())
+        page_size.observe(response)
+        return response
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Keyset pages from the bookmark to the run's start, each record once (see class doc)."""
+        until = self._run_until
+        if until is None:
+            self.logger.info("SAP has no %s yet", self.entity_set)
+            return
+        page_size = PageSize(self.page_size_for_run(), self.entity_set)
+        seen = _Boundary(self.key_field)
+        start = self._start(context)
+        lower = lower_bound(*start, inclusive=True) if start else None
+        order = f"UpdateDate,UpdateTime,{self.key_field}"
+        while True:
+            response = self._page(page_size, both(lower, upper_bound(*until)), order)
+            rows = page_records(response)
+            fresh = [row for row in rows if seen.take(row)]
+            yield from fresh
+            if not rows or not page_size.more_after(response):
+                return
+            if fresh:
+                lower = lower_bound(*seen.stamp, inclusive=True)
+                continue
+            yield from self._read_minute(page_size, seen, until)
+            lower = lower_bound(seen.stamp[0], seen.stamp[1][:5] + ":59", inclusive=False)
+
+    def _read_minute(self, page_size: PageSize, seen: _Boundary,
+                     until: tuple[str, str]) -> Iterable[dict[str, Any]]:
+        """Every record of the boundary minute, by key, emitted in time order (rare path)."""
+        day, at = seen.stamp
+        self.logger.info("More %s share %s %s than fit a page; reading that minute by key",
+                         self.entity_set, day, at[:5])
+        rows: list[dict] = []
+        last_key: Any = None
+        while True:
+            after = f"{self.key_field} gt {literal(last_key)}" if last_key is not None else None
+            response = self._page(page_size, both(minute_bucket(day, at), after,
+                                                  upper_bound(*until)), self.key_field)
+            page = page_records(response)
+            rows.extend(page)
+            if not page or not page_size.more_after(response):
+                break
+            last_key = page[-1].get(self.key_field)
+        rows.sort(key=stamp_of)  # stable: SAP's key order stays within a second
+        yield from (row for row in rows if seen.take(row))
+        seen.close_minute()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Add `sap_updated_at` (UpdateDate + UpdateTime, SAP local time written as +00:00)."""
+        row = super().post_process(row, context) or row
+        day, at = stamp_of(row)
+        row["sap_updated_at"] = f"{day}T{at}+00:00"
+        return row
+
+
+class _Boundary:
+    """The last second emitted and the keys emitted in it: what a re-read must skip.
+
+    Records stamped before that second were all emitted already (a record that changes gets a
+    later stamp, never an earlier one); in that second, only the keys listed were.
+    """
+
+    def __init__(self, key_field: str) -> None:
+        self.key_field = key_field
+        self.stamp: tuple[str, str] = ("", "")
+        self.keys: set[Any] = set()
+
+    def take(self, row: dict) -> bool:
+        """True (and remember it) when `row` was not emitted yet in this run."""
+        stamp = stamp_of(row)
+        key = row.get(self.key_field)
+        if stamp < self.stamp or (stamp == self.stamp and key in self.keys):
+            return False
+        if stamp != self.stamp:
+            self.stamp, self.keys = stamp, set()
+        self.keys.add(key)
+        return True
+
+    def close_minute(self) -> None:
+        """After a whole-minute read: everything up to the end of that minute is done."""
+        day, at = self.stamp
+        self.stamp, self.keys = (day, at[:5] + ":59"), set()

@@ -1,0 +1,134 @@
+"""The tap's settings: their JSON schema (`--about`) and the checks a schema cannot express.
+
+Every message names the setting and says what to put there, so a bad config fails in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+from tap_sapb1.secrets import SecretError, reveal
+
+DEFAULT_PAGE_SIZE = 1000  # SAP's default is 20; 1000 keeps a page of invoices with lines ~1-2 MB
+MAX_PAGE_SIZE = 10_000
+DEFAULT_TIMEOUT = 300
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_BACKOFF_SECONDS = 1.0
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "service_layer_url", th.StringType, required=True,
+        title="Service Layer URL",
+        description="The Service Layer root of one installation, ending in /b1s/v1 or /b1s/v2, "
+                    "e.g. https://sap.example.com:50000/b1s/v1.",
+    ),
+    th.Property("company_db", th.StringType, required=True, title="Company database",
+                description="The company database to log in to (CompanyDB), e.g. SBODEMOUS."),
+    th.Property("username", th.StringType, required=True, title="User name",
+                description="SAP Business One user name."),
+    th.Property("password", th.StringType, required=True, secret=True, title="Password",
+                description="SAP Business One password (or `enc:<token>`, see README). "
+                            "Never logged."),
+    th.Property("start_date", th.DateTimeType, title="Start date",
+                description="Read records updated at or after this time (SAP server local time) "
+                            "on the first run; later runs start from the bookmark. "
+                            "Empty: read everything."),
+    th.Property("page_size", th.IntegerType, default=DEFAULT_PAGE_SIZE, title="Page size",
+                description=f"Records per page, asked for with `Prefer: odata.maxpagesize` "
+                            f"(1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}). A server that "
+                            "grants fewer is followed; one that ignores it is paged with $top."),
+    th.Property("verify_ssl", th.BooleanType, default=True, title="Verify TLS",
+                description="Verify the server's TLS certificate (default true). Prefer "
+                            "`ca_bundle` for a self-signed or private-CA certificate."),
+    th.Property("ca_bundle", th.StringType, title="CA bundle",
+                description="Path to a PEM file of the CA (or self-signed certificate) the "
+                            "Service Layer's certificate is checked against."),
+    th.Property("request_timeout", th.NumberType, default=DEFAULT_TIMEOUT,
+                title="Request timeout",
+                description=f"Seconds to wait for one SAP answer (default {DEFAULT_TIMEOUT})."),
+    th.Property("max_retries", th.IntegerType, default=DEFAULT_MAX_RETRIES, title="Max retries",
+                description="Retries of one request after a 5xx, timeout or dropped connection, "
+                            f"with exponential backoff and jitter (0-20, default "
+                            f"{DEFAULT_MAX_RETRIES})."),
+    th.Property("backoff_seconds", th.NumberType, default=DEFAULT_BACKOFF_SECONDS,
+                title="Backoff base",
+                description="Longest wait before the first retry; each next retry may wait "
+                            "twice as long (full jitter, at most 60 s). Default 1."),
+    th.Property("enrich_line_items", th.BooleanType, default=False, title="Enrich line items",
+                description="Add AccountName and ProfitCenterName to invoice and credit note "
+                            "lines and PaymentTermsName to business partners, looked up once "
+                            "per run from ChartOfAccounts, ProfitCenters, PaymentTermsTypes."),
+).to_dict()
+
+
+def service_root(url: str) -> str:
+    """The Service Layer root without a trailing slash."""
+    return url.rstrip("/")
+
+
+def service_version(url: str) -> str:
+    """`v1` or `v2`: the last path segment of the Service Layer URL decides the payload shapes."""
+    return service_root(url).rsplit("/", 1)[-1]
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url.strip())
+    example = "e.g. https://sap.example.com:50000/b1s/v1"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"service_layer_url must be an http(s) URL with a host name ({example}), got {url!r}"
+    if service_version(parts.path) not in ("v1", "v2"):
+        return (f"service_layer_url must end with the Service Layer version, /b1s/v1 or /b1s/v2 "
+                f"({example}), got {url!r}")
+    if parts.query or parts.fragment:
+        return f"service_layer_url must not carry a query or fragment ({example})"
+    return None
+
+
+def _number_problem(config: Mapping[str, Any], key: str, low: float, high: float) -> str | None:
+    value = config.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return f"{key} must be a number from {low:g} to {high:g}, got {value!r}"
+    return None
+
+
+def check_settings(config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with `config` beyond its JSON schema, one actionable line per problem."""
+    problems: list[str] = []
+    for key in ("service_layer_url", "company_db", "username", "password"):
+        value = config.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{key} is required: set it in the tap's config (or TAP_SAPB1_"
+                            f"{key.upper()} with --config=ENV)")
+    url = config.get("service_layer_url")
+    if isinstance(url, str) and url.strip() and (problem := _url_problem(url)):
+        problems.append(problem)
+    for key, low, high in (("page_size", 1, MAX_PAGE_SIZE), ("request_timeout", 0.1, 3600),
+                           ("max_retries", 0, 20), ("backoff_seconds", 0, 60)):
+        if problem := _number_problem(config, key, low, high):
+            problems.append(problem)
+    for key in ("page_size", "max_retries"):
+        if isinstance(config.get(key), float) and not float(config[key]).is_integer():
+            problems.append(f"{key} must be a whole number, got {config[key]!r}")
+    if start := config.get("start_date"):
+        try:
+            dt.datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(f"start_date must be an ISO date-time like 2024-01-31T00:00:00Z, "
+                            f"got {start!r}")
+    if (bundle := config.get("ca_bundle")) and not Path(bundle).is_file():
+        problems.append(f"ca_bundle must be the path of a readable PEM file; {bundle!r} "
+                        "does not exist")
+    if isinstance(config.get("password"), str):
+        try:
+            reveal(config["password"])
+        except SecretError as exc:
+            problems.append(str(exc))
+    return problems

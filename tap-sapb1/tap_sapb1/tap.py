@@ -1,0 +1,94 @@
+"""TapSAPB1: the SAP Business One Service Layer as Singer streams."""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from functools import cached_property
+from typing import Any
+
+import backoff
+import requests
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
+from tap_sapb1.client import MAX_BACKOFF_SECONDS
+from tap_sapb1.enrichment import ReferenceNames
+from tap_sapb1.redact import register_secret
+from tap_sapb1.secrets import SecretError, reveal
+from tap_sapb1.settings import CONFIG_SCHEMA, DEFAULT_BACKOFF_SECONDS, check_settings
+from tap_sapb1.streams import STREAM_TYPES
+
+_LIVE_TAPS: weakref.WeakSet[TapSAPB1] = weakref.WeakSet()
+
+
+class TapSAPB1(Tap):
+    """Reads business partners, A/R documents, payments and reference sets from SAP B1."""
+
+    name = "tap-sapb1"
+    config_jsonschema = CONFIG_SCHEMA
+
+    def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, validate_config=validate_config, **kwargs)
+        if validate_config and (problems := check_settings(self.config)):
+            raise ConfigValidationError("Config validation failed", errors=problems)
+        password = self.config.get("password")
+        if isinstance(password, str):
+            register_secret(password)
+            with contextlib.suppress(SecretError):  # check_settings reports it
+                register_secret(reveal(password))
+        _LIVE_TAPS.add(self)
+
+    def discover_streams(self) -> list:
+        """The seven streams, in the order a run reads them."""
+        return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    @cached_property
+    def http_session(self) -> requests.Session:
+        """One HTTP session for the run (connection reuse, TLS policy from the settings)."""
+        return make_http_session(self.config)
+
+    @cached_property
+    def sap_session(self) -> SapSession:
+        """The run's SAP session: one login, re-login on demand, logout in close()."""
+        factor = float(self.config.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
+        return SapSession(
+            self.config, self.http_session,
+            wait_gen=lambda: backoff.expo(base=2, factor=factor, max_value=MAX_BACKOFF_SECONDS),
+            max_tries=int(self.config.get("max_retries", 5)) + 1,
+            jitter=backoff.full_jitter, on_secret=register_secret)
+
+    @cached_property
+    def authenticator(self) -> SapSessionAuthenticator:
+        """Adds the session cookies to each request (shared by all streams)."""
+        return SapSessionAuthenticator(self.sap_session)
+
+    @cached_property
+    def reference_names(self) -> ReferenceNames:
+        """Code -> name lookups for enrich_line_items, read once per run."""
+        return ReferenceNames(lambda stream, fields: self.streams[stream].read_all(fields))
+
+    def close(self) -> None:
+        """Log out of SAP (if logged in) and release connections; safe to call twice."""
+        if "sap_session" in self.__dict__:
+            self.sap_session.logout()
+        if "http_session" in self.__dict__:
+            self.http_session.close()
+
+
+def live_url() -> str | None:
+    """The service_layer_url of a tap of this process (for error lines), if any."""
+    for tap in list(_LIVE_TAPS):
+        return str(tap.config.get("service_layer_url") or "") or None
+    return None
+
+
+def close_all() -> None:
+    """Close every tap of this process (the CLI calls it when the command ends)."""
+    for tap in list(_LIVE_TAPS):
+        tap.close()
+
+
+if __name__ == "__main__":
+    TapSAPB1.cli()
