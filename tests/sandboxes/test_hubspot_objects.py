@@ -284,3 +284,42 @@ def test_input_order_can_be_kept_when_a_test_wants_it():
                         json={"inputs": [{"properties": {"name": n}} for n in names]})
         assert [o["properties"]["name"] for o in r.json()["results"]] == names
         client.close()
+
+
+def test_concurrent_upserts_of_the_same_keys_never_duplicate(hubspot_sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup = hubspot_sandbox.client()
+    _unique_prop(setup, "companies", "sap_card_code")
+    inputs = [{"id": f"C{i}", "idProperty": "sap_card_code", "properties": {"name": f"n{i}"}}
+              for i in range(50)]
+
+    def push(_: int) -> int:
+        client = hubspot_sandbox.client()
+        try:
+            return client.post(f"{V3}/companies/batch/upsert",
+                               json={"inputs": inputs}).status_code
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(push, range(8)))
+    assert codes == [200] * 8
+    assert len(hubspot_sandbox.objects("companies")) == 50
+    setup.close()
+
+
+def test_date_versioned_properties_and_associations_paths(api, hubspot_sandbox):
+    r = api.post("/crm/properties/2026-03/invoices", json={
+        "name": "sap_doc_num", "label": "SAP", "type": "string", "fieldType": "text",
+        "groupName": "invoiceinformation", "hasUniqueValue": True})
+    assert r.status_code == 201
+    inv = api.post("/crm/objects/2026-03/invoices", json={
+        "properties": {"hs_currency": "EUR", "sap_doc_num": "1"}}).json()["id"]
+    co = api.post("/crm/objects/2026-03/companies", json={"properties": {"name": "A"}}).json()["id"]
+    assert api.put(f"/crm/objects/2026-03/invoices/{inv}/associations/default/companies/{co}") \
+        .status_code == 200
+    r = api.post("/crm/associations/2026-03/invoices/companies/batch/read",
+                 json={"inputs": [{"id": inv}]})
+    assert r.status_code == 200
+    assert hubspot_sandbox.associations("invoices", "companies") == [(inv, co, 179)]
