@@ -214,8 +214,8 @@ DEFAULT_GROUPS = {
     for t in OBJECT_TYPES.values()
 }
 
-# HubSpot-defined association types as (from, to) -> (default type id, reverse type id), plus
-# labelled/primary extras. The default (unlabelled) ids are the ones `.../associate/default` uses.
+# HubSpot-defined default (unlabelled) association type ids, (from, to) -> type id; the reverse
+# direction is the (to, from) entry. These are what `.../associate/default` writes.
 DEFAULT_ASSOCIATIONS: dict[tuple[str, str], int] = {
     ("contacts", "companies"): 279, ("companies", "contacts"): 280,
     ("deals", "contacts"): 3, ("contacts", "deals"): 4,
@@ -246,6 +246,19 @@ def association_pair(from_type: str, to_type: str, type_id: int) -> int | None:
             return rev
         if (t, f, rev) == (from_type, to_type, type_id):
             return tid
+    return None
+
+
+def association_target(from_type: str, type_id: int) -> str | None:
+    """The object type a HubSpot-defined association type id points to from `from_type`."""
+    for (f, t), tid in DEFAULT_ASSOCIATIONS.items():
+        if f == from_type and tid == type_id:
+            return t
+    for f, t, tid, rev, _label in LABELLED_ASSOCIATIONS:
+        if f == from_type and tid == type_id:
+            return t
+        if t == from_type and rev == type_id:
+            return f
     return None
 
 

@@ -9,11 +9,12 @@ Batch semantics (README.md "Objects" gives the source of each):
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import errors, invoice_rules
+from . import catalog, errors, invoice_rules
 from .catalog import ObjectType
 from .errors import ApiError
 from .store import Portal, Record, unique_key
@@ -141,26 +142,13 @@ class ObjectsApi:
             types = assoc.get("types") or []
             for spec in types:
                 type_id = int(spec.get("associationTypeId", 0))
-                to_type = self._assoc_target(otype.name, type_id)
+                to_type = catalog.association_target(otype.name, type_id)
                 if to_type is None or self.portal.get(to_type, to_id) is None:
                     raise errors.validation(
                         f"Invalid association: no object with id {to_id} for association type "
                         f"{type_id} from {otype.upper}")
                 out.append((to_type, int(to_id), type_id))
         return out
-
-    @staticmethod
-    def _assoc_target(from_type: str, type_id: int) -> str | None:
-        from .catalog import DEFAULT_ASSOCIATIONS, LABELLED_ASSOCIATIONS
-        for (f, t), tid in DEFAULT_ASSOCIATIONS.items():
-            if f == from_type and tid == type_id:
-                return t
-        for f, t, tid, rev, _ in LABELLED_ASSOCIATIONS:
-            if f == from_type and tid == type_id:
-                return t
-            if t == from_type and rev == type_id:
-                return f
-        return None
 
     # ---- batch endpoints ----------------------------------------------------------------------
     def batch_create(self, otype: ObjectType, body: Any) -> Reply:
@@ -350,7 +338,6 @@ class ObjectsApi:
         after = _int(query, "after", 0)
         archived = _flag(query, "archived")
         wanted = _list(query, "properties")
-        import bisect
         with self.portal.lock:
             data = self.portal.types[otype.name]
             if archived:
