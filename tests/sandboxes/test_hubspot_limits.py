@@ -226,3 +226,10 @@ def test_timed_out_write_is_applied_though_the_client_never_sees_the_answer(hubs
         client.post(COMPANIES, json={"properties": {"name": "applied"}})
     assert [o["properties"]["name"] for o in hubspot_sandbox.objects("companies")] == ["applied"]
     client.close()
+
+
+def test_add_fault_refuses_unknown_kinds_and_faults_that_never_fire(hubspot_sandbox):
+    with pytest.raises(ValueError, match="kind"):
+        hubspot_sandbox.add_fault("418", at=[1])
+    with pytest.raises(ValueError, match="`at`"):
+        hubspot_sandbox.add_fault("500")

@@ -45,6 +45,8 @@ class FaultPlan:
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
         numbers = frozenset([at] if isinstance(at, int) else (at or []))
+        if not numbers and rate == 0.0:
+            raise ValueError("a fault needs `at` request numbers or a `rate`")
         fault = Fault(kind, numbers, rate, path_contains, method, times, delay, seed,
                       rng=random.Random(seed))
         with self._lock:
