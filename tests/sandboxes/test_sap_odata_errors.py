@@ -102,3 +102,16 @@ def test_minute_precision_compares_times_to_the_minute():
         flt = f"UpdateDate eq '{inv['UpdateDate']}' and UpdateTime ge '14:22:50'"
         rows = s.get(f"{sb.url}/Invoices", params={"$filter": flt}, timeout=5).json()["value"]
         assert 1 in [r["DocEntry"] for r in rows]  # 14:22:45 >= 14:22:50 at minute precision
+
+
+def test_an_empty_entity_set_still_knows_its_fields():
+    spec = DataSpec(seed=4, customers=2, invoices=3, payments=0, credit_notes=0)
+    with SapSandbox(data=spec) as sb:
+        s = requests.Session()
+        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        for entity_set in ("CreditNotes", "IncomingPayments"):
+            r = s.get(f"{sb.url}/{entity_set}", params={
+                "$filter": "UpdateDate ge '2020-01-01' and UpdateTime ge '00:00:00'",
+                "$select": "DocEntry,UpdateDate", "$orderby": "UpdateDate,DocEntry"}, timeout=5)
+            assert r.status_code == 200, r.text
+            assert r.json()["value"] == []

@@ -10,6 +10,7 @@ does too (a `$skip` page after a change sees the new order).
 from __future__ import annotations
 
 import copy
+import functools
 import operator
 import threading
 from collections import OrderedDict
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sap_sandbox.clock import SandboxClock
+from sap_sandbox.datagen import DataSpec, generate
 from sap_sandbox.errors import NO_MATCHING_RECORDS, SapError, query_error
 from sap_sandbox.odata_filter import compile_filter
 
@@ -51,6 +53,16 @@ STAMPED = {"BusinessPartners", "Invoices", "CreditNotes", "IncomingPayments"}
 _CACHE_SIZE = 16
 
 
+@functools.cache
+def known_fields(name: str) -> frozenset[str]:
+    """Every field of an entity set, even when it holds no record (an empty CreditNotes still
+    answers `$filter=UpdateDate ...`): the fields of a one-of-each generated sample."""
+    sample = generate(DataSpec(seed=0, customers=1, suppliers=0, leads=0, invoices=1,
+                               credit_notes=1, payments=1, lines_per_invoice=(1, 1)))
+    records = sample.get(name) or [{}]
+    return frozenset(records[0])
+
+
 def _sort_key(value: Any) -> tuple[int, Any]:
     # SQL order: NULL first ascending; numbers and strings never compared with each other.
     if value is None:
@@ -75,8 +87,9 @@ class Store:
             es = EntitySet(name, key, is_text)
             for rec in data.get(name, []):
                 es.records[rec[key]] = rec
+            es.fields = set(known_fields(name))
             if es.records:
-                es.fields = set(next(iter(es.records.values())))
+                es.fields |= set(next(iter(es.records.values())))
                 if not is_text:
                     es.next_key = max(es.records) + 1
             self.sets[name] = es
