@@ -323,3 +323,14 @@ def test_date_versioned_properties_and_associations_paths(api, hubspot_sandbox):
                  json={"inputs": [{"id": inv}]})
     assert r.status_code == 200
     assert hubspot_sandbox.associations("invoices", "companies") == [(inv, co, 179)]
+
+
+def test_on_request_lets_a_test_change_data_mid_run(api, hubspot_sandbox):
+    oid = api.post(f"{V3}/companies", json={"properties": {"name": "before"}}).json()["id"]
+
+    def edit_in_ui(sb, record):
+        if record.method == "GET":
+            sb.tamper("companies", oid, {"name": "edited mid-run"})
+
+    hubspot_sandbox.on_request(edit_in_ui)
+    assert api.get(f"{V3}/companies/{oid}").json()["properties"]["name"] == "edited mid-run"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .catalog import ObjectType
@@ -47,6 +48,7 @@ class HubSpotSandbox:
         self._faults = FaultPlan()
         self._router = Router(self._portal, self.scopes, search_lag)
         self._requests: list[RequestRecord] = []
+        self._callbacks: list[Callable[[HubSpotSandbox, RequestRecord], None]] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: Any = None
@@ -156,6 +158,11 @@ class HubSpotSandbox:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def on_request(self, callback: Callable[[HubSpotSandbox, RequestRecord], None]) -> None:
+        """Call `callback(sandbox, record)` for each authorised, admitted request just before it
+        is handled (record.status is 0): tamper with data mid-run, as the SAP sandbox allows."""
+        self._callbacks.append(callback)
 
     def set_rate_limit(self, n: int) -> None:
         self._limiter.set_limit(n)

@@ -143,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
         policy, headers = sb._limiter.admit(sb._router.is_search(method, path))
         if policy is not None:
             return 429, errors.rate_limited(policy, sb.portal_id).body(), headers
+        for callback in sb._callbacks:
+            callback(sb, RequestRecord(method, path, 0, time.time(), body, query))
         try:
             status, payload = sb._router.handle(Call(method, path, query, body))
         except ApiError as err:
