@@ -12,8 +12,9 @@ from typing import Any
 import requests
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-# SAP codes of a dead session: 301 "Invalid session or session already timeout." and -5002,
-# which some releases send for the same case.
+# SAP codes of a dead session: 301 "Invalid session or session already timeout." (HTTP 401)
+# and -5002 (HTTP 400 "Internal error (-5002) occurred"), which SAP answers on a session whose
+# company connection was lost; both are cured by a new Login.
 SESSION_ERROR_CODES = frozenset({301, -5002})
 
 
@@ -63,8 +64,7 @@ def is_session_error(response: requests.Response) -> bool:
         return True
     if response.status_code < 400:
         return False
-    code, message = sap_error(response)
-    return code in SESSION_ERROR_CODES and (code == 301 or "session" in message.lower())
+    return sap_error(response)[0] in SESSION_ERROR_CODES
 
 
 def _ssl_reason(exc: BaseException) -> bool:
