@@ -334,3 +334,13 @@ def test_on_request_lets_a_test_change_data_mid_run(api, hubspot_sandbox):
 
     hubspot_sandbox.on_request(edit_in_ui)
     assert api.get(f"{V3}/companies/{oid}").json()["properties"]["name"] == "edited mid-run"
+
+
+def test_two_creates_with_one_unique_value_in_a_batch_are_refused(api, hubspot_sandbox):
+    _unique_prop(api, "companies", "sap_card_code")
+    r = api.post(f"{V3}/companies/batch/create", json={"inputs": [
+        {"objectWriteTraceId": "a", "properties": {"sap_card_code": "X"}},
+        {"objectWriteTraceId": "b", "properties": {"sap_card_code": "X"}}]})
+    assert r.status_code == 207
+    assert r.json()["errors"][0]["context"] == {"objectWriteTraceId": ["b"]}
+    assert len(hubspot_sandbox.objects("companies")) == 1

@@ -77,24 +77,28 @@ class ObjectsApi:
         plan.props = portal.check_properties(otype.name, raw_props, problems)
         if problems:
             raise errors.property_errors(problems, portal.portal_id)
+        claimed = []
         for prop in portal.types[otype.name].unique:
             value = plan.props.get(prop, "")
             if not value:
                 continue
             owner = portal.unique_owner(otype.name, prop, value)
             mine = plan.record.id if plan.record else None
-            key = (prop, unique_key(prop, value))
-            if (owner is not None and owner != mine) or (key in pending
-                                                         and pending[key] != plan.index):
-                existing = owner if owner is not None else "pending"
+            if owner is not None and owner != mine:
                 if otype.name == "contacts" and prop == "email":
-                    message = f"Contact already exists. Existing ID: {existing}"
+                    message = f"Contact already exists. Existing ID: {owner}"
                 else:
                     message = (f"A {otype.singular.lower()} with {prop} {value} already exists. "
-                               f"Existing ID: {existing}")
+                               f"Existing ID: {owner}")
                 raise ApiError(409, message, "CONFLICT")
-            pending[key] = plan.index
+            key = (prop, unique_key(prop, value))
+            if pending.get(key, plan.index) != plan.index:
+                raise errors.validation(f"Duplicate value {value} for unique property {prop} in "
+                                        f"batch input", context={prop: [value]})
+            claimed.append(key)
         invoice_rules.check(portal, otype, plan)
+        for key in claimed:  # only an input that passed every check holds its unique values
+            pending[key] = plan.index
 
     def _run(self, otype: ObjectType, inputs: list[dict], plans: list[Plan | ApiError],
              ok_status: int, upsert: bool = False) -> Reply:
