@@ -37,10 +37,10 @@ def test_session_expires_after_idle_timeout_on_the_sap_clock(sb):
 
 
 def test_session_expires_after_real_idle_time():
-    with SapSandbox(data=SPEC, session_timeout=0.3) as sb:
+    with SapSandbox(data=SPEC, session_timeout=1.0) as sb:
         s = login(sb.url)
         assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 200
-        time.sleep(0.45)
+        time.sleep(1.3)
         assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 401
 
 
