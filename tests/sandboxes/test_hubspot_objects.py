@@ -174,6 +174,11 @@ def test_trace_ids_give_207_with_per_input_errors_and_write_the_valid_ones(api, 
     assert body["errors"][0]["category"] == "VALIDATION_ERROR"
     assert body["results"][0]["objectWriteTraceId"] == "ok-1"
     assert [o["properties"]["name"] for o in hubspot_sandbox.objects("companies")] == ["Good"]
+    # the key sets of a 207 recorded from api.hubapi.com (hotgluexyz/target-hubspot-v4 fixtures)
+    assert set(body) == {"completedAt", "status", "startedAt", "results", "errors", "numErrors"}
+    assert set(body["errors"][0]) == {"status", "category", "message", "context"}
+    assert set(body["results"][0]) == {"id", "properties", "createdAt", "updatedAt", "archived",
+                                       "objectWriteTraceId", "url"}
 
 
 def test_trace_ids_on_upsert_give_207_too(api, hubspot_sandbox):
