@@ -349,3 +349,11 @@ def test_two_creates_with_one_unique_value_in_a_batch_are_refused(api, hubspot_s
     assert r.status_code == 207
     assert r.json()["errors"][0]["context"] == {"objectWriteTraceId": ["b"]}
     assert len(hubspot_sandbox.objects("companies")) == 1
+
+
+def test_a_chunked_request_body_is_read_whole(api, hubspot_sandbox):
+    payload = json.dumps({"properties": {"name": "chunked"}}).encode()
+    r = api.post(f"{V3}/companies", data=iter([payload[:10], payload[10:]]),
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    assert api.get(f"{V3}/companies").status_code == 200, "the kept-alive connection still works"

@@ -95,8 +95,7 @@ class Handler(BaseHTTPRequestHandler):
         sb = self.server.sandbox
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._read_body()
         started = time.time()
         body: Any = None
         status = 0
@@ -129,6 +128,21 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(status, _server_error(500), {})
         finally:
             sb._log(RequestRecord(method, path, status, started, body, query))
+
+    def _read_body(self) -> bytes:
+        """The whole request body, sized by Content-Length or sent chunked."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _answer(self, sb: HubSpotSandbox, method: str, path: str, query: dict[str, list[str]],
                 body: Any, fault: Any) -> tuple[int, Any, dict[str, str]]:
