@@ -27,6 +27,7 @@ def main() -> None:
     try:
         command.main(prog_name=TapSAPB1.name)
     except FORESEEABLE as exc:
+        close_all()  # log out first, so the error stays the last line
         if isinstance(exc, ConfigValidationError) and exc.errors:
             for error in exc.errors:
                 logger.error("Config error: %s", error)

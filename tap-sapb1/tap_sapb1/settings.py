@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +95,8 @@ def _number_problem(config: Mapping[str, Any], key: str, low: float, high: float
     value = config.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not (
+            low <= value <= high):
         return f"{key} must be a number from {low:g} to {high:g}, got {value!r}"
     return None
 
@@ -115,7 +117,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         if problem := _number_problem(config, key, low, high):
             problems.append(problem)
     for key in ("page_size", "max_retries"):
-        if isinstance(config.get(key), float) and not float(config[key]).is_integer():
+        if isinstance(config.get(key), (float, Decimal)) and not float(config[key]).is_integer():
             problems.append(f"{key} must be a whole number, got {config[key]!r}")
     if start := config.get("start_date"):
         try:
