@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.hubspot_calls import calls_by_kind, floors, hubspot_inventory
 from bench.pipeline import Pipeline, run_tap_only
-from bench.sap_baseline import replay
+from bench.sap_baseline import replay, tap_gets
 from bench.world import world
 
 # What meltano.yml selects: the reference streams stay unselected.
@@ -129,10 +129,7 @@ def measure(invoices: int, rate_limit: int, page_size: int, workdir: Path,
         figures.tap_only_records = sum(alone.records.values())
         figures.tap_only_rss_mib = alone.maxrss_kib / 1024
         if baseline:
-            from bench.sap_baseline import first_requests
-
-            firsts = first_requests(w.sap.requests[sap_mark:], entities)
-            base = replay(w.sap.url, firsts, page_size)
+            base = replay(w.sap.url, tap_gets(w.sap.requests[sap_mark:]), page_size)
             figures.baseline_s, figures.baseline_records = base.seconds, base.records
             figures.baseline_pages = base.pages
     return figures

@@ -1,16 +1,16 @@
 """A plain `requests` loop over the same Service Layer pages the tap asked for.
 
-It is the yardstick for the tap's records/s: log in, replay the first request the tap made for
-each entity set (same $select/$filter/$orderby and page size), follow nextLink, parse the JSON,
-count records. Anything the tap does beyond that (schemas, typing, Singer serialisation, state)
-shows up as the gap between the two figures.
+It is the yardstick for the tap's records/s: log in, send exactly the GETs the tap sent (same
+path, `$select`, `$filter`, `$orderby`, page size; the run-start probe included), parse the JSON,
+count records. The server does the same work for both, so the gap between the two figures is
+what the tap adds (schemas, typing, Singer serialisation, state), not the sandbox's query cost.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -31,39 +31,30 @@ class BaselineResult:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def first_requests(sap_requests: list, entities: list[str]) -> dict[str, object]:
-    """The tap's first successful GET for each entity set (the start of its paging)."""
-    found: dict[str, object] = {}
-    for req in sap_requests:
-        if req.method != "GET" or req.status != 200:
-            continue
-        entity = req.path.rstrip("/").rsplit("/", 1)[-1]
-        if entity in entities and entity not in found and "$skiptoken" not in (req.query or {}):
-            found[entity] = req
-    return found
+def tap_gets(sap_requests: list) -> list[tuple[str, dict]]:
+    """(path, query) of every successful GET in a slice of the SAP sandbox's log."""
+    return [(r.path, dict(r.query or {})) for r in sap_requests
+            if r.method == "GET" and r.status == 200]
 
 
-def replay(base_url: str, firsts: dict[str, object], page_size: int,
-           timeout: float = 60.0) -> BaselineResult:
-    """Read every entity set the way the tap started it, following nextLink to the end."""
+def replay(base_url: str, gets: list[tuple[str, dict]], page_size: int,
+           timeout: float = 120.0) -> BaselineResult:
+    """Send the same GETs with one logged-in `requests.Session`; count the entities returned."""
+    origin = base_url.split("/b1s/", 1)[0]
     session = requests.Session()
     login = session.post(f"{base_url}/Login", json={"CompanyDB": SAP_COMPANY, "UserName": SAP_USER,
                                                    "Password": SAP_PASSWORD}, timeout=timeout)
     login.raise_for_status()
     headers = {"Prefer": f"odata.maxpagesize={page_size}"}
-    records = pages = 0
+    records = 0
     started = time.perf_counter()
-    for entity, req in firsts.items():
-        query = {k: (v[0] if isinstance(v, list) else v) for k, v in (req.query or {}).items()}
-        url = f"{base_url}/{entity}?{urlencode(query)}" if query else f"{base_url}/{entity}"
-        while url:
-            response = session.get(url, headers=headers, timeout=timeout)
-            response.raise_for_status()
-            body = response.json()
-            pages += 1
-            records += len(body.get("value", []))
-            link = body.get("odata.nextLink") or body.get("@odata.nextLink")
-            url = f"{base_url}/{link.lstrip('/')}" if link else None
+    for path, query in gets:
+        url = f"{origin}{path}"
+        if query:
+            url += "?" + urlencode(query, quote_via=quote, safe="$,'():")
+        response = session.get(url, headers=headers, timeout=timeout)
+        response.raise_for_status()
+        records += len(response.json().get("value", []))
     seconds = time.perf_counter() - started
     session.post(f"{base_url}/Logout", timeout=timeout)
-    return BaselineResult(records=records, pages=pages, seconds=seconds)
+    return BaselineResult(records=records, pages=len(gets), seconds=seconds)

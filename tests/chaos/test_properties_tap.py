@@ -1,8 +1,8 @@
 """Property tests on the tap's parsing: filters, replication keys, pages.
 
-- The keyset `$filter` the tap builds, evaluated by the SAP sandbox's own OData parser over random
-  records, selects exactly the records at or after the cursor and up to the run's end: the
-  contract's "nothing lost, boundary re-read" as a property, not an example.
+- The keyset `$filter` the tap builds (lower bound, inclusive or not, and the run's end), evaluated
+  by the SAP sandbox's own OData parser over random records, selects exactly the records from the
+  cursor to the run's end: the contract's "nothing lost, boundary re-read" as a property.
 - `sap_updated_at` is a valid ISO timestamp equal to UpdateDate + UpdateTime for every value form
   SAP sends; a malformed stamp gives one clear error (never a traceback, never a bogus bookmark).
 - A page body that is not OData JSON is a clear, retriable error; a good one yields its entities.
@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 pytest.importorskip("tap_sapb1.paging")
 
 from sap_sandbox.odata_filter import compile_filter
-from tap_sapb1.paging import Cursor, keyset_filter, odata_body, page_records
+from tap_sapb1.paging import (
+    both,
+    lower_bound,
+    odata_body,
+    page_records,
+    upper_bound,
+)
 
 PROFILE = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow])
@@ -33,30 +39,23 @@ records = st.lists(st.tuples(stamps, st.integers(1, 60)), max_size=40,
     lambda rows: [{"UpdateDate": d, "UpdateTime": t, "DocEntry": k} for (d, t), k in rows])
 
 
-def _triple(record: dict) -> tuple[str, str, int]:
-    return record["UpdateDate"], record["UpdateTime"], record["DocEntry"]
-
-
 @PROFILE
-@given(rows=records, start=st.one_of(st.none(), stamps),
-       key=st.one_of(st.none(), st.integers(0, 61)), until=st.one_of(st.none(), stamps))
+@given(rows=records, start=st.one_of(st.none(), stamps), inclusive=st.booleans(),
+       until=st.one_of(st.none(), stamps))
 def test_the_keyset_filter_selects_exactly_the_records_from_the_cursor_to_the_run_end(
-        rows, start, key, until) -> None:
-    cursor = Cursor(start[0], start[1], key) if start else None
-    text = keyset_filter(cursor, until, "DocEntry")
-    if not text:
+        rows, start, inclusive, until) -> None:
+    lower = lower_bound(*start, inclusive=inclusive) if start else None
+    upper = upper_bound(*until) if until else None
+    if lower is None and upper is None:
         return
+    text = both(lower, upper)
     predicate = compile_filter(text, {"UpdateDate", "UpdateTime", "DocEntry"}, "Invoices")
     chosen = {r["DocEntry"] for r in rows if predicate(r)}
 
     def wanted(r: dict) -> bool:
-        after = True
-        if cursor is not None:
-            here = (cursor.date, cursor.time)
-            after = (r["UpdateDate"], r["UpdateTime"]) > here or (
-                (r["UpdateDate"], r["UpdateTime"]) == here
-                and (cursor.key is None or r["DocEntry"] > cursor.key))
-        before = until is None or (r["UpdateDate"], r["UpdateTime"]) <= tuple(until)
+        stamp = (r["UpdateDate"], r["UpdateTime"])
+        after = start is None or (stamp >= tuple(start) if inclusive else stamp > tuple(start))
+        before = until is None or stamp <= tuple(until)
         return after and before
 
     assert chosen == {r["DocEntry"] for r in rows if wanted(r)}, text
@@ -102,6 +101,8 @@ junk = st.one_of(st.none(), st.text(max_size=12), st.integers(), st.just(""),
 @given(update_date=junk, update_time=junk)
 def test_a_malformed_stamp_never_becomes_a_bogus_bookmark(invoices_stream, update_date,
                                                           update_time) -> None:
+    """KNOWN FAILING (tap bug, reported): a missing or garbled UpdateDate/UpdateTime becomes
+    `sap_updated_at` 'T00:00:00+00:00' (or '2024-13-45T...'), not a timestamp and not an error."""
     row = {"DocEntry": 1, "UpdateDate": update_date, "UpdateTime": update_time}
     try:
         out = invoices_stream.post_process(dict(row), None)
