@@ -144,3 +144,25 @@ def test_due_date_follows_payment_terms(data):
             assert inv["DocDueDate"] == due.strftime("%Y-%m-%d")
         else:
             assert inv["DocDueDate"] > inv["DocDate"]
+
+
+def test_nested_arrays_leave_the_store_as_plain_lists_of_dicts(data):
+    inv = data["Invoices"][0]
+    assert type(inv["DocumentLines"]) is list and type(inv["DocumentLines"][0]) is dict
+    assert type(data["IncomingPayments"][0]["PaymentInvoices"]) is list
+
+
+def test_compact_rows_round_trip():
+    import copy
+    import json
+
+    from sap_sandbox.rows import Rows, json_default
+
+    items = [{"LineNum": 0, "ItemCode": "A"}, {"LineNum": 1, "ItemCode": "B"}]
+    rows = Rows.pack(items)
+    assert isinstance(rows, Rows) and rows == items and len(rows) == 2 and rows[1] == items[1]
+    assert copy.deepcopy(rows) == items and type(copy.deepcopy(rows)) is list
+    assert json.loads(json.dumps({"x": rows}, default=json_default)) == {"x": items}
+    assert rows.with_field("ItemCode", "Z")[0]["ItemCode"] == "Z" and rows[0]["ItemCode"] == "A"
+    ragged = [{"a": 1}, {"b": 2}]
+    assert Rows.pack(ragged) is ragged and Rows.pack([]) == []

@@ -17,8 +17,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sap_sandbox import reference_data as ref
+from sap_sandbox.rows import Rows
 
 Record = dict[str, Any]
+# DocumentLines fields, in the order SAP lists them for the ones the contract names.
+LINE_FIELDS = ("LineNum", "ItemCode", "ItemDescription", "Quantity", "UnitPrice", "Price",
+               "Currency", "DiscountPercent", "LineTotal", "TaxCode", "AccountCode",
+               "CostingCode", "LineStatus", "BaseType", "BaseEntry", "BaseLine")
 T = TypeVar("T")
 
 
@@ -226,10 +231,11 @@ class _Generator:
                 self._touch(out[-1], moments.draw(created))
         return out, created_at
 
-    def _lines(self, count: int, rate: float, foreign: bool) -> tuple[list[Record], float, float]:
+    def _lines(self, count: int, rate: float, foreign: bool) -> tuple[Any, float, float]:
         rng = self.rng
-        lines: list[Record] = []
+        rows: list[tuple[Any, ...]] = []
         net = vat = 0.0
+        currency = "EUR" if foreign else "USD"
         tax_code, tax_rate = _pick(rng, ref.TAX_CODES)
         for num in range(count):
             code, desc, base_price, account = _pick(rng, ref.ITEMS)
@@ -239,15 +245,10 @@ class _Generator:
             line_total = round(qty * price * (1 - disc / 100) * rate, 2)
             net += line_total
             vat += line_total * tax_rate
-            lines.append({
-                "LineNum": num, "ItemCode": code, "ItemDescription": desc, "Quantity": qty,
-                "UnitPrice": price, "Price": round(price * (1 - disc / 100), 2),
-                "Currency": "EUR" if foreign else "USD", "DiscountPercent": disc,
-                "LineTotal": line_total, "TaxCode": tax_code, "AccountCode": account,
-                "CostingCode": _pick(rng, ref.PROFIT_CENTERS)[0],
-                "LineStatus": "bost_Open", "BaseType": -1, "BaseEntry": None, "BaseLine": None,
-            })
-        return lines, net, vat
+            rows.append((num, code, desc, qty, price, round(price * (1 - disc / 100), 2),
+                         currency, disc, line_total, tax_code, account,
+                         _pick(rng, ref.PROFIT_CENTERS)[0], "bost_Open", -1, None, None))
+        return Rows(LINE_FIELDS, tuple(rows)), net, vat
 
     def _touch(self, record: Record, moment: int) -> None:
         date, time = self.moments.stamp(moment)
@@ -260,8 +261,7 @@ class _Generator:
         for i in rng.sample(range(len(invoices)), k=len(invoices) // 50):
             inv = invoices[i]
             inv["Cancelled"], inv["DocumentStatus"] = "tYES", "bost_Close"
-            for line in inv["DocumentLines"]:
-                line["LineStatus"] = "bost_Close"
+            inv["DocumentLines"] = _closed(inv["DocumentLines"])
             self._touch(inv, self.moments.draw(created_at[i]))
 
     def credit_notes(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
@@ -295,7 +295,8 @@ class _Generator:
                 "SalesPersonCode": inv["SalesPersonCode"],
                 "PaymentGroupCode": inv["PaymentGroupCode"],
                 "ContactPersonCode": inv["ContactPersonCode"], "U_HubSpotDealId": None,
-                "CreationDate": day, "UpdateDate": day, "UpdateTime": time, "DocumentLines": [line],
+                "CreationDate": day, "UpdateDate": day, "UpdateTime": time,
+                "DocumentLines": Rows.pack([line]),
             })
         return out
 
@@ -335,8 +336,7 @@ class _Generator:
                 inv["PaidToDate"] = round(inv["PaidToDate"] + amount, 2)
                 if inv["PaidToDate"] >= inv["DocTotal"]:
                     inv["PaidToDate"], inv["DocumentStatus"] = inv["DocTotal"], "bost_Close"
-                    for line in inv["DocumentLines"]:
-                        line["LineStatus"] = "bost_Close"
+                    inv["DocumentLines"] = _closed(inv["DocumentLines"])
                     pool.remove(i)
                 self._touch(inv, moment)
                 rate = inv["DocRate"]
@@ -358,13 +358,19 @@ class _Generator:
                 "TransferReference": f"WT{rng.randint(100000, 999999)}"
                 if 0.2 <= how < 0.9 else None,
                 "Cancelled": "tNO", "Remarks": None, "UpdateDate": day, "UpdateTime": time,
-                "PaymentInvoices": applied,
+                "PaymentInvoices": Rows.pack(applied),
             })
         return out
 
 
+def _closed(lines: Any) -> Any:
+    if isinstance(lines, Rows):
+        return lines.with_field("LineStatus", "bost_Close")
+    return [dict(line, LineStatus="bost_Close") for line in lines]
+
+
 def generate(spec: DataSpec) -> dict[str, list[Record]]:
-    """All seven entity sets, each a list in key order."""
+    """All seven entity sets, each a list in key order (nested document arrays as `Rows`)."""
     gen = _Generator(spec)
     partners = gen.partners()
     customers = [bp for bp in partners if bp["CardType"] == "cCustomer"]

@@ -17,6 +17,7 @@ from sap_sandbox import errors
 from sap_sandbox.errors import SapError
 from sap_sandbox.paging import int_option, next_link, page_size
 from sap_sandbox.records import RequestRecord
+from sap_sandbox.rows import json_default
 from sap_sandbox.values import render_record
 
 if TYPE_CHECKING:
@@ -192,7 +193,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         kind = ("application/json;odata.metadata=minimal;charset=utf-8" if self._version == "v2"
                 else "application/json;odata=minimalmetadata;charset=utf-8")
         # Records never hold cycles; skipping the check saves ~13% on a 1000-record page.
-        payload = json.dumps(obj, separators=(",", ":"), check_circular=False).encode()
+        payload = json.dumps(obj, separators=(",", ":"), check_circular=False,
+                             default=json_default).encode()
         self._send(status, payload, kind, headers)
 
     def _send_empty(self, status: int = 204, headers: dict[str, str] | None = None) -> None:
