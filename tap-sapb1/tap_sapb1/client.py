@@ -243,8 +243,9 @@ class FullTableStream(SapStream):
 
     def read_all(self, fields: list[str]) -> list[dict]:
         """Every entity with `fields` only (for lookups), paged like the stream itself."""
-        page_size = PageSize(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE),
-                             self.entity_set)
+        # rows of two fields are tiny: never ask for pages smaller than the default
+        size = max(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE), DEFAULT_PAGE_SIZE)
+        page_size = PageSize(size, self.entity_set)
         params: dict[str, Any] = {"$select": ",".join(fields), "$orderby": self.key_field}
         url: str | None = self.get_url(None) + "?" + query_string(params)
         rows: list[dict] = []
