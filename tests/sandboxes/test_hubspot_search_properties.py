@@ -169,3 +169,13 @@ def test_search_stops_paging_at_ten_thousand_results(api):
     page = api.post(SEARCH, json={"limit": 200, "after": "9900"}).json()
     assert page["total"] == 10_100
     assert len(page["results"]) == 100 and "paging" not in page
+
+
+def test_custom_properties_can_be_patched_and_archived_builtin_ones_cannot(api, hubspot_sandbox):
+    api.post("/crm/v3/properties/companies", json=_prop("sap_notes"))
+    r = api.patch("/crm/v3/properties/companies/sap_notes", json={"label": "SAP notes"})
+    assert r.status_code == 200 and r.json()["label"] == "SAP notes"
+    assert api.patch("/crm/v3/properties/companies/name", json={"label": "x"}).status_code == 400
+    assert api.delete("/crm/v3/properties/companies/sap_notes").status_code == 204
+    assert api.get("/crm/v3/properties/companies/sap_notes").status_code == 404
+    assert hubspot_sandbox.count(method="PATCH", path_contains="/properties/") == 2

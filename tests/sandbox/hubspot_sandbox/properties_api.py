@@ -38,6 +38,17 @@ class PropertiesApi:
         with self.portal.lock:
             return 201, self.portal.add_property(otype.name, body)
 
+    def update(self, otype: ObjectType, name: str, body: Any) -> Reply:
+        if not isinstance(body, dict):
+            raise errors.validation("Invalid input JSON: expected an object")
+        with self.portal.lock:
+            return 200, self.portal.change_property(otype.name, name, body)
+
+    def archive(self, otype: ObjectType, name: str) -> Reply:
+        with self.portal.lock:
+            self.portal.change_property(otype.name, name, None)
+        return 204, None
+
     def batch_create(self, otype: ObjectType, body: Any) -> Reply:
         started = time.time()
         inputs = (body or {}).get("inputs") if isinstance(body, dict) else None

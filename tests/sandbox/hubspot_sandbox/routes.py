@@ -78,6 +78,8 @@ class Router:
             ("GET", re.compile(p), self._props),
             ("POST", re.compile(p), self._create_prop),
             ("GET", re.compile(p + r"/(?P<name>[^/]+)"), self._prop),
+            ("PATCH", re.compile(p + r"/(?P<name>[^/]+)"), self._update_prop),
+            ("DELETE", re.compile(p + r"/(?P<name>[^/]+)"), self._archive_prop),
             ("PUT", re.compile(v4o + r"/default/(?P<t>[^/]+)/(?P<tid>[^/]+)"), self._put_default),
             ("PUT", re.compile(v4o + r"/(?P<t>[^/]+)/(?P<tid>[^/]+)"), self._put_typed),
             ("DELETE", re.compile(v4o + r"/(?P<t>[^/]+)/(?P<tid>[^/]+)"), self._delete_assoc),
@@ -197,6 +199,12 @@ class Router:
 
     def _prop(self, c: Call, m: re.Match[str]) -> Reply:
         return self.props.get(self._schema(m, False), m.group("name"))
+
+    def _update_prop(self, c: Call, m: re.Match[str]) -> Reply:
+        return self.props.update(self._schema(m, True), m.group("name"), c.body)
+
+    def _archive_prop(self, c: Call, m: re.Match[str]) -> Reply:
+        return self.props.archive(self._schema(m, True), m.group("name"))
 
     # ---- associations -------------------------------------------------------------------------
     def _pair(self, m: re.Match[str], write: bool) -> tuple[ObjectType, ObjectType]:

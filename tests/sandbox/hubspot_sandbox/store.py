@@ -272,6 +272,34 @@ class Portal:
             data.unique[name] = index
         return copy.deepcopy(prop)
 
+    def change_property(self, otype: str, name: str, body: dict | None) -> dict:
+        """PATCH (body) or archive (None) a custom property; HubSpot's own ones refuse both."""
+        data = self.types[otype]
+        prop = data.properties.get(name)
+        if prop is None or prop.get("archived"):
+            raise errors.not_found(f"Unable to find property {name} for object type "
+                                   f"{catalog.OBJECT_TYPES[otype].type_id}")
+        if prop["modificationMetadata"].get("readOnlyDefinition"):
+            raise errors.validation(f"Property {name} is defined by HubSpot and cannot be changed")
+        if body is None:
+            prop["archived"] = True
+            prop["archivedAt"] = iso_ms(time.time())
+            data.unique.pop(name, None)
+            return copy.deepcopy(prop)
+        if "groupName" in body and body["groupName"] not in data.groups:
+            raise errors.validation(f"property group {body['groupName']} does not exist")
+        for key in ("label", "description", "groupName", "displayOrder", "hidden", "formField",
+                    "type", "fieldType"):
+            if key in body:
+                prop[key] = body[key]
+        if "options" in body:
+            prop["options"] = [
+                {"label": o.get("label", o.get("value")), "value": o["value"],
+                 "displayOrder": o.get("displayOrder", i), "hidden": bool(o.get("hidden"))}
+                for i, o in enumerate(body.get("options") or [])]
+        prop["updatedAt"] = iso_ms(time.time())
+        return copy.deepcopy(prop)
+
     def add_group(self, otype: str, body: dict) -> dict:
         data = self.types[otype]
         if not body.get("name") or not body.get("label"):
