@@ -40,7 +40,7 @@ class Rows:
 
     def to_list(self) -> list[dict[str, Any]]:
         fields = self._fields
-        return [dict(zip(fields, row, strict=True)) for row in self._rows]
+        return [dict(zip(fields, row, strict=False)) for row in self._rows]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[dict[str, Any]]:
         return self.to_list()
@@ -52,7 +52,7 @@ class Rows:
         return iter(self.to_list())
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return dict(zip(self._fields, self._rows[index], strict=True))
+        return dict(zip(self._fields, self._rows[index], strict=False))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Rows):
