@@ -49,3 +49,16 @@ def test_fault_spec_parsing():
     assert parse_fault("timeout@2,5:path=Invoices:delay=8:times=1") == {
         "kind": "timeout", "at": [2, 5], "path_contains": "Invoices", "delay": 8.0, "times": 1}
     assert parse_fault("drop%0.05") == {"kind": "drop", "rate": 0.05}
+
+
+def test_busy_port_is_one_clear_line():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "sap_sandbox", "--port", str(port),
+                               "--invoices", "5"], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+from datetime import datetime
 from typing import Any
 
 from sap_sandbox.datagen import DataSpec
@@ -42,6 +43,13 @@ def parse_fault(spec: str) -> dict[str, Any]:
     return fault
 
 
+def _day(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sap-sandbox", description=(
         "A local SAP Business One Service Layer (v1 and v2) with seeded data, "
@@ -49,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--seed", type=int, default=1, help="data generator seed (default 1)")
+    p.add_argument("--anchor", type=_day, default=None, metavar="YYYY-MM-DD",
+                   help="end of the generated history (default: today), for identical data "
+                        "across days")
     p.add_argument("--customers", type=int, default=50)
     p.add_argument("--suppliers", type=int, default=5)
     p.add_argument("--leads", type=int, default=5)
@@ -82,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     spec = DataSpec(seed=args.seed, customers=args.customers, suppliers=args.suppliers,
                     leads=args.leads, invoices=args.invoices, credit_notes=args.credit_notes,
-                    payments=args.payments)
+                    payments=args.payments, anchor=args.anchor)
     sb = SapSandbox(data=spec, max_page_size=args.max_page_size,
                     honour_page_size=not args.ignore_page_size,
                     session_timeout=args.session_timeout, tls=args.tls,
@@ -98,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        sb.start()
+    except OSError as exc:
+        print(f"sap-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     with sb:
         print(f"SAP Service Layer sandbox at {sb.url}  (v2: {sb.url_v2})", flush=True)
         print(f"Login: CompanyDB={sb.company_db} UserName={sb.username} "
