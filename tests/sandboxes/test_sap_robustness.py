@@ -47,6 +47,7 @@ def test_disconnects_and_garbage_leave_stderr_clean(tls):
         with pytest.raises(requests.exceptions.ReadTimeout):
             s.get(f"{url}/IncomingPayments", timeout=0.3)  # answered after the client left
         _raw(port, b"NOT-HTTP\r\n\r\n")
+        _raw(port, b"POST /b1s/v1/Login HTTP/1.1\r\nContent-Length: abc\r\n\r\n", read=True)
         _raw(port, b"GET /b1s/v1/Invoices HTTP/1.1\r\nContent-Length: 50\r\n\r\nshort")
         _raw(port, b"")
         assert s.get(f"{url}/ProfitCenters", timeout=5).status_code == 200
@@ -67,5 +68,7 @@ def test_in_process_rude_clients_leave_no_server_errors():
         for _ in range(5):
             _raw(sb.port, (f"GET /b1s/v1/Invoices HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"
                            "Prefer: odata.maxpagesize=500\r\n\r\n").encode(), read=True)
+        _raw(sb.port, b"POST /b1s/v1/Login HTTP/1.1\r\nContent-Length: x\r\n\r\n", read=True)
         assert s.get(f"{sb.url}/Invoices", timeout=5).status_code == 200
         assert sb.server_errors == []
+        assert sb.requests[-2].status == 400  # the unreadable Login got an answer

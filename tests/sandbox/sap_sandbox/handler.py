@@ -126,7 +126,10 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:  # unreadable framing: answer, then drop the connection
+            length, self.close_connection = 0, True
         body = self.rfile.read(length) if length else b""
         m = _PATH.match(path)
         version = m.group("version") if m else "v1"
