@@ -282,6 +282,7 @@ class IncrementalStream(SapStream):
     is_sorted = True  # emitted in (UpdateDate, UpdateTime) order: bookmarks are resumable
     derived_fields: tuple[str, ...] = ("sap_updated_at",)
     needed_fields: tuple[str, ...] = ("UpdateDate", "UpdateTime")
+    _page_counter: Any = None
 
     def get_new_paginator(self) -> SinglePagePaginator:
         """Unused: get_records pages by keyset itself."""
@@ -316,6 +317,8 @@ class IncrementalStream(SapStream):
         response = self.send(self.get_url(None) + "?" + query_string(params),
                              headers=page_size.headers())
         page_size.observe(response)
+        if self._page_counter is not None:
+            self._page_counter.increment()
         return response
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -324,6 +327,14 @@ class IncrementalStream(SapStream):
         if until is None:
             self.logger.info("SAP has no %s yet", self.entity_set)
             return
+        with self.get_http_request_counter() as counter:  # singer-sdk's request metric
+            self._page_counter = counter
+            yield from self._read_window(context, until)
+        self._page_counter = None
+
+    def _read_window(self, context: Context | None,
+                     until: tuple[str, str]) -> Iterable[dict[str, Any]]:
+        """The keyset pages of this run's window, from the bookmark up to `until`."""
         page_size = PageSize(self.page_size_for_run(), self.entity_set)
         seen = _Boundary(self.key_field)
         start = self._start(context)
