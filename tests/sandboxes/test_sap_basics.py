@@ -232,3 +232,21 @@ def test_orderby_puts_nulls_first_and_breaks_ties_by_key(sb, http):
     assert nulls == sorted(nulls)
     texts = [r["NumAtCard"] for r in rows[len(nulls):]]
     assert texts == sorted(texts)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_metadata_lists_the_entity_sets_with_keys(sb, version):
+    from xml.dom.minidom import parseString
+
+    root = sb.url if version == "v1" else sb.url_v2
+    s = requests.Session()
+    s.post(f"{root}/Login", json=CREDS, timeout=5)
+    r = s.get(f"{root}/$metadata", timeout=5)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/xml")
+    doc = parseString(r.content)  # noqa: S318 - our own sandbox's document
+    sets = {e.getAttribute("Name") for e in doc.getElementsByTagName("EntitySet")}
+    assert sets == {"BusinessPartners", "Invoices", "CreditNotes", "IncomingPayments",
+                    "ChartOfAccounts", "ProfitCenters", "PaymentTermsTypes"}
+    keys = {e.getAttribute("Name") for e in doc.getElementsByTagName("PropertyRef")}
+    assert keys == {"CardCode", "DocEntry", "Code", "CenterCode", "GroupNumber"}
+    assert requests.get(f"{root}/$metadata", timeout=5).status_code == 401  # needs a session

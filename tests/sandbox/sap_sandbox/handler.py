@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sap_sandbox import errors
 from sap_sandbox.errors import SapError
+from sap_sandbox.metadata import metadata_xml
 from sap_sandbox.paging import int_option, next_link, page_size
 from sap_sandbox.records import RequestRecord
 from sap_sandbox.rows import json_default
@@ -228,6 +229,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
                 raise SapError.of(errors.METHOD_NOT_ALLOWED)
             sb._sessions.close(session.session_id)
             return self._send_empty(204)
+        if resource == "$metadata" and method == "GET":
+            return self._send(200, metadata_xml(self._version), "application/xml;charset=utf-8")
         if resource in sb._store.sets:
             if method == "GET":
                 return self._collection(resource, query)
