@@ -64,10 +64,18 @@ class KeySpec:
     property_name: str      # HubSpot unique property carrying the key
     include: object = None  # optional predicate(record) -> bool for records the target syncs
     same: object = None     # optional predicate(record, hubspot_object) -> bool: content current
+    expand: object = None   # optional record -> list of child records (lines, applications)
 
     def sap_key(self, record: dict) -> str:
         """The key as HubSpot stores it (text)."""
         return str(record[self.sap_field])
+
+    def rows(self, sap_records: list[dict]) -> list[dict]:
+        """The records (or child records) that each become one HubSpot object."""
+        chosen = [r for r in sap_records if self.include is None or self.include(r)]
+        if self.expand is None:
+            return chosen
+        return [child for r in chosen for child in self.expand(r)]
 
 
 def objects_by_key(objects: Iterable[dict], property_name: str) -> dict[str, list[dict]]:
@@ -84,7 +92,7 @@ def objects_by_key(objects: Iterable[dict], property_name: str) -> dict[str, lis
 
 def exactly_once(spec: KeySpec, sap_records: list[dict], hs_objects: list[dict]) -> list[str]:
     """Problems found: SAP records missing in HubSpot, keys held twice, keys SAP never had."""
-    wanted = [r for r in sap_records if spec.include is None or spec.include(r)]
+    wanted = spec.rows(sap_records)
     keys = Counter(spec.sap_key(r) for r in wanted)
     grouped = objects_by_key(hs_objects, spec.property_name)
     problems = []
@@ -103,7 +111,8 @@ def exactly_once(spec: KeySpec, sap_records: list[dict], hs_objects: list[dict])
         if stale:
             problems.append(f"{spec.stream}: {len(stale)} {spec.object_type} objects do not hold "
                             f"SAP's latest values (e.g. {stale[:5]})")
-    unknown = sorted(k for k in grouped if k not in keys)
+    known = set(keys) | {spec.sap_key(r) for r in sap_records if spec.expand is None}
+    unknown = sorted(k for k in grouped if k not in known)
     if unknown:
         problems.append(f"{spec.stream}: {len(unknown)} {spec.object_type} keys not in SAP "
                         f"(e.g. {unknown[:5]})")
@@ -121,8 +130,7 @@ def bookmark_problems(state: dict | None, spec: KeySpec, sap_records: list[dict]
     if mark is None:
         return []
     grouped = objects_by_key(hs_objects, spec.property_name)
-    behind = [r for r in sap_records
-              if (spec.include is None or spec.include(r)) and sap_updated_at(r) < mark]
+    behind = [r for r in spec.rows(sap_records) if sap_updated_at(r) < mark]
     lost = sorted(spec.sap_key(r) for r in behind if spec.sap_key(r) not in grouped)
     problems = []
     if lost:

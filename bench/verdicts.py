@@ -41,10 +41,46 @@ def _company_current(record: dict, obj: dict) -> bool:
     return props.get("name") in (None, record.get("CardName"))
 
 
+def _stamped(parent: dict, **fields: object) -> dict:
+    """A child record carrying its parent's change stamp (for bookmark checks)."""
+    return {"UpdateDate": parent.get("UpdateDate"), "UpdateTime": parent.get("UpdateTime"),
+            **fields}
+
+
+def _lines(invoice: dict) -> list[dict]:
+    """One line item per SAP document line, keyed `<DocEntry>-<LineNum>`."""
+    return [_stamped(invoice, key=f"{invoice['DocEntry']}-{line['LineNum']}", line=line)
+            for line in invoice.get("DocumentLines") or []]
+
+
+def _applications(payment: dict) -> list[dict]:
+    """One HubSpot payment per invoice a SAP payment pays, plus one for on-account money.
+
+    Derived here from SAP's fields, independently of the target's code (see its README).
+    """
+    rows, applied = [], 0.0
+    for line in payment.get("PaymentInvoices") or []:
+        amount = float(line.get("SumApplied") or 0)
+        if line.get("InvoiceType", "it_Invoice") != "it_Invoice":
+            applied -= amount
+            continue
+        applied += amount
+        rows.append(_stamped(payment, key=f"{payment['DocEntry']}-{line.get('LineNum')}",
+                             invoice=line.get("DocEntry")))
+    total = sum(float(payment.get(k) or 0) for k in ("CashSum", "TransferSum", "CheckSum",
+                                                        "CreditSum"))
+    if round(total - applied, 2) > 0.005:
+        rows.append(_stamped(payment, key=f"{payment['DocEntry']}-account", invoice=None))
+    return rows
+
+
 KEY_SPECS = [
     KeySpec("business_partners", "BusinessPartners", "CardCode", "companies", "sap_card_code",
             include=lambda r: r.get("CardType") == "cCustomer", same=_company_current),
     KeySpec("invoices", "Invoices", "DocNum", "invoices", "sap_doc_num", same=_invoice_current),
+    KeySpec("invoices", "Invoices", "key", "line_items", "sap_line_key", expand=_lines),
+    KeySpec("incoming_payments", "IncomingPayments", "key", "commerce_payments",
+            "sap_payment_key", expand=_applications),
 ]
 
 
@@ -97,7 +133,7 @@ def association_problems(w: World) -> list[str]:
             wrong_company.append(inv["DocNum"])
         if len(to_lines.get(str(hs_id), set())) != len(inv.get("DocumentLines") or []):
             wrong_lines.append(inv["DocNum"])
-    problems = []
+    problems = payment_link_problems(w, invoices)
     if wrong_company:
         problems.append(f"invoices: {len(wrong_company)} not linked to exactly their company "
                         f"(e.g. DocNum {wrong_company[:5]})")
@@ -105,6 +141,30 @@ def association_problems(w: World) -> list[str]:
         problems.append(f"invoices: {len(wrong_lines)} without one line item per SAP line "
                         f"(e.g. DocNum {wrong_lines[:5]})")
     return problems
+
+
+def payment_link_problems(w: World, invoices_by_num: dict[str, str]) -> list[str]:
+    """Each HubSpot payment for an invoice is linked to that invoice (and only that one)."""
+    by_entry = {str(inv["DocEntry"]): invoices_by_num.get(str(inv["DocNum"]))
+                for inv in w.sap.all("Invoices")}
+    payments = {str(o["properties"].get("sap_payment_key")): o["id"]
+                for o in w.hubspot.objects("commerce_payments") if not o.get("archived")}
+    links: dict[str, set[str]] = {}
+    for src, dst, _type in w.hubspot.associations("commerce_payments", "invoices"):
+        links.setdefault(str(src), set()).add(str(dst))
+    wrong = []
+    for payment in w.sap.all("IncomingPayments"):
+        for app in _applications(payment):
+            hs_id = payments.get(app["key"])
+            if hs_id is None or app["invoice"] is None:
+                continue
+            want = by_entry.get(str(app["invoice"]))
+            if want is not None and links.get(str(hs_id), set()) != {str(want)}:
+                wrong.append(app["key"])
+    if wrong:
+        return [f"payments: {len(wrong)} not linked to exactly the invoice they pay "
+                f"(e.g. {wrong[:5]})"]
+    return []
 
 
 def dead_letter_problems(ledger: Path) -> list[str]:
