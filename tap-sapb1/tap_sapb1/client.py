@@ -25,6 +25,7 @@ from tap_sapb1.paging import (
     LinkOrSkip,
     NextLinkPaginator,
     PageSize,
+    after_position,
     both,
     literal,
     lower_bound,
@@ -34,6 +35,7 @@ from tap_sapb1.paging import (
     page_records,
     query_string,
     resolve_link,
+    sap_date,
     stamp_of,
     upper_bound,
 )
@@ -208,9 +210,8 @@ class SapStream(RESTStream[Any]):
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Dates as `YYYY-MM-DD` whichever form SAP sent."""
         for name in DATE_FIELDS:
-            value = row.get(name)
-            if isinstance(value, str) and len(value) > 10:
-                row[name] = value[:10]
+            if isinstance(row.get(name), str):
+                row[name] = sap_date(row[name])
         return row
 
     def http_request(self, url: str, params: dict[str, Any], headers: dict) -> HTTPRequest:
@@ -269,11 +270,11 @@ class IncrementalStream(SapStream):
       newest change that existed when it started (one `$top=1` probe). So the bookmark never
       passes the run's start on SAP's own clock, and a record created or changed while the run
       pages (its new stamp is later) is read by this run or the next.
-    - Each page is a fresh query from the last second read (`ge`), never a `$skip` window, so
-      records that move while the run pages cannot shift unread ones out of view. Records of
-      that second already emitted are recognised by key and skipped; only `ge`/`le` (and `gt`
-      past a whole minute) touch UpdateTime, so a server that compares times to the minute
-      returns more, never less.
+    - Each page is a fresh query for the records after the last one read, (UpdateDate,
+      UpdateTime, key) greater, never a `$skip` window, so records that move while the run pages
+      cannot shift unread ones out of view. The filter is exact on a server that compares times
+      to the second and a superset on one that compares them to the minute; records already
+      emitted are recognised (earlier second, or same second and key seen) and skipped.
     - When a page holds nothing new (more records share the boundary minute than fit a page),
       that minute is read whole by key (`key gt last`), sorted, and the read goes on after it.
     """
@@ -348,7 +349,7 @@ class IncrementalStream(SapStream):
             if not rows or not page_size.more_after(response):
                 return
             if fresh:
-                lower = lower_bound(*seen.stamp, inclusive=True)
+                lower = after_position(*seen.stamp, seen.last_key, self.key_field)
                 continue
             yield from self._read_minute(page_size, seen, until)
             lower = lower_bound(seen.stamp[0], seen.stamp[1][:5] + ":59", inclusive=False)
@@ -393,6 +394,7 @@ class _Boundary:
         self.key_field = key_field
         self.stamp: tuple[str, str] = ("", "")
         self.keys: set[Any] = set()
+        self.last_key: Any = None
 
     def take(self, row: dict) -> bool:
         """True (and remember it) when `row` was not emitted yet in this run."""
@@ -403,6 +405,7 @@ class _Boundary:
         if stamp != self.stamp:
             self.stamp, self.keys = stamp, set()
         self.keys.add(key)
+        self.last_key = key
         return True
 
     def close_minute(self) -> None:

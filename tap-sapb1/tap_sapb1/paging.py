@@ -167,15 +167,27 @@ def position_of(record: dict, key_field: str) -> Position:
 
 
 def lower_bound(day: str, at: str, *, inclusive: bool) -> str:
-    """Records at/after (inclusive) or after (exclusive) the second `day at`.
-
-    Only `ge` and `gt 'HH:MM:59'` are used on UpdateTime, so a Service Layer that compares times
-    to the minute (SAP documents this for some releases) returns the same records or more,
-    never fewer.
-    """
+    """Records at/after (inclusive) or after (exclusive) the second `day at`."""
     op = "ge" if inclusive else "gt"
     return (f"UpdateDate gt {literal(day)} or (UpdateDate eq {literal(day)} and "
             f"UpdateTime {op} {literal(at)})")
+
+
+def after_position(day: str, at: str, key: Any, key_field: str) -> str:
+    """Records after (day, at, key) in keyset order, written for either time precision.
+
+    `UpdateTime ge <at + 1 s> or (UpdateTime ge <at> and key gt <key>)` is the exact keyset on a
+    server that compares times to the second. On one that compares them to the minute (SAP
+    documents this for some releases) it returns a superset: the rest of the boundary minute
+    comes back too, and the caller skips what it already emitted. Never fewer records.
+    """
+    same_second = f"UpdateTime ge {literal(at)} and {key_field} gt {literal(key)}"
+    following = dt.datetime.strptime(at, "%H:%M:%S") + dt.timedelta(seconds=1)
+    if following.day == 1:  # still the same day (strptime's date is 1900-01-01)
+        same_day = f"UpdateTime ge {literal(following.strftime('%H:%M:%S'))} or ({same_second})"
+    else:
+        same_day = same_second
+    return f"UpdateDate gt {literal(day)} or (UpdateDate eq {literal(day)} and ({same_day}))"
 
 
 def upper_bound(day: str, at: str) -> str:
