@@ -1,0 +1,203 @@
+"""A small HubSpot CRM client: one `requests` session, the shared rate limiter, typed errors.
+
+Why not hubspot-api-client: the target needs the raw 207 multi-status answers (per-input
+failures by `objectWriteTraceId`), HubSpot's error bodies for the dead-letter, the rate-limit
+headers after every answer, and one place that retries. The client sends only what the sinks ask;
+every call is counted (`calls`) so frugality is measured, not guessed.
+
+The token lives only in the session's Authorization header: no message, exception or log line
+built here contains it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import backoff
+import requests
+
+from target_hubspot_finance.hubspot.errors import (
+    FatalHubSpotError,
+    HubSpotError,
+    RateLimitedError,
+    RetryableError,
+)
+from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+LOGGER = logging.getLogger("target_hubspot_finance.hubspot")
+BATCH_LIMIT = 100
+_RETRY_STATUSES = {423, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class BatchResult:
+    """What one batch call did: results by trace id (or position key) and failures by trace id."""
+
+    results: dict[str, dict] = field(default_factory=dict)
+    errors: dict[str, dict] = field(default_factory=dict)
+    untraced_errors: list[dict] = field(default_factory=list)
+
+
+def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of at most `size` (HubSpot's batch limit is 100 inputs)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class HubSpotClient:
+    """HubSpot CRM calls with rate limiting, retries (exponential backoff, full jitter)."""
+
+    def __init__(self, base_url: str, token: str, limiter: RateLimiter, *,
+                 timeout: float = 30.0, max_retries: int = 5, backoff_base: float = 1.0,
+                 backoff_max: float = 30.0, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/json",
+                                     "User-Agent": "target-hubspot-finance"})
+        self.calls: Counter[str] = Counter()
+        self.retries = 0
+        self.rate_limited = 0
+        self._send = backoff.on_exception(
+            backoff.expo, RetryableError, max_tries=max(1, max_retries + 1),
+            jitter=backoff.full_jitter, factor=backoff_base, max_value=backoff_max,
+            on_backoff=self._log_backoff, logger=None)(self._send_once)
+
+    # -- transport -----------------------------------------------------------------------
+    def _log_backoff(self, details: dict) -> None:
+        self.retries += 1
+        exc = details.get("exception")
+        LOGGER.warning("HubSpot call retried in %.1fs (attempt %d): %s", details.get("wait", 0),
+                       details.get("tries", 0), exc)
+
+    def _send_once(self, method: str, path: str, body: Any, params: dict | None) -> Any:
+        self.limiter.acquire()
+        try:
+            resp = self.session.request(method, self.base_url + path, json=body, params=params,
+                                        timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise RetryableError(0, f"timed out after {self.timeout}s", method, path) from exc
+        except requests.ConnectionError as exc:
+            raise RetryableError(0, f"connection failed: {type(exc).__name__}", method,
+                                 path) from exc
+        self.limiter.observe(resp.headers)
+        if resp.status_code < 300 or resp.status_code == 207:
+            if resp.status_code == 204 or not resp.content:
+                return None
+            return resp.json()
+        try:
+            payload: Any = resp.json()
+        except ValueError:
+            payload = resp.text[:500]
+        if resp.status_code == 429:
+            self.rate_limited += 1
+            raise RateLimitedError(429, payload, method, path)
+        if resp.status_code in _RETRY_STATUSES:
+            raise RetryableError(resp.status_code, payload, method, path)
+        if resp.status_code in (401, 403):
+            raise FatalHubSpotError(resp.status_code, payload, method, path)
+        raise HubSpotError(resp.status_code, payload, method, path)
+
+    def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
+                kind: str | None = None) -> Any:
+        """One call (retried when HubSpot or the network says so); `kind` names it in `calls`."""
+        self.calls[kind or f"{method} {path}"] += 1
+        return self._send(method, path, body, params)
+
+    # -- objects --------------------------------------------------------------------------
+    def batch(self, object_type: str, op: str, inputs: list[dict],
+              id_property: str | None = None, properties: Sequence[str] = ()) -> BatchResult:
+        """One batch call (create/update/upsert/read) of at most 100 inputs.
+
+        Write inputs must each carry `objectWriteTraceId`: HubSpot then writes the valid ones
+        and lists the invalid ones (207), so one bad record never sinks its 99 neighbours.
+        A whole-batch failure (400 not per input) is returned as `untraced_errors`.
+        """
+        if len(inputs) > BATCH_LIMIT:
+            raise ValueError(f"a HubSpot batch takes at most {BATCH_LIMIT} inputs")
+        out = BatchResult()
+        if not inputs:
+            return out
+        body: dict[str, Any] = {"inputs": inputs}
+        if op == "read":
+            body["properties"] = list(properties)
+            if id_property:
+                body["idProperty"] = id_property
+        path = f"/crm/v3/objects/{object_type}/batch/{op}"
+        try:
+            answer = self.request("POST", path, body, kind=f"{object_type}.{op}") or {}
+        except FatalHubSpotError:
+            raise
+        except HubSpotError as exc:
+            if isinstance(exc, RetryableError):
+                raise
+            out.untraced_errors.append(exc.as_json())
+            return out
+        for item in answer.get("results") or []:
+            trace = item.get("objectWriteTraceId")
+            if trace is None and op == "read":
+                key = (item.get("properties") or {}).get(id_property) if id_property else None
+                trace = str(key if key is not None else item.get("id"))
+            out.results[str(trace if trace is not None else item.get("id"))] = item
+        for err in answer.get("errors") or []:
+            traces = (err.get("context") or {}).get("objectWriteTraceId") or []
+            if traces:
+                for trace in traces:
+                    out.errors[str(trace)] = err
+            else:
+                out.untraced_errors.append(err)
+        return out
+
+    # -- associations ---------------------------------------------------------------------
+    def associate_default(self, from_type: str, to_type: str,
+                          pairs: Sequence[tuple[str, str]]) -> list[dict]:
+        """Default (unlabelled) associations, 100 pairs a call; returns HubSpot's failures."""
+        failures: list[dict] = []
+        for chunk in chunks(list(dict.fromkeys(pairs))):
+            inputs = [{"from": {"id": str(a)}, "to": {"id": str(b)}} for a, b in chunk]
+            path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
+            try:
+                answer = self.request("POST", path, {"inputs": inputs},
+                                      kind=f"assoc.{from_type}->{to_type}") or {}
+            except FatalHubSpotError:
+                raise
+            except RetryableError:
+                raise
+            except HubSpotError as exc:
+                failures.append({"pairs": [list(p) for p in chunk], **exc.as_json()})
+                continue
+            failures.extend(answer.get("errors") or [])
+        return failures
+
+    # -- properties -----------------------------------------------------------------------
+    def get_properties(self, object_type: str) -> list[dict]:
+        answer = self.request("GET", f"/crm/v3/properties/{object_type}",
+                              kind=f"properties.{object_type}.read") or {}
+        return list(answer.get("results") or [])
+
+    def get_groups(self, object_type: str) -> list[dict]:
+        answer = self.request("GET", f"/crm/v3/properties/{object_type}/groups",
+                              kind=f"groups.{object_type}.read") or {}
+        return list(answer.get("results") or [])
+
+    def create_group(self, object_type: str, name: str, label: str) -> None:
+        self.request("POST", f"/crm/v3/properties/{object_type}/groups",
+                     {"name": name, "label": label, "displayOrder": -1},
+                     kind=f"groups.{object_type}.create")
+
+    def create_properties(self, object_type: str, definitions: list[dict]) -> None:
+        for chunk in chunks(definitions):
+            self.request("POST", f"/crm/v3/properties/{object_type}/batch/create",
+                         {"inputs": list(chunk)}, kind=f"properties.{object_type}.create")
+
+
+def new_trace_id() -> str:
+    """A fresh objectWriteTraceId (unique per input per call)."""
+    return uuid.uuid4().hex

@@ -1,0 +1,48 @@
+"""Start-up: the "SAP Business One" property group and every custom property the map writes.
+
+Why once at start-up: the sinks can then upsert by `sap_card_code`, `sap_doc_num`,
+`sap_line_key` and `sap_payment_key` (unique-value properties) from the first batch. Existing
+properties are read once per object type and never altered or deleted — a user's property with
+the same name is left as it is (and reported if it is not unique where the target needs it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot.client import HubSpotClient
+
+LOGGER = logging.getLogger("target_hubspot_finance.properties")
+
+
+class PropertySetupError(Exception):
+    """A portal cannot take the target's writes (e.g. a key property exists but is not unique)."""
+
+
+def ensure_properties(client: HubSpotClient, object_types: Sequence[str],
+                      property_map: Mapping[str, Mapping[str, str | None]] | None = None
+                      ) -> dict[str, int]:
+    """Create the group and missing custom properties; return how many were created per type."""
+    created: dict[str, int] = {}
+    for object_type in object_types:
+        wanted = mapping.custom_definitions(object_type, property_map)
+        if not wanted:
+            continue
+        existing = {p["name"]: p for p in client.get_properties(object_type)}
+        key = mapping.UNIQUE_KEYS.get(object_type)
+        if key in existing and key != "email" and not existing[key].get("hasUniqueValue"):
+            raise PropertySetupError(
+                f"HubSpot {object_type} property {key} exists but is not unique; the target "
+                f"upserts by it. Rename or delete that property in HubSpot, then rerun.")
+        missing = [d for d in wanted if d["name"] not in existing]
+        if missing:
+            groups = {g["name"] for g in client.get_groups(object_type)}
+            if mapping.GROUP_NAME not in groups:
+                client.create_group(object_type, mapping.GROUP_NAME, mapping.GROUP_LABEL)
+            client.create_properties(object_type, missing)
+            LOGGER.info("Created %d HubSpot %s properties in group %r", len(missing),
+                        object_type, mapping.GROUP_LABEL)
+        created[object_type] = len(missing)
+    return created

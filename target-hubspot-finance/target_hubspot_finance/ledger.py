@@ -1,0 +1,346 @@
+"""The target's memory of what HubSpot holds: ids, content hashes, sync events and failures.
+
+Why: the ledger is what makes a rerun cheap and safe. A record whose content hash matches the
+last one written sends nothing; an SAP key already mapped to a HubSpot id is updated, never
+created again; a record HubSpot refused waits in `dead_letter` for a replay. Any SQLAlchemy URL
+works (SQLite by default, PostgreSQL in production). No secret is ever written here.
+
+Tables (docs/CONTRACTS.md): `synced_objects`, `sync_events`, `dead_letter`, plus three of the
+target's own: `synced_links` (associations already made, so they are not sent twice),
+`pending_links` (an association waiting for an object that has not been synced yet, e.g. a
+payment that arrived before its invoice) and `applications` (amounts a payment or credit note
+applies to an invoice, summed into invoice and company properties).
+
+Public API for the operator tools (replay, reconcile, dry run) — keep it stable:
+`Ledger(url)`, `lookup`, `lookup_prefix`, `record_synced`, `log_events`, `record_failures`,
+`clear_failures`, `known_links`, `record_links`, `add_pending`, `take_pending`,
+`record_applications`, `application_totals`, `engine`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+DEFAULT_LEDGER_URL = "sqlite:///hubspot_finance_ledger.db"
+_CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
+
+metadata = MetaData()
+
+synced_objects = Table(
+    "synced_objects", metadata,
+    Column("object_type", String(64), primary_key=True),
+    Column("sap_key", String(200), primary_key=True),
+    Column("hubspot_id", String(64), nullable=False),
+    Column("content_hash", String(64)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+sync_events = Table(
+    "sync_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("stream", String(64), nullable=False),
+    Column("sap_key", String(200)),
+    Column("hubspot_id", String(64)),
+    Column("action", String(16), nullable=False),
+    Column("detail", Text),
+    Index("ix_sync_events_key", "stream", "sap_key"),
+)
+dead_letter = Table(
+    "dead_letter", metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("sap_key", String(200), primary_key=True),
+    Column("doc_num", String(64)),
+    Column("record", JSON),
+    Column("error", JSON),
+    Column("first_failed_at", DateTime(timezone=True), nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+)
+synced_links = Table(
+    "synced_links", metadata,
+    Column("from_type", String(64), primary_key=True),
+    Column("from_id", String(64), primary_key=True),
+    Column("to_type", String(64), primary_key=True),
+    Column("to_id", String(64), primary_key=True),
+)
+pending_links = Table(
+    "pending_links", metadata,
+    Column("from_type", String(64), primary_key=True),
+    Column("from_id", String(64), primary_key=True),
+    Column("to_type", String(64), primary_key=True),
+    Column("to_sap_key", String(200), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+applications = Table(
+    "applications", metadata,
+    Column("kind", String(16), primary_key=True),        # payment | credit
+    Column("source_key", String(200), primary_key=True),  # e.g. payment DocEntry-LineNum
+    Column("invoice_key", String(200), nullable=False),   # invoice DocEntry ("" = on account)
+    Column("card_code", String(200)),
+    Column("doc_num", String(64)),
+    Column("amount", Float, nullable=False),
+    Column("applied_on", String(10)),                     # YYYY-MM-DD
+    Index("ix_applications_invoice", "invoice_key"),
+    Index("ix_applications_card", "card_code"),
+)
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What the ledger knows about one SAP key."""
+
+    hubspot_id: str
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One sync event: created | updated | unchanged | failed | skipped (| draft in detail)."""
+
+    stream: str
+    sap_key: str | None
+    action: str
+    hubspot_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A record HubSpot refused (or that could not be sent), kept for replay."""
+
+    stream: str
+    sap_key: str
+    doc_num: str | None
+    record: dict
+    error: Any
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sum of applied amounts for an invoice or a customer."""
+
+    amount: float
+    count: int
+    last_date: str | None
+    doc_nums: tuple[str, ...]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+class Ledger:
+    """SQLAlchemy Core access to the ledger tables; creates them on first use."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.engine = engine or create_engine(url or DEFAULT_LEDGER_URL, future=True)
+        metadata.create_all(self.engine)
+
+    # -- synced objects -------------------------------------------------------------------
+    def lookup(self, object_type: str, sap_keys: Iterable[str]) -> dict[str, Synced]:
+        """HubSpot id and content hash for each known key (unknown keys are absent)."""
+        keys = sorted({str(k) for k in sap_keys})
+        out: dict[str, Synced] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                rows = conn.execute(select(synced_objects.c.sap_key, synced_objects.c.hubspot_id,
+                                           synced_objects.c.content_hash).where(
+                    synced_objects.c.object_type == object_type,
+                    synced_objects.c.sap_key.in_(chunk)))
+                out.update({r.sap_key: Synced(r.hubspot_id, r.content_hash) for r in rows})
+        return out
+
+    def lookup_prefix(self, object_type: str, prefixes: Iterable[str]) -> dict[str, Synced]:
+        """Known keys starting with any prefix (e.g. every contact `C0001/` of a customer)."""
+        wanted = sorted(set(prefixes))
+        out: dict[str, Synced] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 100):
+                cond = or_(*[synced_objects.c.sap_key.startswith(p, autoescape=True)
+                             for p in chunk])
+                rows = conn.execute(select(synced_objects).where(
+                    synced_objects.c.object_type == object_type, cond))
+                out.update({r.sap_key: Synced(r.hubspot_id, r.content_hash) for r in rows})
+        return out
+
+    def record_synced(self, object_type: str,
+                      rows: Iterable[tuple[str, str, str | None]]) -> None:
+        """Store (sap_key, hubspot_id, content_hash) rows; an existing key is overwritten.
+
+        A hash of None records only the id (e.g. a company found by CardCode but not written
+        by this target), so the next record for that key is still sent.
+        """
+        by_key = {str(k): (str(i), h) for k, i, h in rows}
+        if not by_key:
+            return
+        now = _now()
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(by_key)):
+                conn.execute(delete(synced_objects).where(
+                    synced_objects.c.object_type == object_type,
+                    synced_objects.c.sap_key.in_(chunk)))
+            conn.execute(synced_objects.insert(), [
+                {"object_type": object_type, "sap_key": k, "hubspot_id": i, "content_hash": h,
+                 "updated_at": now} for k, (i, h) in by_key.items()])
+
+    # -- events and dead letter -----------------------------------------------------------
+    def log_events(self, events: Iterable[Event]) -> None:
+        rows = [{"ts": _now(), "stream": e.stream, "sap_key": e.sap_key, "action": e.action,
+                 "hubspot_id": e.hubspot_id, "detail": e.detail} for e in events]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(sync_events.insert(), rows)
+
+    def record_failures(self, failures: Iterable[Failure]) -> None:
+        """Insert or refresh dead-letter rows (attempts + 1, last_failed_at now)."""
+        items = {(f.stream, str(f.sap_key)): f for f in failures}
+        if not items:
+            return
+        now = _now()
+        with self.engine.begin() as conn:
+            for (stream, key), f in items.items():
+                error = json.loads(json.dumps(f.error, default=str))
+                record = json.loads(json.dumps(f.record, default=str))
+                done = conn.execute(update(dead_letter).where(
+                    dead_letter.c.stream == stream, dead_letter.c.sap_key == key).values(
+                    doc_num=f.doc_num, record=record, error=error, last_failed_at=now,
+                    attempts=dead_letter.c.attempts + 1))
+                if done.rowcount == 0:
+                    conn.execute(dead_letter.insert().values(
+                        stream=stream, sap_key=key, doc_num=f.doc_num, record=record,
+                        error=error, first_failed_at=now, last_failed_at=now, attempts=1))
+
+    def clear_failures(self, stream: str, sap_keys: Iterable[str]) -> None:
+        """A record that now succeeded leaves the dead-letter."""
+        keys = sorted({str(k) for k in sap_keys})
+        with self.engine.begin() as conn:
+            for chunk in _chunks(keys):
+                conn.execute(delete(dead_letter).where(dead_letter.c.stream == stream,
+                                                       dead_letter.c.sap_key.in_(chunk)))
+
+    # -- associations -----------------------------------------------------------------------
+    def known_links(self, from_type: str, to_type: str,
+                    pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (from_id, to_id) pairs this target has already associated."""
+        wanted = {(str(a), str(b)) for a, b in pairs}
+        froms = sorted({a for a, _ in wanted})
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(froms):
+                rows = conn.execute(select(synced_links.c.from_id, synced_links.c.to_id).where(
+                    synced_links.c.from_type == from_type, synced_links.c.to_type == to_type,
+                    synced_links.c.from_id.in_(chunk)))
+                found.update((r.from_id, r.to_id) for r in rows)
+        return found & wanted
+
+    def record_links(self, from_type: str, to_type: str,
+                     pairs: Iterable[tuple[str, str]]) -> None:
+        new = {(str(a), str(b)) for a, b in pairs}
+        new -= self.known_links(from_type, to_type, new)
+        if new:
+            with self.engine.begin() as conn:
+                conn.execute(synced_links.insert(), [
+                    {"from_type": from_type, "from_id": a, "to_type": to_type, "to_id": b}
+                    for a, b in sorted(new)])
+
+    def add_pending(self, from_type: str, to_type: str,
+                    items: Iterable[tuple[str, str]]) -> None:
+        """Remember (from HubSpot id, to SAP key) links whose target is not in HubSpot yet."""
+        wanted = {(str(a), str(b)) for a, b in items}
+        if not wanted:
+            return
+        with self.engine.begin() as conn:
+            for a, b in sorted(wanted):
+                exists = conn.execute(select(func.count()).select_from(pending_links).where(
+                    pending_links.c.from_type == from_type, pending_links.c.from_id == a,
+                    pending_links.c.to_type == to_type, pending_links.c.to_sap_key == b)).scalar()
+                if not exists:
+                    conn.execute(pending_links.insert().values(
+                        from_type=from_type, from_id=a, to_type=to_type, to_sap_key=b,
+                        created_at=_now()))
+
+    def pending_for(self, to_type: str, sap_keys: Iterable[str]) -> list[tuple[str, str, str]]:
+        """(from_type, from HubSpot id, to SAP key) links waiting for these keys."""
+        keys = sorted({str(k) for k in sap_keys})
+        out: list[tuple[str, str, str]] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                rows = conn.execute(select(pending_links).where(
+                    pending_links.c.to_type == to_type, pending_links.c.to_sap_key.in_(chunk)))
+                out.extend((r.from_type, r.from_id, r.to_sap_key) for r in rows)
+        return out
+
+    def drop_pending(self, to_type: str, items: Iterable[tuple[str, str, str]]) -> None:
+        with self.engine.begin() as conn:
+            for from_type, from_id, key in items:
+                conn.execute(delete(pending_links).where(
+                    pending_links.c.from_type == from_type, pending_links.c.from_id == from_id,
+                    pending_links.c.to_type == to_type, pending_links.c.to_sap_key == key))
+
+    # -- applied amounts (payments, credit notes) ------------------------------------------
+    def record_applications(self, kind: str, source_keys: Iterable[str],
+                            rows: Iterable[dict]) -> None:
+        """Replace the applications of these source documents with `rows`.
+
+        Each row: source_key, invoice_key, card_code, doc_num, amount, applied_on.
+        """
+        sources = sorted({str(k) for k in source_keys})
+        rows = list(rows)
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sources):
+                conn.execute(delete(applications).where(
+                    applications.c.kind == kind,
+                    or_(*[applications.c.source_key.startswith(s + "-", autoescape=True)
+                          for s in chunk], applications.c.source_key.in_(chunk))))
+            if rows:
+                conn.execute(applications.insert(), [{"kind": kind, **r} for r in rows])
+
+    def application_totals(self, kind: str, column: str,
+                           keys: Iterable[str]) -> dict[str, Totals]:
+        """Totals per invoice_key or card_code (`column`) for the given keys."""
+        col = applications.c[column]
+        wanted = sorted({str(k) for k in keys})
+        grouped: dict[str, list[Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(select(col.label("key"), applications.c.amount,
+                                           applications.c.applied_on, applications.c.doc_num)
+                                    .where(applications.c.kind == kind, col.in_(chunk)))
+                for r in rows:
+                    grouped.setdefault(r.key, []).append(r)
+        out: dict[str, Totals] = {}
+        for key, rs in grouped.items():
+            dates = [r.applied_on for r in rs if r.applied_on]
+            docs = tuple(sorted({str(r.doc_num) for r in rs if r.doc_num}))
+            out[key] = Totals(round(sum(r.amount for r in rs), 2), len(docs) or len(rs),
+                              max(dates) if dates else None, docs)
+        return out

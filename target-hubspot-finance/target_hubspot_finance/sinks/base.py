@@ -1,0 +1,115 @@
+"""The sink all HubSpot sinks share: batching, ordering across streams, bookkeeping.
+
+Why BatchSink: HubSpot writes cost one call per 100 objects, so records are collected (up to
+`batch_size_rows`, default 1,000) and each drain fills 100-input calls across records.
+
+Correctness of state: singer-sdk writes a STATE message only after `drain_all()` has drained
+every sink; a drain returns only when every record of it is confirmed by HubSpot or recorded
+in the dead-letter, and raises otherwise (so the run stops before the state is written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import BatchSink
+
+from target_hubspot_finance.ledger import Event, Failure
+
+if TYPE_CHECKING:
+    from target_hubspot_finance.runtime import Runtime
+
+DEFAULT_BATCH_ROWS = 1000
+# Drain order: a company before the invoices that point at it, an invoice before the
+# payments and credit notes that point at it.
+PRIORITY = {"companies": 0, "invoices": 1, "credit_notes": 2, "payments": 3, "ignore": 4}
+
+
+class HubSpotSink(BatchSink):
+    """Base of the stream sinks; subclasses implement `write(records)`."""
+
+    handler = "ignore"
+    key_field = "DocEntry"
+
+    @property
+    def max_size(self) -> int:
+        return int(self.config.get("batch_size_rows") or DEFAULT_BATCH_ROWS)
+
+    @property
+    def rt(self) -> Runtime:
+        return self._target_ref.runtime  # type: ignore[attr-defined]
+
+    def __init__(self, target: Any, *args: Any, **kwargs: Any) -> None:
+        self._target_ref = target
+        super().__init__(target, *args, **kwargs)
+
+    def process_batch(self, context: dict) -> None:
+        records = context.get("records") or []
+        if not records:
+            return
+        self._target_ref.drain_before(self)
+        self.rt.report.count(self.stream_name, "read", len(records))
+        self.write(records)
+        self.rt.report.tick(sum(self.rt.client.calls.values()))
+
+    def write(self, records: list[dict]) -> None:
+        raise NotImplementedError
+
+    # -- helpers --------------------------------------------------------------------------
+    def sap_key(self, record: dict) -> str:
+        return self.rt.key(record.get(self.key_field))
+
+    def latest(self, records: Iterable[dict]) -> dict[str, dict]:
+        """De-duplicate by SAP key, keeping the last version (a re-read boundary record)."""
+        out: dict[str, dict] = {}
+        for record in records:
+            key = self.sap_key(record)
+            out.pop(key, None)
+            out[key] = record
+        return out
+
+    def done(self, events: list[Event]) -> None:
+        """Log events, count them, clear the dead-letter for the records that succeeded."""
+        self.rt.ledger.log_events(events)
+        ok = []
+        for event in events:
+            action = event.action
+            self.rt.report.count(self.stream_name, action)
+            if event.detail and event.detail.startswith("draft"):
+                self.rt.report.count(self.stream_name, "draft")
+            if action in ("created", "updated", "unchanged") and event.sap_key:
+                ok.append(event.sap_key)
+        if ok:
+            self.rt.ledger.clear_failures(self.stream_name, ok)
+
+    def fail(self, records: dict[str, dict], errors: dict[str, Any],
+             doc_field: str = "DocNum") -> list[Event]:
+        """Dead-letter these records with HubSpot's error (or the reason) and return events."""
+        failures = [Failure(self.stream_name, key, _text(records[key].get(doc_field)),
+                            records[key], err) for key, err in errors.items()]
+        self.rt.ledger.record_failures(failures)
+        events = [Event(self.stream_name, key, "failed", detail=_short(err))
+                  for key, err in errors.items()]
+        for key, err in errors.items():
+            self.logger.warning("%s %s sent to the dead-letter: %s", self.stream_name, key,
+                                _short(err))
+        return events
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _short(err: Any) -> str:
+    if isinstance(err, dict):
+        body = err.get("body") if isinstance(err.get("body"), dict) else err
+        message = body.get("message") or body.get("reason") or ""
+        category = body.get("category") or body.get("status") or ""
+        return f"{category}: {message}".strip(": ")[:500]
+    return str(err)[:500]
+
+
+def reason(text: str) -> dict:
+    """A dead-letter error written by the target itself (not a HubSpot answer)."""
+    return {"category": "TARGET", "message": text}

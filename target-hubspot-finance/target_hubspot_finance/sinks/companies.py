@@ -1,0 +1,123 @@
+"""`business_partners` → HubSpot companies (by `sap_card_code`) and their contacts (by e-mail).
+
+Only the card types in `company_card_types` become companies (default customers, `cCustomer`;
+add `cLid` for leads); suppliers and the rest are skipped and counted. Call plan per drain:
+one companies upsert per 100 changed customers, one contacts upsert per 100 changed contact
+persons, one contact→company association call per 100 new pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.ledger import Event
+from target_hubspot_finance.sinks.base import HubSpotSink, reason
+
+DEFAULT_CARD_TYPES = ("cCustomer",)
+
+
+class CompaniesSink(HubSpotSink):
+    """Upserts companies and their contact persons."""
+
+    handler = "companies"
+    key_field = "CardCode"
+
+    def write(self, records: list[dict]) -> None:
+        rt = self.rt
+        wanted_types = set(rt.config.get("company_card_types") or DEFAULT_CARD_TYPES)
+        events: list[Event] = []
+        latest = self.latest(records)
+        plans: dict[str, tuple[dict, list[tuple[str, dict]]]] = {}
+        bad: dict[str, Any] = {}
+        for key, record in latest.items():
+            if record.get("CardType") not in wanted_types:
+                events.append(Event(self.stream_name, key, "skipped",
+                                    detail=f"CardType {record.get('CardType')} not synced"))
+                continue
+            try:
+                props = mapping.apply_property_map("companies", mapping.map_company(
+                    record, rt.namespace), record, rt.property_map)
+            except mapping.MappingError as exc:
+                bad[key] = reason(str(exc))
+                continue
+            code = str(record["CardCode"])
+            contacts = []
+            for person in record.get("ContactEmployees") or []:
+                cprops = mapping.map_contact(person, code)
+                if cprops:
+                    contacts.append((rt.key(mapping.contact_key(code, person.get("InternalCode"))),
+                                     mapping.apply_property_map("contacts", cprops, person,
+                                                                rt.property_map)))
+            plans[key] = (props, contacts)
+        if bad:
+            events += self.fail(latest, bad, doc_field="CardCode")
+
+        prior = rt.ledger.lookup("companies", plans)
+        hashes = {k: mapping.content_hash([p, c]) for k, (p, c) in plans.items()}
+        changed = {k: v for k, v in plans.items()
+                   if k not in prior or prior[k].content_hash != hashes[k]}
+        events += [Event(self.stream_name, k, "unchanged", prior[k].hubspot_id)
+                   for k in plans if k not in changed]
+        if changed:
+            rt.ensure_ready()
+            written = batches.upsert(rt.client, "companies", "sap_card_code",
+                                     {k: (p["sap_card_code"], p) for k, (p, _) in changed.items()})
+            events += self._contacts(changed, written.ids)
+            rt.ledger.record_synced("companies", [(k, i, hashes[k])
+                                                  for k, i in written.ids.items()])
+            events += [Event(self.stream_name, k, "created" if written.new.get(k) else "updated",
+                             i) for k, i in written.ids.items()]
+            errors = dict(written.failed)
+            errors.update({k: reason("HubSpot returned no result for this input")
+                           for k in written.missing})
+            if errors:
+                events += self.fail(latest, errors, doc_field="CardCode")
+        self.done(events)
+
+    def _contacts(self, changed: dict[str, tuple[dict, list]],
+                  company_ids: dict[str, str]) -> list[Event]:
+        """Upsert contact persons by e-mail and link them to their company.
+
+        Two customers may share a contact e-mail: HubSpot holds one contact, linked to both.
+        A contact HubSpot refuses is logged as failed; the company is still synced.
+        """
+        rt = self.rt
+        by_email: dict[str, dict] = {}
+        owners: dict[str, list[tuple[str, str]]] = {}  # email → [(contact key, company id)]
+        for key, (_props, contacts) in changed.items():
+            if key not in company_ids:
+                continue
+            for ckey, cprops in contacts:
+                by_email.setdefault(cprops["email"], cprops)
+                owners.setdefault(cprops["email"], []).append((ckey, company_ids[key]))
+        if not by_email:
+            return []
+        prior = rt.ledger.lookup("contacts", [k for o in owners.values() for k, _ in o])
+        hashes = {e: mapping.content_hash(p) for e, p in by_email.items()}
+        todo = {e: (e, p) for e, p in by_email.items()
+                if any(k not in prior or prior[k].content_hash != hashes[e]
+                       for k, _ in owners[e])}
+        ids = {e: prior[k].hubspot_id for e, o in owners.items() for k, _ in o
+               if e not in todo and k in prior}
+        events: list[Event] = []
+        if todo:
+            written = batches.upsert(rt.client, "contacts", "email", todo)
+            ids.update(written.ids)
+            for email, err in written.failed.items():
+                for ckey, _ in owners[email]:
+                    events.append(Event(self.stream_name, ckey, "failed",
+                                        detail=f"contact not written: {err.get('message', err)}"))
+        rows = [(ckey, ids[e], hashes[e]) for e, o in owners.items() if e in ids for ckey, _ in o]
+        rt.ledger.record_synced("contacts", rows)
+        pairs = {(ids[e], cid) for e, o in owners.items() if e in ids for _, cid in o}
+        pairs -= rt.ledger.known_links("contacts", "companies", pairs)
+        if pairs:
+            failures = rt.client.associate_default("contacts", "companies", sorted(pairs))
+            if failures:  # not recorded as made: sent again next time (idempotent)
+                self.logger.warning("%d contact→company associations failed: %s",
+                                    len(failures), failures[:1])
+            else:
+                rt.ledger.record_links("contacts", "companies", pairs)
+        return events

@@ -1,0 +1,88 @@
+"""`credit_notes` → the invoices they credit (HubSpot has no credit note object).
+
+How a finance user sees it: the credited invoice carries `sap_credited_amount` (the sum of
+every credit note against it, tax included pro rata) and `sap_credit_note_numbers`; its open
+balance (`sap_open_balance`) and status come from SAP's own invoice, which SAP closes when a
+credit note settles it; an invoice credited in full is shown as `voided` (not `paid`).
+The amounts live in the ledger (`applications`), so an invoice synced later — or re-synced —
+gets the same figures (credit-before-invoice works).
+Call plan: one invoice batch update per 100 credited invoices HubSpot already holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.ledger import Event
+from target_hubspot_finance.sinks.base import HubSpotSink, reason
+
+
+class CreditNotesSink(HubSpotSink):
+    """Folds credit notes into the credited invoices' properties."""
+
+    handler = "credit_notes"
+    key_field = "DocEntry"
+
+    def write(self, records: list[dict]) -> None:
+        rt = self.rt
+        events: list[Event] = []
+        latest = self.latest(records)
+        plans: dict[str, list[mapping.Application]] = {}
+        bad: dict[str, Any] = {}
+        for key, record in latest.items():
+            try:
+                plans[key] = mapping.credit_applications(record)
+            except mapping.MappingError as exc:
+                bad[key] = reason(str(exc))
+        if bad:
+            events += self.fail(latest, bad)
+        hashes = {k: mapping.content_hash([a.__dict__ for a in apps]) for k, apps in plans.items()}
+        prior = rt.ledger.lookup("credit_notes", plans)
+        changed = {k: v for k, v in plans.items()
+                   if k not in prior or prior[k].content_hash != hashes[k]}
+        events += [Event(self.stream_name, k, "unchanged", prior[k].hubspot_id)
+                   for k in plans if k not in changed]
+        for key, apps in changed.items():
+            if not apps:
+                events.append(Event(self.stream_name, key, "skipped",
+                                    detail="credit note not based on an invoice"))
+        changed = {k: v for k, v in changed.items() if v}
+        if not changed:
+            self.done(events)
+            return
+        rt.ledger.record_applications("credit", changed, [
+            a.row(rt.key(latest[k].get("CardCode")), mapping.text(latest[k].get("DocNum")))
+            | {"source_key": rt.key(a.source_key), "invoice_key": rt.key(a.invoice_key)}
+            for k, apps in changed.items() for a in apps])
+        inv_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps}
+        invoices = rt.ledger.lookup("invoices", inv_keys)
+        totals = rt.ledger.application_totals("credit", "invoice_key", list(invoices))
+        items = {k: (invoices[k].hubspot_id, mapping.apply_property_map("invoices", {
+            "sap_credited_amount": t.amount,
+            "sap_credit_note_numbers": ", ".join(t.doc_nums)}, {}, rt.property_map))
+            for k, t in totals.items()}
+        failed: dict[str, Any] = {}
+        if items:
+            rt.ensure_ready()
+            written = batches.update(rt.client, "invoices", items)
+            failed = written.failed
+        errors: dict[str, Any] = {}
+        for key, apps in changed.items():
+            bad_invoice = next((failed[rt.key(a.invoice_key)] for a in apps
+                                if rt.key(a.invoice_key) in failed), None)
+            if bad_invoice is not None:
+                errors[key] = bad_invoice
+        ok = [k for k in changed if k not in errors]
+        first = {k: next((invoices[rt.key(a.invoice_key)].hubspot_id for a in changed[k]
+                          if rt.key(a.invoice_key) in invoices), "-") for k in ok}
+        rt.ledger.record_synced("credit_notes", [(k, first[k], hashes[k]) for k in ok])
+        for key in ok:
+            waiting = first[key] == "-"
+            events.append(Event(self.stream_name, key, "updated", None if waiting else first[key],
+                                "credited invoice not in HubSpot yet: applied when it is synced"
+                                if waiting else "credit applied to invoice"))
+        if errors:
+            events += self.fail(latest, errors)
+        self.done(events)

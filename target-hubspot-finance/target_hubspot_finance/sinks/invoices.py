@@ -1,0 +1,283 @@
+"""`invoices` → HubSpot invoices (by `sap_doc_num`) with line items, company, contact and deal.
+
+Call plan per drain (N changed invoices, L changed lines):
+- companies: ledger first; one batch read per 100 unknown CardCodes; one upsert per 100 missing
+  ones when `auto_create_companies` (else those invoices go to the dead-letter);
+- line items: one upsert per 100 changed lines (`sap_line_key` = DocEntry-LineNum);
+- new invoices: one batch *create* per 100 carrying the company, contact and line item
+  associations inline, with the final status in the same call (HubSpot lets an invoice leave
+  draft when the contact and line items come with it) — no association calls at all;
+- changed invoices HubSpot already holds: one association call per 100 new pairs per kind
+  (only pairs the ledger has not seen), then one batch update per 100 with the status;
+- deals (`deal_id_field`): one association call per 100 invoices that name a deal;
+- payments that arrived before their invoice (pending links): one association call per 100.
+An invoice whose customer has no contact with an e-mail, or that has no line items, is written
+as draft and reported (`draft: ...` in its sync event), never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.ledger import Event
+from target_hubspot_finance.sinks.base import HubSpotSink, reason
+
+DEFAULT_DEAL_FIELD = "U_HubSpotDealId"
+
+
+@dataclass
+class InvoicePlan:
+    """One invoice to write: its properties, lines and what it links to."""
+
+    record: dict
+    props: dict
+    lines: dict[str, dict]
+    card_code: str
+    contact_id: str | None = None
+    deal_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+    line_ids: list[str] = field(default_factory=list)
+    company_id: str | None = None
+    base: dict = field(default_factory=dict)  # the SAP-only properties the hash covers
+
+
+class InvoicesSink(HubSpotSink):
+    """Writes invoices and everything hanging off them."""
+
+    handler = "invoices"
+    key_field = "DocEntry"
+
+    def write(self, records: list[dict]) -> None:
+        rt = self.rt
+        events: list[Event] = []
+        latest = self.latest(records)
+        plans, bad = self._plan(latest)
+        if bad:
+            events += self.fail(latest, bad)
+        prior = rt.ledger.lookup("invoices", plans)
+        # The hash leaves out what credit notes and payments add (their sinks write those), so
+        # an invoice is re-sent only when SAP changed it or its links did.
+        hashes = {k: mapping.content_hash([p.base, p.lines, p.card_code, p.contact_id,
+                                           p.deal_id]) for k, p in plans.items()}
+        changed = {k: p for k, p in plans.items()
+                   if k not in prior or prior[k].content_hash != hashes[k]}
+        events += [Event(self.stream_name, k, "unchanged", prior[k].hubspot_id)
+                   for k in plans if k not in changed]
+        if changed:
+            rt.ensure_ready()
+            errors: dict[str, Any] = {}
+            self._companies(changed, errors)
+            self._lines(changed, errors)
+            for key in errors:
+                changed.pop(key, None)
+            ids, new = self._invoices(changed, prior, errors)
+            self._deals(changed, ids, events)
+            rt.ledger.record_synced("invoices", [(k, i, hashes[k]) for k, i in ids.items()])
+            for key, hid in ids.items():
+                notes = changed[key].notes
+                events.append(Event(self.stream_name, key, "created" if new.get(key) else "updated",
+                                    hid, "; ".join(notes) or None))
+            if errors:
+                events += self.fail(latest, errors)
+            self._pending_payments(ids)
+        self.done(events)
+
+    # -- planning -------------------------------------------------------------------------
+    def _plan(self, latest: dict[str, dict]) -> tuple[dict[str, InvoicePlan], dict[str, Any]]:
+        rt = self.rt
+        skip_bad_lines = bool(rt.config.get("skip_invalid_line_items", False))
+        deal_field = rt.config.get("deal_id_field") or DEFAULT_DEAL_FIELD
+        credits = rt.ledger.application_totals("credit", "invoice_key", latest)
+        payments = (rt.ledger.application_totals("payment", "invoice_key", latest)
+                    if rt.payments_mode == "properties" else {})
+        contacts = rt.contacts_of({str(r.get("CardCode") or "") for r in latest.values()})
+        plans: dict[str, InvoicePlan] = {}
+        bad: dict[str, Any] = {}
+        for key, record in latest.items():
+            try:
+                props = mapping.apply_property_map("invoices", mapping.map_invoice(
+                    record, rt.namespace, credits.get(key), payments.get(key)), record,
+                    rt.property_map)
+                card = mapping.text(record.get("CardCode"))
+                if not card:
+                    raise mapping.MappingError(f"invoice {record.get('DocNum')} has no CardCode")
+                lines: dict[str, dict] = {}
+                notes: list[str] = []
+                for line in record.get("DocumentLines") or []:
+                    problem = mapping.line_problem(line)
+                    if problem:
+                        text = f"line {line.get('LineNum')}: {problem}"
+                        if not skip_bad_lines:
+                            raise mapping.MappingError(
+                                text + " (skip_invalid_line_items sends the invoice without it)")
+                        notes.append("skipped " + text)
+                        continue
+                    lines[mapping.line_key(record, line, rt.namespace)] = (
+                        mapping.apply_property_map("line_items", mapping.map_line_item(
+                            record, line, rt.namespace), line, rt.property_map))
+                tax = mapping.map_tax_line(record, rt.namespace)
+                if tax and lines:
+                    lines[tax["sap_line_key"]] = mapping.apply_property_map(
+                        "line_items", tax, record, rt.property_map)
+            except mapping.MappingError as exc:
+                bad[key] = reason(str(exc))
+                continue
+            people = contacts.get(card, {})
+            wanted = mapping.text(record.get("ContactPersonCode"))
+            contact_id = people.get(wanted) if wanted in people else (
+                people[min(people, key=_sortable)] if people else None)
+            deal = mapping.text(record.get(deal_field))
+            plans[key] = InvoicePlan(record, props, lines, card, contact_id, deal, notes,
+                                     base=mapping.map_invoice(record, rt.namespace))
+        return plans, bad
+
+    # -- steps ----------------------------------------------------------------------------
+    def _companies(self, changed: dict[str, InvoicePlan], errors: dict[str, Any]) -> None:
+        names = {p.card_code: mapping.text(p.record.get("CardName")) for p in changed.values()}
+        found = self.rt.resolve_companies(names)
+        for key, plan in changed.items():
+            plan.company_id = found.get(plan.card_code)
+            if plan.company_id is None:
+                errors[key] = reason(
+                    f"no HubSpot company with sap_card_code {plan.card_code} and "
+                    "auto_create_companies is off: sync the customer first, then replay")
+
+    def _lines(self, changed: dict[str, InvoicePlan], errors: dict[str, Any]) -> None:
+        rt = self.rt
+        all_lines = {lk: (k, props) for k, p in changed.items() if k not in errors
+                     for lk, props in p.lines.items()}
+        prior = rt.ledger.lookup("line_items", all_lines)
+        hashes = {lk: mapping.content_hash(props) for lk, (_, props) in all_lines.items()}
+        ids = {lk: prior[lk].hubspot_id for lk in all_lines
+               if lk in prior and prior[lk].content_hash == hashes[lk]}
+        todo = {lk: (props["sap_line_key"], props) for lk, (_, props) in all_lines.items()
+                if lk not in ids}
+        if todo:
+            written = batches.upsert(rt.client, "line_items", "sap_line_key", todo)
+            ids.update(written.ids)
+            rt.ledger.record_synced("line_items", [(lk, i, hashes[lk])
+                                                   for lk, i in written.ids.items()])
+            failed = dict(written.failed)
+            failed.update({lk: reason("HubSpot returned no result") for lk in written.missing})
+            for lk, err in failed.items():
+                inv = all_lines[lk][0]
+                if rt.config.get("skip_invalid_line_items", False):
+                    changed[inv].notes.append(f"skipped line {lk}: {err.get('message', err)}")
+                else:
+                    errors.setdefault(inv, {"line_item": lk, **err})
+        for plan in changed.values():
+            plan.line_ids = [ids[lk] for lk in plan.lines if lk in ids]
+
+    def _final_status(self, plan: InvoicePlan) -> dict:
+        props = dict(plan.props)
+        status = props.get("hs_invoice_status", "draft")
+        missing = [what for what, ok in (("a contact with an e-mail", plan.contact_id),
+                                         ("line items", plan.line_ids)) if not ok]
+        if status != "draft" and missing:
+            props["hs_invoice_status"] = "draft"
+            plan.notes.append(f"draft: no {' and no '.join(missing)} (SAP status {status})")
+        return props
+
+    def _links(self, plan: InvoicePlan) -> list[tuple[str, str]]:
+        out = [("companies", plan.company_id)] if plan.company_id else []
+        if plan.contact_id:
+            out.append(("contacts", plan.contact_id))
+        out += [("line_items", lid) for lid in plan.line_ids]
+        return out
+
+    def _invoices(self, changed: dict[str, InvoicePlan], prior: dict,
+                  errors: dict[str, Any]) -> tuple[dict[str, str], dict[str, bool]]:
+        rt = self.rt
+        ids: dict[str, str] = {}
+        new: dict[str, bool] = {}
+        bodies = {k: self._final_status(p) for k, p in changed.items()}
+        to_create = [k for k in changed if k not in prior]
+        to_update = {k: prior[k].hubspot_id for k in changed if k in prior}
+        for _round in range(2):
+            if to_create:
+                items = {k: (bodies[k], [batches.association(mapping.INVOICE_TO[t], i)
+                                         for t, i in self._links(changed[k])])
+                         for k in to_create}
+                written = batches.create(rt.client, "invoices", items)
+                for key, hid in written.ids.items():
+                    ids[key], new[key] = hid, True
+                    self._record_links(hid, self._links(changed[key]))
+                errors.update(written.failed)
+                to_update.update(written.conflicts)  # HubSpot has it already: update instead
+                to_create = []
+            if not to_update:
+                break
+            self._associate({k: (i, self._links(changed[k])) for k, i in to_update.items()})
+            written = batches.update(rt.client, "invoices",
+                                     {k: (i, bodies[k]) for k, i in to_update.items()})
+            for key, hid in written.ids.items():
+                ids[key], new[key] = hid, False
+            errors.update(written.failed)
+            to_create = list(written.missing)  # deleted in HubSpot since: create again
+            to_update = {}
+            if not to_create:
+                break
+        return ids, new
+
+    def _associate(self, wanted: dict[str, tuple[str, list[tuple[str, str]]]]) -> None:
+        """Associations an existing invoice lacks, one call per 100 pairs per object kind."""
+        rt = self.rt
+        by_type: dict[str, set[tuple[str, str]]] = {}
+        for hid, links in wanted.values():
+            for to_type, to_id in links:
+                by_type.setdefault(to_type, set()).add((hid, to_id))
+        for to_type, pairs in by_type.items():
+            pairs -= rt.ledger.known_links("invoices", to_type, pairs)
+            if not pairs:
+                continue
+            failures = rt.client.associate_default("invoices", to_type, sorted(pairs))
+            if failures:
+                self.logger.warning("%d invoice→%s associations failed: %s", len(failures),
+                                    to_type, failures[:1])
+            else:
+                rt.ledger.record_links("invoices", to_type, pairs)
+
+    def _record_links(self, hid: str, links: list[tuple[str, str]]) -> None:
+        by_type: dict[str, list[tuple[str, str]]] = {}
+        for to_type, to_id in links:
+            by_type.setdefault(to_type, []).append((hid, to_id))
+        for to_type, pairs in by_type.items():
+            self.rt.ledger.record_links("invoices", to_type, pairs)
+
+    def _deals(self, changed: dict[str, InvoicePlan], ids: dict[str, str],
+               events: list[Event]) -> None:
+        rt = self.rt
+        pairs = {(ids[k], p.deal_id) for k, p in changed.items() if k in ids and p.deal_id}
+        pairs -= rt.ledger.known_links("invoices", "deals", pairs)
+        if not pairs:
+            return
+        failures = rt.client.associate_default("invoices", "deals", sorted(pairs))
+        if failures:
+            for failure in failures:
+                events.append(Event(self.stream_name, None, "failed",
+                                    detail=f"deal association: {failure.get('message', failure)}"))
+            bad = {str(i) for f in failures for i in (f.get("context") or {}).get("ids", [])}
+            pairs = {p for p in pairs if p[1] not in bad} if bad else set()
+        rt.ledger.record_links("invoices", "deals", pairs)
+
+    def _pending_payments(self, ids: dict[str, str]) -> None:
+        """Associate payments that arrived before these invoices (payment-before-invoice)."""
+        rt = self.rt
+        waiting = rt.ledger.pending_for("invoices", ids)
+        if not waiting:
+            return
+        by_type: dict[str, list[tuple[str, str]]] = {}
+        for from_type, from_id, key in waiting:
+            by_type.setdefault(from_type, []).append((from_id, ids[key]))
+        for from_type, pairs in by_type.items():
+            failures = rt.client.associate_default(from_type, "invoices", pairs)
+            if not failures:
+                rt.ledger.record_links(from_type, "invoices", pairs)
+        rt.ledger.drop_pending("invoices", waiting)
+
+
+def _sortable(code: str) -> tuple[int, str]:
+    return (int(code), code) if code.lstrip("-").isdigit() else (1 << 30, code)

@@ -1,0 +1,165 @@
+"""`incoming_payments` → HubSpot commerce payments, or payment properties on invoices/companies.
+
+`payments_mode: commerce_payments` (default): one HubSpot payment per invoice a SAP payment pays
+(`sap_payment_key` = DocEntry-LineNum; on-account money as DocEntry-account), so HubSpot's
+per-invoice balance is right when one SAP payment settles several invoices. Each is associated
+to its invoice (HubSpot's payments guide: that is how an external payment marks an invoice
+paid) and to the company. A payment whose invoice is not in HubSpot yet waits in the ledger's
+pending links and is associated when the invoice is synced (payment-before-invoice).
+Call plan: one upsert per 100 payments, one association call per 100 new pairs per kind.
+
+`payments_mode: properties` (a portal without the payments object): the amounts are kept in
+the ledger and summed onto invoices (`sap_payment_count`, `sap_last_payment_date`; paid to date
+and open balance come with the invoice itself) and companies (`sap_paid_total`,
+`sap_payment_count`, `sap_last_payment_date`): one update per 100 invoices and 100 companies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.ledger import Event
+from target_hubspot_finance.sinks.base import HubSpotSink, reason
+
+
+class PaymentsSink(HubSpotSink):
+    """Writes incoming payments."""
+
+    handler = "payments"
+    key_field = "DocEntry"
+
+    def write(self, records: list[dict]) -> None:
+        rt = self.rt
+        events: list[Event] = []
+        latest = self.latest(records)
+        plans: dict[str, list[mapping.Application]] = {}
+        bad: dict[str, Any] = {}
+        for key, record in latest.items():
+            try:
+                if not mapping.text(record.get("CardCode")):
+                    raise mapping.MappingError("payment without CardCode")
+                plans[key] = mapping.payment_applications(record)
+            except mapping.MappingError as exc:
+                bad[key] = reason(str(exc))
+        if bad:
+            events += self.fail(latest, bad)
+        commerce = rt.payments_mode == "commerce_payments"
+        bodies = {k: {a.source_key: mapping.apply_property_map(
+            "commerce_payments", mapping.map_payment(latest[k], a, rt.namespace), latest[k],
+            rt.property_map) for a in apps} for k, apps in plans.items()}
+        hashes = {k: mapping.content_hash([rt.payments_mode, bodies[k]]) for k in plans}
+        prior = rt.ledger.lookup("payments", plans)
+        changed = {k: v for k, v in plans.items()
+                   if k not in prior or prior[k].content_hash != hashes[k]}
+        events += [Event(self.stream_name, k, "unchanged", prior[k].hubspot_id)
+                   for k in plans if k not in changed]
+        if changed:
+            rt.ensure_ready()
+            rt.ledger.record_applications("payment", changed, [
+                a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
+                | {"source_key": rt.key(a.source_key),
+                   "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
+                for k, apps in changed.items() for a in apps])
+            if commerce:
+                events += self._commerce(latest, changed, bodies, hashes)
+            else:
+                events += self._properties(latest, changed, hashes)
+        self.done(events)
+
+    def _commerce(self, latest: dict[str, dict], changed: dict[str, list],
+                  bodies: dict[str, dict[str, dict]], hashes: dict[str, str]) -> list[Event]:
+        rt = self.rt
+        events: list[Event] = []
+        errors: dict[str, Any] = {}
+        companies = rt.resolve_companies({str(latest[k]["CardCode"]): mapping.text(
+            latest[k].get("CardName")) for k in changed})
+        for key in changed:
+            if str(latest[key]["CardCode"]) not in companies:
+                errors[key] = reason(
+                    f"no HubSpot company with sap_card_code {latest[key]['CardCode']} and "
+                    "auto_create_companies is off: sync the customer first, then replay")
+        items = {rt.key(a.source_key): (bodies[k][a.source_key]["sap_payment_key"],
+                                        bodies[k][a.source_key])
+                 for k, apps in changed.items() if k not in errors for a in apps}
+        written = batches.upsert(rt.client, "commerce_payments", "sap_payment_key", items)
+        owner = {rt.key(a.source_key): k for k, apps in changed.items() for a in apps}
+        for pkey, err in written.failed.items():
+            errors.setdefault(owner[pkey], {"payment_line": pkey, **err})
+        for pkey in written.missing:
+            errors.setdefault(owner[pkey], reason("HubSpot returned no result"))
+        invoice_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps
+                        if a.invoice_key}
+        invoices = rt.ledger.lookup("invoices", invoice_keys)
+        to_invoice: set[tuple[str, str]] = set()
+        to_company: set[tuple[str, str]] = set()
+        waiting: list[tuple[str, str]] = []
+        for key, apps in changed.items():
+            if key in errors:
+                continue
+            company = companies[str(latest[key]["CardCode"])]
+            for app in apps:
+                pid = written.ids[rt.key(app.source_key)]
+                to_company.add((pid, company))
+                if app.invoice_key:
+                    inv = rt.key(app.invoice_key)
+                    if inv in invoices:
+                        to_invoice.add((pid, invoices[inv].hubspot_id))
+                    else:
+                        waiting.append((pid, inv))
+        for to_type, pairs in (("invoices", to_invoice), ("companies", to_company)):
+            pairs -= rt.ledger.known_links("commerce_payments", to_type, pairs)
+            if pairs:
+                failures = rt.client.associate_default("commerce_payments", to_type,
+                                                       sorted(pairs))
+                if failures:
+                    self.logger.warning("%d payment→%s associations failed: %s",
+                                        len(failures), to_type, failures[:1])
+                else:
+                    rt.ledger.record_links("commerce_payments", to_type, pairs)
+        if waiting:
+            rt.ledger.add_pending("commerce_payments", "invoices", waiting)
+            self.logger.info("%d payment(s) wait for their invoice to reach HubSpot",
+                             len(waiting))
+        ok = [k for k in changed if k not in errors]
+        first_id = {k: written.ids[rt.key(changed[k][0].source_key)] if changed[k] else "-"
+                    for k in ok}
+        rt.ledger.record_synced("payments", [(k, first_id[k], hashes[k]) for k in ok])
+        for key in ok:
+            is_new = any(written.new.get(rt.key(a.source_key)) for a in changed[key])
+            events.append(Event(self.stream_name, key, "created" if is_new else "updated",
+                                first_id[key]))
+        if errors:
+            events += self.fail(latest, errors)
+        return events
+
+    def _properties(self, latest: dict[str, dict], changed: dict[str, list],
+                    hashes: dict[str, str]) -> list[Event]:
+        """Payment figures as invoice and company properties (no payments object)."""
+        rt = self.rt
+        inv_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps
+                    if a.invoice_key}
+        invoices = rt.ledger.lookup("invoices", inv_keys)
+        totals = rt.ledger.application_totals("payment", "invoice_key", list(invoices))
+        inv_items = {k: (invoices[k].hubspot_id, mapping.apply_property_map("invoices", {
+            "sap_payment_count": t.count, "sap_last_payment_date": t.last_date}, {},
+            rt.property_map)) for k, t in totals.items()}
+        cards = {rt.key(latest[k]["CardCode"]) for k in changed}
+        companies = rt.ledger.lookup("companies", cards)
+        ctotals = rt.ledger.application_totals("payment", "card_code", list(companies))
+        comp_items = {k: (companies[k].hubspot_id, mapping.apply_property_map("companies", {
+            "sap_paid_total": t.amount, "sap_payment_count": t.count,
+            "sap_last_payment_date": t.last_date}, {}, rt.property_map))
+            for k, t in ctotals.items()}
+        failed: list[str] = []
+        for object_type, items in (("invoices", inv_items), ("companies", comp_items)):
+            if items:
+                written = batches.update(rt.client, object_type, items)
+                failed += [f"{object_type} {k}: {e.get('message', e)}"
+                           for k, e in written.failed.items()]
+        if failed:
+            self.logger.warning("payment properties not written: %s", "; ".join(failed[:3]))
+        rt.ledger.record_synced("payments", [(k, "-", hashes[k]) for k in changed])
+        return [Event(self.stream_name, k, "updated", None,
+                      "payment figures on invoice/company properties") for k in changed]

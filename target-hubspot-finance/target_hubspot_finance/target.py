@@ -1,0 +1,175 @@
+"""target-hubspot-finance: SAP Business One finance records into HubSpot, exactly once.
+
+The target is a plain singer-sdk Target with one BatchSink per kind of SAP document. What it
+adds to the SDK's flow:
+- sinks drain in dependency order (companies → invoices → credit notes → payments), one at a
+  time, so a reference across streams is resolved from the ledger instead of by look-ups;
+- all sinks share one `Runtime` (one rate limiter per portal, one ledger);
+- the run ends with a per-stream summary; a foreseeable failure ends it with one clear line and
+  a non-zero exit, before any STATE message for unconfirmed records is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any, ClassVar
+
+import sqlalchemy.exc
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.sinks import Sink
+from singer_sdk.target_base import Target
+
+from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot.errors import HubSpotError
+from target_hubspot_finance.hubspot.properties import PropertySetupError
+from target_hubspot_finance.runtime import Runtime
+from target_hubspot_finance.sinks import SINKS, HubSpotSink
+from target_hubspot_finance.sinks.base import PRIORITY
+
+FORESEEABLE = (HubSpotError, PropertySetupError, sqlalchemy.exc.OperationalError,
+               sqlalchemy.exc.ArgumentError)
+
+
+class TargetHubSpotFinance(Target):
+    """Singer target for HubSpot finance objects (companies, invoices, payments)."""
+
+    name = "target-hubspot-finance"
+
+    config_jsonschema: ClassVar[dict] = th.PropertiesList(
+        th.Property("access_token", th.StringType, required=True, secret=True,
+                    description="HubSpot private app token (or enc:<Fernet> when encrypted)."),
+        th.Property("api_base_url", th.StringType, default="https://api.hubapi.com",
+                    description="HubSpot API root (a sandbox URL in tests)."),
+        th.Property("rate_limit_per_10s", th.IntegerType, default=190,
+                    description="Requests per rolling 10 s the target allows itself (a ceiling:"
+                                " HubSpot's X-HubSpot-RateLimit-Max lowers it, never raises it)."),
+        th.Property("ledger_url", th.StringType, default="sqlite:///hubspot_finance_ledger.db",
+                    description="SQLAlchemy URL of the ledger (SQLite file or PostgreSQL)."),
+        th.Property("auto_create_companies", th.BooleanType, default=True,
+                    description="Create a minimal company when a document's customer is not in"
+                                " HubSpot; off: such documents go to the dead-letter."),
+        th.Property("skip_invalid_line_items", th.BooleanType, default=False,
+                    description="Send an invoice without its invalid lines (reported) instead of"
+                                " dead-lettering the invoice."),
+        th.Property("payments_mode", th.StringType, default="commerce_payments",
+                    allowed_values=["commerce_payments", "properties"],
+                    description="commerce_payments objects, or payment figures on invoice and"
+                                " company properties (portals without payments)."),
+        th.Property("object_map", th.ObjectType(additional_properties=th.StringType),
+                    description="Stream name → companies | invoices | payments | credit_notes |"
+                                " ignore (defaults cover the tap-sapb1 stream names)."),
+        th.Property("property_map", th.ObjectType(additional_properties=th.ObjectType()),
+                    description="Per HubSpot object: default property → new name (null drops"
+                                " it), or \"field:<SAP field>\" → property to copy more fields."),
+        th.Property("company_card_types", th.ArrayType(th.StringType),
+                    default=["cCustomer"],
+                    description="SAP CardTypes that become companies (add cLid for leads)."),
+        th.Property("deal_id_field", th.StringType, default="U_HubSpotDealId",
+                    description="Invoice field holding a HubSpot deal id to associate."),
+        th.Property("request_timeout", th.NumberType, default=30,
+                    description="Seconds to wait for one HubSpot answer."),
+        th.Property("max_retries", th.IntegerType, default=5,
+                    description="Retries of a call after a 429, 5xx, timeout or dropped"
+                                " connection (exponential backoff with jitter)."),
+        th.Property("backoff_base_seconds", th.NumberType, default=1.0,
+                    description="First backoff wait; doubles per retry (max 30 s)."),
+        th.Property("progress_interval_seconds", th.NumberType, default=30,
+                    description="Seconds between progress lines during a run."),
+        th.Property("key_namespace", th.StringType,
+                    description="Prefix of every SAP key written to HubSpot and the ledger, so"
+                                " several SAP companies can share one portal."),
+        th.Property("dry_run", th.BooleanType, default=False,
+                    description="Report what would be written; write nothing (operator tools)."),
+        th.Property("log_format", th.StringType, default="text",
+                    allowed_values=["text", "json"],
+                    description="json: one JSON object per log line."),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_parallelism = 1  # drains are ordered; HubSpot's limit is per portal anyway
+        problems = mapping.validate_maps(self.object_map, self.config.get("property_map") or {})
+        if problems:
+            raise ConfigValidationError("; ".join(problems), errors=problems)
+        self._configure_logs()
+
+    def _configure_logs(self) -> None:
+        try:
+            from target_hubspot_finance import oplog
+        except ImportError:  # pragma: no cover
+            return
+        oplog.configure(self.config.get("log_format") or "text",
+                        secrets=[self.config.get("access_token")])
+
+    @cached_property
+    def object_map(self) -> dict[str, str]:
+        return {**mapping.DEFAULT_OBJECT_MAP, **(self.config.get("object_map") or {})}
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        """Built on first use, so --about/--help and empty inputs touch nothing."""
+        return Runtime.from_config(self._runtime_config())
+
+    def _runtime_config(self) -> dict:
+        config = dict(self.config)
+        token = config.get("access_token") or ""
+        try:
+            from target_hubspot_finance import secrets
+            reveal = getattr(secrets, "reveal", None)
+            if reveal is not None and secrets.is_encrypted(token):
+                config["access_token"] = reveal(token)
+        except ImportError:  # pragma: no cover
+            pass
+        return config
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        return SINKS[self.object_map.get(stream_name, "ignore")]
+
+    # -- ordering -------------------------------------------------------------------------
+    def _priority(self, sink: Sink) -> int:
+        return PRIORITY.get(getattr(sink, "handler", "ignore"), 9)
+
+    def _drain_all(self, sink_list: Iterable[Sink], parallelism: int) -> None:
+        for sink in sorted(sink_list, key=self._priority):
+            self.drain_one(sink)
+
+    def drain_before(self, sink: HubSpotSink) -> None:
+        """Drain the sinks a sink depends on first (e.g. companies before invoices)."""
+        mine = self._priority(sink)
+        for other in sorted(self._sinks_active.values(), key=self._priority):
+            if other is not sink and self._priority(other) < mine and other.current_size:
+                self.drain_one(other)
+
+    # -- end of run -----------------------------------------------------------------------
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        if "runtime" not in self.__dict__:
+            self.logger.info("summary: no records to write")
+            return
+        rt = self.runtime
+        for line in rt.report.summary_lines():
+            self.logger.info("summary %s", line)
+        calls = dict(sorted(rt.client.calls.items()))
+        self.logger.info("summary HubSpot calls %d (%s); retries %d; 429s %d; waited %.1fs for "
+                         "the rate limit", sum(calls.values()),
+                         ", ".join(f"{k} {v}" for k, v in calls.items()) or "none",
+                         rt.client.retries, rt.client.rate_limited,
+                         rt.client.limiter.waited_seconds)
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """The CLI: a foreseeable failure is one line and exit 1, never a traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except FORESEEABLE as exc:
+            text = exc.summary() if isinstance(exc, HubSpotError) else str(exc).splitlines()[0]
+            cls.logger.error("target-hubspot-finance stopped: %s. No state was emitted for "
+                             "unconfirmed records; fix the cause and rerun.", text)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TargetHubSpotFinance.cli()
