@@ -15,7 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
 from tap_sapb1.client import MAX_BACKOFF_SECONDS
 from tap_sapb1.enrichment import ReferenceNames
-from tap_sapb1.redact import register_secret
+from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
 from tap_sapb1.settings import CONFIG_SCHEMA, DEFAULT_BACKOFF_SECONDS, check_settings
 from tap_sapb1.streams import STREAM_TYPES
@@ -30,15 +30,29 @@ class TapSAPB1(Tap):
     config_jsonschema = CONFIG_SCHEMA
 
     def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, validate_config=validate_config, **kwargs)
+        try:
+            super().__init__(*args, validate_config=validate_config, **kwargs)
+        except ConfigValidationError as exc:
+            # singer-sdk's messages quote bad values: keep a mistyped password out of them
+            raise self._without_password(exc) from None
+        self._register_password()
         if validate_config and (problems := check_settings(self.config)):
             raise ConfigValidationError("Config validation failed", errors=problems)
-        password = self.config.get("password")
-        if isinstance(password, str):
-            register_secret(password)
-            with contextlib.suppress(SecretError):  # check_settings reports it
-                register_secret(reveal(password))
         _LIVE_TAPS.add(self)
+
+    def _register_password(self) -> None:
+        """Mask the password (as given and decrypted) in every log line from now on."""
+        password = getattr(self, "_config", {}).get("password")
+        if password is None:
+            return
+        register_secret(str(password))
+        with contextlib.suppress(SecretError):  # check_settings reports it
+            register_secret(reveal(str(password)))
+
+    def _without_password(self, exc: ConfigValidationError) -> ConfigValidationError:
+        self._register_password()
+        return ConfigValidationError(str(exc), errors=[scrub(e) for e in exc.errors or []],
+                                     schema=exc.schema)
 
     def discover_streams(self) -> list:
         """The seven streams, in the order a run reads them."""

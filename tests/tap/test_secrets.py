@@ -42,3 +42,12 @@ def test_a_failed_run_leaks_no_secret(make_sandbox, tmp_path):
                   env={"LOGLEVEL": "DEBUG"})
     assert run.returncode == 1
     _assert_clean(run, sb)
+
+
+def test_a_mistyped_password_is_not_quoted_in_the_config_error(tmp_path):
+    config = {"service_layer_url": "http://127.0.0.1:9/b1s/v1", "company_db": "SBODEMOUS",
+              "username": "manager", "password": 73198246551}
+    run = run_cli(tmp_path, config)
+    assert run.returncode == 1
+    assert "73198246551" not in run.stdout + run.stderr
+    assert any("password" in line or "***" in line for line in run.error_lines())
