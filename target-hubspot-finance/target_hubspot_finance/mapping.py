@@ -558,7 +558,8 @@ def custom_definitions(object_type: str,
     rules = (property_map or {}).get(object_type) or {}
     out: dict[str, dict] = {}
     for spec in CUSTOM_PROPERTIES.get(object_type, []):
-        name = rules.get(spec.name, spec.name) if spec.name in rules else spec.name
+        keep = spec.name not in rules or spec.name == UNIQUE_KEYS.get(object_type)
+        name = spec.name if keep else rules[spec.name]
         if name:
             out[name] = spec.definition(name)
     for source, target in rules.items():
