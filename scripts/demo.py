@@ -127,6 +127,30 @@ def sandboxes(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
         yield sap, hubspot
 
 
+def link_deals(sap: Any, hubspot: Any) -> int:
+    """Give the invoices that reference a HubSpot deal (U_HubSpotDealId) a deal that exists.
+
+    The generator fills the field with made-up ids, as a fresh portal has no deals; in a real
+    company sales created the deal first and typed its id into SAP. Do the same here: create the
+    deals in HubSpot, write their ids into SAP (which stamps UpdateDate as SAP would).
+    """
+    invoices = [inv for inv in sap.all("Invoices") if inv.get("U_HubSpotDealId")]
+    client = hubspot.client()
+    try:
+        for start in range(0, len(invoices), 100):
+            chunk = invoices[start:start + 100]
+            inputs = [{"properties": {"dealname": f"{inv['CardName']} / SAP {inv['DocNum']}",
+                                      "amount": str(inv["DocTotal"])}} for inv in chunk]
+            answer = client.post("/crm/v3/objects/deals/batch/create", json={"inputs": inputs})
+            if answer.status_code not in (200, 201):
+                raise DemoError(f"creating deals in the HubSpot sandbox: {answer.status_code}")
+            for inv, deal in zip(chunk, answer.json()["results"], strict=True):
+                sap.update("Invoices", inv["DocEntry"], {"U_HubSpotDealId": str(deal["id"])})
+    finally:
+        client.close()
+    return len(invoices)
+
+
 def run_job(env: dict[str, str], hubspot: Any, n: int) -> RunFigures:
     """`meltano run sap-to-hubspot` once, measured."""
     events_before = report.ledger_event_counts(ledger_url())
@@ -167,6 +191,7 @@ def demo(args: argparse.Namespace) -> int:
          f"{args.seed})")
     with sandboxes(args) as (sap, hubspot):
         print(f"  SAP Service Layer  {sap.url}\n  HubSpot API        {hubspot.url}")
+        print(f"  {link_deals(sap, hubspot)} invoices linked to a HubSpot deal (U_HubSpotDealId)")
         env = meltano_env({"TAP_SAPB1_SERVICE_LAYER_URL": sap.url,
                            "TARGET_HUBSPOT_FINANCE_API_BASE_URL": hubspot.url})
 
