@@ -2,7 +2,7 @@
 
 The target is a plain singer-sdk Target with one BatchSink per kind of SAP document. What it
 adds to the SDK's flow:
-- sinks drain in dependency order (companies → invoices → credit notes → payments), one at a
+- sinks drain in dependency order (companies → credit notes → invoices → payments), one at a
   time, so a reference across streams is resolved from the ledger instead of by look-ups;
 - all sinks share one `Runtime` (one rate limiter per portal, one ledger);
 - the run ends with a per-stream summary; a foreseeable failure ends it with one clear line and
@@ -152,12 +152,20 @@ class TargetHubSpotFinance(Target):
         rt = self.runtime
         for line in rt.report.summary_lines():
             self.logger.info("summary %s", line)
+        for line in getattr(rt.client, "summary_lines", list)():  # dry run: per-object plan
+            self.logger.info("%s", line)
         calls = dict(sorted(rt.client.calls.items()))
         self.logger.info("summary HubSpot calls %d (%s); retries %d; 429s %d; waited %.1fs for "
                          "the rate limit", sum(calls.values()),
                          ", ".join(f"{k} {v}" for k, v in calls.items()) or "none",
                          rt.client.retries, rt.client.rate_limited,
                          rt.client.limiter.waited_seconds)
+
+    def _write_state_message(self, state: dict) -> None:
+        """A dry run moves no bookmark: it emits no STATE message at all."""
+        if self.config.get("dry_run"):
+            return
+        super()._write_state_message(state)
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]

@@ -10,20 +10,23 @@ in the dead-letter, and raises otherwise (so the run stops before the state is w
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink
 
+from target_hubspot_finance import oplog
 from target_hubspot_finance.ledger import Event, Failure
 
 if TYPE_CHECKING:
     from target_hubspot_finance.runtime import Runtime
 
 DEFAULT_BATCH_ROWS = 1000
-# Drain order: a company before the invoices that point at it, an invoice before the
-# payments and credit notes that point at it.
-PRIORITY = {"companies": 0, "invoices": 1, "credit_notes": 2, "payments": 3, "ignore": 4}
+# Drain order: a company before the invoices that point at it; credit notes before invoices
+# (their amounts are kept in the ledger, so an invoice of the same run is written with its
+# credits and status at once); an invoice before the payments that point at it.
+PRIORITY = {"companies": 0, "credit_notes": 1, "invoices": 2, "payments": 3, "ignore": 4}
 
 
 class HubSpotSink(BatchSink):
@@ -72,6 +75,7 @@ class HubSpotSink(BatchSink):
     def done(self, events: list[Event]) -> None:
         """Log events, count them, clear the dead-letter for the records that succeeded."""
         self.rt.ledger.log_events(events)
+        _log_events(self.logger, events, self.rt.config)
         ok = []
         for event in events:
             action = event.action
@@ -95,6 +99,22 @@ class HubSpotSink(BatchSink):
             self.logger.warning("%s %s sent to the dead-letter: %s", self.stream_name, key,
                                 _short(err))
         return events
+
+
+def _log_events(logger: Any, events: list[Event], config: Any) -> None:
+    """One log line per sync event, with stream/sap_key/hubspot_id/action as fields for
+    `log_format: json` (oplog.py); at debug level in text logs, where they would flood."""
+    json_logs = config.get("log_format") == "json"
+    level = logging.INFO if json_logs else logging.DEBUG
+    if not logger.isEnabledFor(level):
+        return
+    dry = bool(config.get("dry_run"))
+    for e in events:
+        action = f"would_{e.action[:-1]}" if dry and e.action in ("created", "updated") \
+            else e.action
+        logger.log(level, "%s %s %s %s", e.stream, e.sap_key, action, e.hubspot_id or "-",
+                   extra=oplog.event_fields(action, stream=e.stream, sap_key=e.sap_key,
+                                            hubspot_id=e.hubspot_id, detail=e.detail))
 
 
 def _text(value: Any) -> str | None:

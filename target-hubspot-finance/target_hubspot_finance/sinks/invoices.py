@@ -60,8 +60,9 @@ class InvoicesSink(HubSpotSink):
         prior = rt.ledger.lookup("invoices", plans)
         # The hash leaves out what credit notes and payments add (their sinks write those), so
         # an invoice is re-sent only when SAP changed it or its links did.
-        hashes = {k: mapping.content_hash([p.base, p.lines, p.card_code, p.contact_id,
-                                           p.deal_id]) for k, p in plans.items()}
+        hashes = {k: mapping.content_hash([p.base, p.props.get("hs_invoice_status"), p.lines,
+                                           p.card_code, p.contact_id, p.deal_id])
+                  for k, p in plans.items()}
         changed = {k: p for k, p in plans.items()
                    if k not in prior or prior[k].content_hash != hashes[k]}
         events += [Event(self.stream_name, k, "unchanged", prior[k].hubspot_id)
@@ -204,7 +205,8 @@ class InvoicesSink(HubSpotSink):
                 written = batches.create(rt.client, "invoices", items)
                 for key, hid in written.ids.items():
                     ids[key], new[key] = hid, True
-                    self._record_links(hid, self._links(changed[key]))
+                self._record_links({written.ids[k]: self._links(changed[k])
+                                    for k in written.ids})
                 errors.update(written.failed)
                 to_update.update(written.conflicts)  # HubSpot has it already: update instead
                 to_create = []
@@ -240,10 +242,12 @@ class InvoicesSink(HubSpotSink):
             else:
                 rt.ledger.record_links("invoices", to_type, pairs)
 
-    def _record_links(self, hid: str, links: list[tuple[str, str]]) -> None:
+    def _record_links(self, links_by_invoice: dict[str, list[tuple[str, str]]]) -> None:
+        """Remember the inline associations of created invoices (one write per kind)."""
         by_type: dict[str, list[tuple[str, str]]] = {}
-        for to_type, to_id in links:
-            by_type.setdefault(to_type, []).append((hid, to_id))
+        for hid, links in links_by_invoice.items():
+            for to_type, to_id in links:
+                by_type.setdefault(to_type, []).append((hid, to_id))
         for to_type, pairs in by_type.items():
             self.rt.ledger.record_links("invoices", to_type, pairs)
 
