@@ -37,6 +37,10 @@ class Runtime:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Runtime:
+        if config.get("dry_run"):  # reads only; writes simulated and counted (dryrun.py)
+            from target_hubspot_finance import dryrun
+
+            return dryrun.build_runtime(cls, config)
         limiter = RateLimiter(int(config.get("rate_limit_per_10s") or 190))
         client = HubSpotClient(
             config.get("api_base_url") or "https://api.hubapi.com", config["access_token"],

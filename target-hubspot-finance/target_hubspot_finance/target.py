@@ -154,12 +154,20 @@ class TargetHubSpotFinance(Target):
             self.logger.info("summary %s", line)
         for line in getattr(rt.client, "summary_lines", list)():  # dry run: per-object plan
             self.logger.info("%s", line)
+        for line in getattr(rt.client, "summary_lines", list)():  # dry run: per-object plan
+            self.logger.info("%s", line)
         calls = dict(sorted(rt.client.calls.items()))
         self.logger.info("summary HubSpot calls %d (%s); retries %d; 429s %d; waited %.1fs for "
                          "the rate limit", sum(calls.values()),
                          ", ".join(f"{k} {v}" for k, v in calls.items()) or "none",
                          rt.client.retries, rt.client.rate_limited,
                          rt.client.limiter.waited_seconds)
+
+    def _write_state_message(self, state: dict) -> None:
+        """A dry run moves no bookmark: it emits no STATE message at all."""
+        if self.config.get("dry_run"):
+            return
+        super()._write_state_message(state)
 
     def _write_state_message(self, state: dict) -> None:
         """A dry run moves no bookmark: it emits no STATE message at all."""
