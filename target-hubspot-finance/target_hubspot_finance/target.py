@@ -154,8 +154,6 @@ class TargetHubSpotFinance(Target):
             self.logger.info("summary %s", line)
         for line in getattr(rt.client, "summary_lines", list)():  # dry run: per-object plan
             self.logger.info("%s", line)
-        for line in getattr(rt.client, "summary_lines", list)():  # dry run: per-object plan
-            self.logger.info("%s", line)
         calls = dict(sorted(rt.client.calls.items()))
         self.logger.info("summary HubSpot calls %d (%s); retries %d; 429s %d; waited %.1fs for "
                          "the rate limit", sum(calls.values()),
@@ -163,11 +161,14 @@ class TargetHubSpotFinance(Target):
                          rt.client.retries, rt.client.rate_limited,
                          rt.client.limiter.waited_seconds)
 
-    def _write_state_message(self, state: dict) -> None:
-        """A dry run moves no bookmark: it emits no STATE message at all."""
-        if self.config.get("dry_run"):
-            return
-        super()._write_state_message(state)
+    @classmethod
+    def get_singer_command(cls) -> Any:
+        """singer-sdk's CLI plus `--test`, the connectivity check (commands/check.py)."""
+        from target_hubspot_finance.commands.check import test_option
+
+        command = super().get_singer_command()
+        command.params.append(test_option(cls))
+        return command
 
     def _write_state_message(self, state: dict) -> None:
         """A dry run moves no bookmark: it emits no STATE message at all."""

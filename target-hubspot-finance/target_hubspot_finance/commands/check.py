@@ -251,3 +251,24 @@ def main(config_args: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_option(target_cls: Any) -> click.Option:
+    """`--test` for the target's own CLI (`target-hubspot-finance --config c.json --test`),
+    the same check as `target-hubspot-finance-check`; exits before reading any input."""
+
+    def run(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if not value:
+            return
+        given = ctx.params.get("config")
+        config = dict(getattr(given, "config", None) or {})
+        if getattr(given, "parse_env", False):
+            config |= dict(target_cls._env_var_config)
+        report = check_hubspot(config)
+        for line in report.render():
+            click.echo(line)
+        ctx.exit(1 if report.failed else 0)
+
+    return click.Option(["--test"], is_flag=True, expose_value=False, callback=run,
+                        help="Check the token, portal, scopes, payments object and rate-limit "
+                             "tier, then exit (nothing is written).")
