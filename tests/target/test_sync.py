@@ -7,8 +7,8 @@ import math
 
 import pytest
 from sqlalchemy import create_engine, text
-from target_hubspot_finance_testutil import by, cfg, ledger_rows
 from target_factory import credit_note, customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg, ledger_rows
 
 
 def test_first_run_writes_companies_contacts_invoices_lines_payments_and_links(
@@ -179,7 +179,7 @@ def test_payment_before_invoice_is_linked_when_the_invoice_arrives(hubspot_sandb
 
 def test_missing_company_with_auto_create_off_goes_to_the_dead_letter_with_the_reason(
         hubspot_sandbox, target_config):
-    target, states = run(cfg(target_config, auto_create_companies=False),
+    _target, states = run(cfg(target_config, auto_create_companies=False),
                          messages(("invoices", [invoice(1, card=9)]), state={"s": 2}))
     assert hubspot_sandbox.objects("invoices") == [] and hubspot_sandbox.objects("companies") == []
     dead = ledger_rows(target_config, "dead_letter")
@@ -236,11 +236,11 @@ def test_invalid_line_items_dead_letter_the_invoice_or_are_skipped_when_asked(
         hubspot_sandbox, target_config):
     bad = invoice(1)
     bad["DocumentLines"][1]["Quantity"] = None
-    target, _ = run(cfg(target_config), messages(("business_partners", [customer(1)]),
+    _target, _ = run(cfg(target_config), messages(("business_partners", [customer(1)]),
                                                  ("invoices", [bad, invoice(2)])))
     assert set(by(hubspot_sandbox, "invoices", "sap_doc_num")) == {"4002"}
     assert "skip_invalid_line_items" in str(ledger_rows(target_config, "dead_letter")[0]["error"])
-    target, _ = run(cfg(target_config, skip_invalid_line_items=True),
+    _target, _ = run(cfg(target_config, skip_invalid_line_items=True),
                     messages(("invoices", [bad])))
     assert set(by(hubspot_sandbox, "invoices", "sap_doc_num")) == {"4001", "4002"}
     assert ledger_rows(target_config, "dead_letter") == []  # the replayed record left it

@@ -85,8 +85,8 @@ class HubSpotClient:
         except requests.Timeout as exc:
             raise RetryableError(0, f"timed out after {self.timeout}s", method, path) from exc
         except requests.ConnectionError as exc:
-            raise RetryableError(0, f"connection failed: {type(exc).__name__}", method,
-                                 path) from exc
+            raise RetryableError(0, f"connection to {self.base_url} failed "
+                                    f"({type(exc).__name__})", method, path) from exc
         self.limiter.observe(resp.headers)
         if resp.status_code < 300 or resp.status_code == 207:
             if resp.status_code == 204 or not resp.content:

@@ -30,7 +30,10 @@ class HubSpotError(Exception):
         elif self.body:
             message = str(self.body)[:300]
         where = f"{self.method} {self.path}".strip()
-        text = f"HubSpot answered {self.status}" + (f" to {where}" if where else "")
+        if self.status == 0:  # no answer at all: timeout or connection failure
+            text = "HubSpot did not answer" + (f" {where}" if where else "")
+        else:
+            text = f"HubSpot answered {self.status}" + (f" to {where}" if where else "")
         if category:
             text += f": {category}"
         if message:
