@@ -70,7 +70,7 @@ class RunResult:
 
     @property
     def last_state(self) -> dict | None:
-        """The bookmark a scheduler would store: the last STATE the target emitted."""
+        """The bookmark a scheduler would store: the last state line the target printed."""
         return self.states[-1] if self.states else None
 
     def outputs(self) -> str:
@@ -110,8 +110,14 @@ class RunningPipeline:
                 message = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(message, dict) and message.get("type") == "STATE":
+            if not isinstance(message, dict):
+                continue
+            # Singer targets print the bare state value (Meltano stores the last one); accept
+            # a STATE message too, in case a target wraps it.
+            if message.get("type") == "STATE":
                 self.states.append(message.get("value") or {})
+            elif "type" not in message:
+                self.states.append(message)
 
     @property
     def killed(self) -> bool:

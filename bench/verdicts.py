@@ -48,9 +48,13 @@ def _stamped(parent: dict, **fields: object) -> dict:
 
 
 def _lines(invoice: dict) -> list[dict]:
-    """One line item per SAP document line, keyed `<DocEntry>-<LineNum>`."""
-    return [_stamped(invoice, key=f"{invoice['DocEntry']}-{line['LineNum']}", line=line)
+    """One line item per SAP document line (`<DocEntry>-<LineNum>`), plus `<DocEntry>-tax` for
+    VatSum (the target's README: HubSpot's billed amount must equal SAP's DocTotal)."""
+    rows = [_stamped(invoice, key=f"{invoice['DocEntry']}-{line['LineNum']}", line=line)
             for line in invoice.get("DocumentLines") or []]
+    if float(invoice.get("VatSum") or 0):
+        rows.append(_stamped(invoice, key=f"{invoice['DocEntry']}-tax", line=None))
+    return rows
 
 
 def _applications(payment: dict) -> list[dict]:
@@ -131,7 +135,7 @@ def association_problems(w: World) -> list[str]:
         want = companies.get(str(inv["CardCode"]))
         if to_company.get(str(hs_id), set()) != ({str(want)} if want else set()):
             wrong_company.append(inv["DocNum"])
-        if len(to_lines.get(str(hs_id), set())) != len(inv.get("DocumentLines") or []):
+        if len(to_lines.get(str(hs_id), set())) != len(_lines(inv)):
             wrong_lines.append(inv["DocNum"])
     problems = payment_link_problems(w, invoices)
     if wrong_company:

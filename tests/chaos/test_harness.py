@@ -18,7 +18,7 @@ FAKE = '''
 import json, sys, time
 if sys.argv[1] == "tap":
     for i in range(int(sys.argv[2])):
-        print(json.dumps({"type": "STATE", "value": {"n": i}}), flush=True)
+        print(json.dumps({"n": i}), flush=True)
         time.sleep(0.01)
 else:
     blob = bytearray(int(sys.argv[2]))
