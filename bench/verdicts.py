@@ -206,7 +206,9 @@ def mutate_sap(w: World, rng: random.Random, updates: int = 5, creates: int = 2,
         changes += 1
     for _ in range(creates):
         template = rng.choice(invoices)
-        fresh = {k: v for k, v in template.items() if k not in ("DocEntry", "DocNum")}
+        # SAP stamps a new document itself: drop the template's key, number and stamps.
+        fresh = {k: v for k, v in template.items()
+                 if k not in ("DocEntry", "DocNum", "UpdateDate", "UpdateTime", "CreationDate")}
         w.sap.create("Invoices", fresh)
         changes += 1
     customers = [bp for bp in w.sap.all("BusinessPartners") if bp.get("CardType") == "cCustomer"]
