@@ -26,3 +26,15 @@ def ledger_rows(target_config: dict, table: str) -> list[dict]:
         return []
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(text(f"select * from {table}"))]  # noqa: S608
+
+
+def settled(hs, quiet: float = 0.1) -> int:
+    """The sandbox's request count once it stops growing: the sandbox logs a request just
+    after answering it, so a count taken right after a run may miss the last call."""
+    import time
+
+    count = -1
+    while count != len(hs.requests):
+        count = len(hs.requests)
+        time.sleep(quiet)
+    return count

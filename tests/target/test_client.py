@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from target_hubspot_finance_testutil import settled
 
 from target_hubspot_finance.hubspot import batches
 from target_hubspot_finance.hubspot.client import HubSpotClient
@@ -57,17 +58,19 @@ def test_retries_stop_at_max_retries_with_a_clear_error_and_no_token(ready):
     ready.add_fault(kind="503", rate=1.0, path_contains="/batch/upsert")
     with pytest.raises(RetryableError) as err:
         upsert_one(client)
+    settled(ready)
     assert ready.count(path_contains="/batch/upsert") == 3
     assert "503" in str(err.value) and TOKEN not in str(err.value)
 
 
 def test_a_validation_error_is_reported_per_input_and_never_retried(ready):
     client = client_for(ready)
-    before = len(ready.requests)
     written = batches.upsert(client, "companies", "sap_card_code", {
         "C1": ("C1", {"sap_card_code": "C1", "name": "Good"}),
         "C2": ("C2", {"sap_card_code": "C2", "name": "Bad", "no_such_property": "x"})})
-    assert len(ready.requests) - before == 1
+    assert client.calls["companies.upsert"] == 1
+    settled(ready)
+    assert ready.count(path_contains="/batch/upsert") == 1
     assert "C1" in written.ids
     assert "C2" in written.failed and "no_such_property" in str(written.failed["C2"])
     assert client.retries == 0

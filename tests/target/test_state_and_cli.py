@@ -27,7 +27,7 @@ def run_until_failure(config: dict, text: str) -> tuple[BaseException | None, li
     with contextlib.redirect_stdout(out):
         try:
             TargetHubSpotFinance(config=config).listen(io.StringIO(text))
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             error = exc
     return error, [json.loads(x) for x in out.getvalue().splitlines() if x.strip()]
 

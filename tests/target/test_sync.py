@@ -8,7 +8,7 @@ import math
 import pytest
 from sqlalchemy import create_engine, text
 from target_factory import credit_note, customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg, ledger_rows
+from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 
 def test_first_run_writes_companies_contacts_invoices_lines_payments_and_links(
@@ -57,9 +57,10 @@ def test_rerun_with_nothing_changed_sends_nothing_at_all(hubspot_sandbox, target
     text_in = messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
                        ("incoming_payments", [payment(1)]), ("credit_notes", [credit_note(1, 1)]))
     run(cfg(target_config), text_in)
-    before = len(hubspot_sandbox.requests)
+    before = settled(hubspot_sandbox)
     target, _ = run(cfg(target_config), text_in)
-    assert len(hubspot_sandbox.requests) == before  # zero writes and zero reads
+    assert settled(hubspot_sandbox) == before  # zero writes and zero reads
+    assert sum(target.runtime.client.calls.values()) == 0
     assert target.runtime.report.streams["invoices"].unchanged == 1
 
 
@@ -68,6 +69,7 @@ def test_changed_records_are_updated_in_place_never_duplicated(hubspot_sandbox, 
     run(cfg(target_config), messages(("business_partners", [customer(1)]),
                                      ("invoices", [invoice(1), invoice(2)])))
     ids = {k: v["hs_object_id"] for k, v in by(hs, "invoices", "sap_doc_num").items()}
+    settled(hs)
     writes = hs.writes()
     target, _ = run(cfg(target_config), messages(
         ("business_partners", [customer(1, CardName="Renamed Ltd")]),
@@ -81,6 +83,7 @@ def test_changed_records_are_updated_in_place_never_duplicated(hubspot_sandbox, 
     assert (stats["invoices"].updated, stats["invoices"].unchanged) == (1, 1)
     assert stats["business_partners"].updated == 1
     # one company upsert and one invoice update; the unchanged lines are not sent
+    settled(hs)
     assert hs.writes() - writes == 2
 
 
@@ -108,6 +111,7 @@ def test_batches_of_100_are_filled_across_records(hubspot_sandbox, target_config
     assert not any(k.startswith("assoc.invoices") for k in calls)  # associations inline
     assert len(hubspot_sandbox.objects("invoices")) == n
     assert len(hubspot_sandbox.associations("invoices", "line_items")) == lines
+    settled(hubspot_sandbox)
     assert hubspot_sandbox.count(status=429) == 0
     print(f"\n{n} invoices ({lines} lines, {n} payments): " + ", ".join(
         f"{k} {v}" for k, v in sorted(calls.items()) if not k.startswith(("properties", "groups"))))

@@ -87,6 +87,21 @@ class HubSpotSink(BatchSink):
         if ok:
             self.rt.ledger.clear_failures(self.stream_name, ok)
 
+    def _log_event(self, event: Event) -> None:
+        """One log line per sync event (DEBUG when all is well), with the event fields that
+        `log_format: json` turns into JSON keys."""
+        level = (logging.WARNING if event.action == "failed" else
+                 logging.INFO if event.detail and event.detail.startswith("draft") else
+                 logging.DEBUG)
+        if not self.logger.isEnabledFor(level):
+            return
+        self.logger.log(level, "%s %s %s%s", event.action, self.stream_name, event.sap_key,
+                        f": {event.detail}" if event.detail else "",
+                        extra=oplog.event_fields(event.action, stream=self.stream_name,
+                                                 sap_key=event.sap_key,
+                                                 hubspot_id=event.hubspot_id,
+                                                 detail=event.detail))
+
     def fail(self, records: dict[str, dict], errors: dict[str, Any],
              doc_field: str = "DocNum") -> list[Event]:
         """Dead-letter these records with HubSpot's error (or the reason) and return events."""
@@ -95,9 +110,6 @@ class HubSpotSink(BatchSink):
         self.rt.ledger.record_failures(failures)
         events = [Event(self.stream_name, key, "failed", detail=_short(err))
                   for key, err in errors.items()]
-        for key, err in errors.items():
-            self.logger.warning("%s %s sent to the dead-letter: %s", self.stream_name, key,
-                                _short(err))
         return events
 
 
