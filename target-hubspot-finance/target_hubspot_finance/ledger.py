@@ -8,13 +8,14 @@ works (SQLite by default, PostgreSQL in production). No secret is ever written h
 Tables (docs/CONTRACTS.md): `synced_objects`, `sync_events`, `dead_letter`, plus three of the
 target's own: `synced_links` (associations already made, so they are not sent twice),
 `pending_links` (an association waiting for an object that has not been synced yet, e.g. a
-payment that arrived before its invoice) and `applications` (amounts a payment or credit note
-applies to an invoice, summed into invoice and company properties).
+payment that arrived before its invoice), `draft_invoices` (invoices left draft only for want
+of a contact, finished when the customer's contacts arrive) and `applications` (amounts a
+payment or credit note applies to an invoice, summed into invoice and company properties).
 
 Public API for the operator tools (replay, reconcile, dry run) — keep it stable:
 `Ledger(url)`, `lookup`, `lookup_prefix`, `record_synced`, `log_events`, `record_failures`,
-`clear_failures`, `known_links`, `record_links`, `add_pending`, `take_pending`,
-`record_applications`, `application_totals`, `engine`.
+`clear_failures`, `known_links`, `record_links`, `add_pending`, `pending_for`, `drop_pending`,
+`set_drafts`, `drafts_for`, `record_applications`, `application_totals`, `engine`.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ pending_links = Table(
     Column("to_type", String(64), primary_key=True),
     Column("to_sap_key", String(200), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+draft_invoices = Table(
+    "draft_invoices", metadata,
+    Column("sap_key", String(200), primary_key=True),       # invoice DocEntry
+    Column("card_code", String(200), nullable=False),
+    Column("hubspot_id", String(64), nullable=False),
+    Column("wanted_status", String(16), nullable=False),    # what SAP says: open|paid|voided
 )
 applications = Table(
     "applications", metadata,
@@ -305,6 +313,31 @@ class Ledger:
                 conn.execute(delete(pending_links).where(
                     pending_links.c.from_type == from_type, pending_links.c.from_id == from_id,
                     pending_links.c.to_type == to_type, pending_links.c.to_sap_key == key))
+
+    # -- invoices waiting for a contact -----------------------------------------------------
+    def set_drafts(self, waiting: Iterable[tuple[str, str, str, str]],
+                   done: Iterable[str]) -> None:
+        """Remember (sap_key, card_code, hubspot_id, wanted_status) drafts; forget `done` keys."""
+        rows = {k: (c, i, w) for k, c, i, w in waiting}
+        gone = sorted({str(k) for k in done} | set(rows))
+        with self.engine.begin() as conn:
+            for chunk in _chunks(gone):
+                conn.execute(delete(draft_invoices).where(draft_invoices.c.sap_key.in_(chunk)))
+            if rows:
+                conn.execute(draft_invoices.insert(), [
+                    {"sap_key": k, "card_code": c, "hubspot_id": i, "wanted_status": w}
+                    for k, (c, i, w) in rows.items()])
+
+    def drafts_for(self, card_codes: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        """(sap_key, card_code, hubspot_id, wanted_status) of drafts of these customers."""
+        codes = sorted({str(c) for c in card_codes})
+        out: list[tuple[str, str, str, str]] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(codes):
+                rows = conn.execute(select(draft_invoices).where(
+                    draft_invoices.c.card_code.in_(chunk)))
+                out.extend((r.sap_key, r.card_code, r.hubspot_id, r.wanted_status) for r in rows)
+        return out
 
     # -- applied amounts (payments, credit notes) ------------------------------------------
     def record_applications(self, kind: str, source_keys: Iterable[str],

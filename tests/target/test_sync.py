@@ -154,6 +154,13 @@ def test_invoice_before_company_in_one_run_is_ordered_and_across_runs_is_merged(
     assert len(hs.objects("companies")) == 2
     assert companies["C00002"]["hs_object_id"] == stub["hs_object_id"]
     assert companies["C00002"]["sap_payment_terms"] == "Net 30"
+    # the customer's contact arrived with it: the waiting invoice leaves draft
+    inv = by(hs, "invoices", "sap_doc_num")["4002"]
+    assert inv["hs_invoice_status"] == "open"
+    contact = by(hs, "contacts", "email")["p0.c2@example.com"]["hs_object_id"]
+    assert (inv["hs_object_id"], contact) in {(a, b) for a, b, _ in
+                                              hs.associations("invoices", "contacts")}
+    assert ledger_rows(target_config, "draft_invoices") == []
 
 
 def test_an_invoice_without_contact_stays_draft_and_is_reported(hubspot_sandbox, target_config):

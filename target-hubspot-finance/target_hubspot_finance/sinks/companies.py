@@ -18,6 +18,12 @@ from target_hubspot_finance.sinks.base import HubSpotSink, reason
 DEFAULT_CARD_TYPES = ("cCustomer",)
 
 
+def _unspace(rt: Any, key: str) -> str:
+    """A ledger key without the `key_namespace` prefix (contacts_of adds it back)."""
+    prefix = f"{rt.namespace}:" if rt.namespace else ""
+    return key[len(prefix):] if prefix and key.startswith(prefix) else key
+
+
 class CompaniesSink(HubSpotSink):
     """Upserts companies and their contact persons."""
 
@@ -65,6 +71,7 @@ class CompaniesSink(HubSpotSink):
             written = batches.upsert(rt.client, "companies", "sap_card_code",
                                      {k: (p["sap_card_code"], p) for k, (p, _) in changed.items()})
             events += self._contacts(changed, written.ids)
+            self._finish_drafts(list(written.ids))
             rt.ledger.record_synced("companies", [(k, i, hashes[k])
                                                   for k, i in written.ids.items()])
             events += [Event(self.stream_name, k, "created" if written.new.get(k) else "updated",
@@ -75,6 +82,33 @@ class CompaniesSink(HubSpotSink):
             if errors:
                 events += self.fail(latest, errors, doc_field="CardCode")
         self.done(events)
+
+    def _finish_drafts(self, company_keys: list[str]) -> None:
+        """Invoices written as draft only because their customer had no contact yet (an
+        invoice that came before its customer): now that contacts exist, associate one and
+        set the status SAP gives. One association call and one update per 100 invoices."""
+        rt = self.rt
+        drafts = rt.ledger.drafts_for(company_keys)
+        if not drafts:
+            return
+        contacts = rt.contacts_of({_unspace(rt, c) for _, c, _, _ in drafts})
+        ready = [(k, i, w, contacts[_unspace(rt, c)][min(contacts[_unspace(rt, c)])])
+                 for k, c, i, w in drafts if contacts.get(_unspace(rt, c))]
+        if not ready:
+            return
+        pairs = {(i, cid) for _, i, _, cid in ready}
+        pairs -= rt.ledger.known_links("invoices", "contacts", pairs)
+        if pairs:
+            if rt.client.associate_default("invoices", "contacts", sorted(pairs)):
+                return  # not finished: tried again when the customer changes next
+            rt.ledger.record_links("invoices", "contacts", pairs)
+        written = batches.update(rt.client, "invoices", {
+            k: (i, {"hs_invoice_status": w}) for k, i, w, _ in ready})
+        rt.ledger.set_drafts([], list(written.ids))
+        rt.ledger.log_events([Event("invoices", k, "updated", i,
+                                    f"left draft ({dict((r[0], r[2]) for r in ready)[k]}): "
+                                    "the customer's contact arrived")
+                              for k, i in written.ids.items()])
 
     def _contacts(self, changed: dict[str, tuple[dict, list]],
                   company_ids: dict[str, str]) -> list[Event]:

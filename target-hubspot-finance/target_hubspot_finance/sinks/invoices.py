@@ -42,6 +42,7 @@ class InvoicePlan:
     line_ids: list[str] = field(default_factory=list)
     company_id: str | None = None
     base: dict = field(default_factory=dict)  # the SAP-only properties the hash covers
+    waits_for_contact: bool = False  # draft only because the customer has no contact yet
 
 
 class InvoicesSink(HubSpotSink):
@@ -77,6 +78,10 @@ class InvoicesSink(HubSpotSink):
             ids, new = self._invoices(changed, prior, errors)
             self._deals(changed, ids, events)
             rt.ledger.record_synced("invoices", [(k, i, hashes[k]) for k, i in ids.items()])
+            rt.ledger.set_drafts(
+                [(k, rt.key(changed[k].card_code), i, changed[k].props["hs_invoice_status"])
+                 for k, i in ids.items() if changed[k].waits_for_contact],
+                [k for k in ids if not changed[k].waits_for_contact])
             for key, hid in ids.items():
                 notes = changed[key].notes
                 events.append(Event(self.stream_name, key, "created" if new.get(key) else "updated",
@@ -179,6 +184,7 @@ class InvoicesSink(HubSpotSink):
                                          ("line items", plan.line_ids)) if not ok]
         if status != "draft" and missing:
             props["hs_invoice_status"] = "draft"
+            plan.waits_for_contact = bool(plan.line_ids)
             plan.notes.append(f"draft: no {' and no '.join(missing)} (SAP status {status})")
         return props
 
