@@ -84,7 +84,7 @@ class MeltanoProject:
         self.outputs += [result.stdout, result.stderr]
         if check and result.returncode != 0:
             pytest.fail(f"`meltano {' '.join(args)}` exited {result.returncode}:\n"
-                        f"{result.stderr[-6000:]}")
+                        f"{result.stderr[-15000:]}")
         return result
 
     def state(self, state_id: str = STATE_ID) -> dict:

@@ -44,3 +44,24 @@ def test_tap_feeds_target_jsonl_with_every_stream(meltano_project, sap_sandbox, 
     assert "sandbox:tap-sapb1-all-streams-to-target-jsonl" in state_ids
     assert "sandbox:tap-sapb1-to-target-hubspot-finance" not in state_ids
     meltano_project.assert_no_secret(sap_sandbox)
+
+
+@pytest.mark.postgres
+def test_tap_feeds_target_postgres_with_reference_tables(meltano_project, postgres_server,
+                                                         sap_sandbox):
+    postgres_server.create_database("warehouse")
+    meltano_project.env.update({
+        "TARGET_POSTGRES_HOST": "127.0.0.1",
+        "TARGET_POSTGRES_PORT": str(postgres_server.port),
+        "TARGET_POSTGRES_USER": postgres_server.user,
+        "TARGET_POSTGRES_PASSWORD": "unused-trust-auth",
+        "TARGET_POSTGRES_DATABASE": "warehouse",
+    })
+
+    meltano_project.run("run", "sap-to-postgres", timeout=600)
+
+    for stream, (entity_set, key) in ENTITY_SETS.items():
+        query = f'SELECT "{key}" FROM sap_b1.{stream}'  # noqa: S608 (names from ENTITY_SETS)
+        rows = postgres_server.query("warehouse", query)
+        assert {r[0] for r in rows} == {e[key] for e in sap_sandbox.all(entity_set)}, stream
+    meltano_project.assert_no_secret(sap_sandbox)
