@@ -73,3 +73,9 @@ def test_headers_absent_or_malformed_change_nothing():
     limiter.observe({})
     limiter.observe({"X-HubSpot-RateLimit-Max": "lots"})
     assert limiter.limit == 190
+
+
+def test_the_window_follows_hubspots_interval_header():
+    limiter = RateLimiter(190)
+    limiter.observe({"X-HubSpot-RateLimit-Interval-Milliseconds": "2000"})
+    assert limiter.window == 2.0

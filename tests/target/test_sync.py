@@ -281,3 +281,21 @@ def test_the_ledger_holds_ids_hashes_and_events_and_no_secret(hubspot_sandbox, t
     assert {("companies", "C00001"), ("invoices", "1"), ("line_items", "1-0"),
             ("contacts", "C00001/1")} <= objects
     assert target_config["access_token"] not in dump
+
+
+def test_a_steady_run_adapts_to_the_portals_limit_and_meets_no_429():
+    """The portal allows 25 calls per 2 s (headers say so); the target is told nothing."""
+    from hubspot_sandbox import HubSpotSandbox
+
+    token = "pat-sandbox-0000-test-token-do-not-log"
+    with HubSpotSandbox(token=token, rate_limit_per_10s=25, window_seconds=2.0) as hs:
+        config = {"access_token": token, "api_base_url": hs.url, "ledger_url": "sqlite://",
+                  "backoff_base_seconds": 0.01, "batch_size_rows": 100}
+        invoices = [invoice(i, card=1 + i % 5) for i in range(1, 501)]
+        target, _ = run(config, messages(("business_partners", [customer(c) for c in range(1, 6)]),
+                                         ("invoices", invoices)))
+        settled(hs)
+        assert hs.count(status=429) == 0 and target.runtime.client.rate_limited == 0
+        assert sum(target.runtime.client.calls.values()) > 25  # more than one window's worth
+        assert target.runtime.client.limiter.limit == 25
+        assert len(hs.objects("invoices")) == 500

@@ -4,7 +4,8 @@ HubSpot counts requests per private-app token in a rolling 10-second window (100
 tier, api-facts.md). A steady run should never meet a 429, so the limiter keeps a log of the
 send times of the last window and waits before a request would exceed the limit minus a small
 margin. It adapts *down* from HubSpot's own figures: `X-HubSpot-RateLimit-Max` lowers the limit
-(a Starter portal answering 100 when 190 was assumed), and `-Remaining` lower than the local
+(a Starter portal answering 100 when 190 was assumed), `-Interval-Milliseconds` sets the window,
+and `-Remaining` lower than the local
 count implies means something else spends the same token, so the limiter books that usage too.
 The configured `rate_limit_per_10s` is a ceiling the headers never raise.
 
@@ -78,7 +79,7 @@ class RateLimiter:
         with self._lock:
             try:
                 if interval_raw is not None and int(interval_raw) > 0:
-                    self.window = max(self.window, int(interval_raw) / 1000.0)
+                    self.window = int(interval_raw) / 1000.0  # HubSpot's own window
                 if max_raw is not None:
                     self.limit = max(1, min(self.ceiling, int(max_raw)))
                 if remaining_raw is not None:
