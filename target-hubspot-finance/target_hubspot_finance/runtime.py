@@ -47,8 +47,10 @@ class Runtime:
             limiter, timeout=float(config.get("request_timeout") or 30),
             max_retries=int(config.get("max_retries", 5)),
             backoff_base=float(config.get("backoff_base_seconds") or 1.0))
+        report = Report(float(config.get("progress_interval_seconds") or 30))
+        client.on_call = report.tick  # a progress line even inside one long drain
         return cls(config=config, ledger=Ledger(config.get("ledger_url")), client=client,
-                   report=Report(float(config.get("progress_interval_seconds") or 30)))
+                   report=report)
 
     # -- settings ---------------------------------------------------------------------------
     @property

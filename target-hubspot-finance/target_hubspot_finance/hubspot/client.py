@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ class HubSpotClient:
                                      "Content-Type": "application/json",
                                      "User-Agent": "target-hubspot-finance"})
         self.calls: Counter[str] = Counter()
+        self.on_call: Callable[[int], None] | None = None  # e.g. the progress line
         self.retries = 0
         self.rate_limited = 0
         self._send = backoff.on_exception(
@@ -109,7 +110,10 @@ class HubSpotClient:
                 kind: str | None = None) -> Any:
         """One call (retried when HubSpot or the network says so); `kind` names it in `calls`."""
         self.calls[kind or f"{method} {path}"] += 1
-        return self._send(method, path, body, params)
+        answer = self._send(method, path, body, params)
+        if self.on_call is not None:
+            self.on_call(sum(self.calls.values()))
+        return answer
 
     # -- objects --------------------------------------------------------------------------
     def batch(self, object_type: str, op: str, inputs: list[dict],
