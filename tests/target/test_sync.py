@@ -299,3 +299,26 @@ def test_a_steady_run_adapts_to_the_portals_limit_and_meets_no_429():
         assert sum(target.runtime.client.calls.values()) > 25  # more than one window's worth
         assert target.runtime.client.limiter.limit == 25
         assert len(hs.objects("invoices")) == 500
+
+
+def test_changed_invoices_cost_one_update_per_100_and_no_association_or_line_call(
+        hubspot_sandbox, target_config):
+    invoices = [invoice(i) for i in range(1, 102)]
+    run(cfg(target_config), messages(("business_partners", [customer(1)]), ("invoices", invoices)))
+    paid = [invoice(i, PaidToDate=220.0, UpdateTime="12:00:00") for i in range(1, 102)]
+    target, _ = run(cfg(target_config), messages(("invoices", paid)))
+    assert dict(target.runtime.client.calls) == {"invoices.update": 2}
+    statuses = {v["hs_invoice_status"] for v in by(hubspot_sandbox, "invoices", "sap_doc_num")
+                .values()}
+    assert statuses == {"paid"} and len(hubspot_sandbox.objects("invoices")) == 101
+    assert target.runtime.report.streams["invoices"].updated == 101
+
+
+def test_key_namespace_keeps_two_sap_companies_apart_in_one_portal(hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    text_in = messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]))
+    run(cfg(target_config, key_namespace="US01"), text_in)
+    run(cfg(target_config, key_namespace="DE01"), text_in)
+    assert set(by(hs, "companies", "sap_card_code")) == {"US01:C00001", "DE01:C00001"}
+    assert set(by(hs, "invoices", "sap_doc_num")) == {"US01:4001", "DE01:4001"}
+    assert len(hs.objects("line_items")) == 6
