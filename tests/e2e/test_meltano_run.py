@@ -33,6 +33,15 @@ def test_job_through_the_mapper_fills_hubspot_and_keeps_bookmarks(meltano_projec
 
     invoices = hubspot_sandbox.objects("invoices")
     assert len(invoices) == len(sap_sandbox.all("Invoices"))
+    # The mapper's fields arrive: IsOverdue as sap_is_overdue, OpenAmount as the open balance;
+    # its dropped Comments never do.
+    assert {i["properties"].get("sap_is_overdue") for i in invoices} == {"true", "false"}
+    sap_open = {str(i["DocNum"]): float(i["DocTotal"]) - float(i["PaidToDate"])
+                for i in sap_sandbox.all("Invoices")}
+    for inv in invoices:
+        props = inv["properties"]
+        assert abs(float(props["sap_open_balance"]) - sap_open[props["sap_doc_num"]]) < 0.01
+        assert not props.get("hs_comments")
     linked = {from_id for from_id, _, _ in hubspot_sandbox.associations("invoices", "companies")}
     assert linked == {inv["id"] for inv in invoices}
     assert hubspot_sandbox.associations("invoices", "line_items")
@@ -60,8 +69,12 @@ def test_plain_pair_without_mapper_works_and_shares_the_state_id(meltano_project
                                                                  hubspot_sandbox):
     meltano_project.run("run", "tap-sapb1", "target-hubspot-finance")
 
-    assert len(hubspot_sandbox.objects("invoices")) == len(sap_sandbox.all("Invoices"))
+    invoices = hubspot_sandbox.objects("invoices")
+    assert len(invoices) == len(sap_sandbox.all("Invoices"))
     assert len(hubspot_sandbox.objects("companies")) >= len(customers(sap_sandbox))
+    # No mapper: no derived overdue flag, and SAP's comments pass as the target maps them.
+    assert not any(i["properties"].get("sap_is_overdue") for i in invoices)
+    assert any(i["properties"].get("hs_comments") for i in invoices)
     assert STATE_ID in meltano_project.run("state", "list").stdout
     assert set(meltano_project.bookmarks()) == INCREMENTAL_STREAMS
     meltano_project.assert_no_secret(sap_sandbox)
