@@ -6,12 +6,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# tools_pipeline.py (the in-process tap → target runner) is imported by the tests of this folder.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def _free_port() -> int:
