@@ -1,4 +1,4 @@
-"""`dry_run: true`: counts what a run would write, leaves HubSpot, the ledger and the state alone."""
+"""`dry_run: true`: counts what a run would write; HubSpot, ledger and state stay untouched."""
 
 from __future__ import annotations
 
