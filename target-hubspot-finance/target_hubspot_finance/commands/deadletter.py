@@ -56,11 +56,26 @@ def error_summary(error: Any, width: int = 140) -> str:
         body = inner or error
         category = body.get("category") or body.get("status_code") or body.get("status") or ""
         message = body.get("message") or body.get("detail") or json.dumps(body, sort_keys=True)
+        message = _property_errors(str(message))
         text = f"{category}: {message}" if category else str(message)
     else:
         text = str(error or "")
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _property_errors(message: str) -> str:
+    """HubSpot's `Property values were not valid: [json]` as `name: message; ...` (readable,
+    and the property name survives truncation)."""
+    head = "Property values were not valid: "
+    if not message.startswith(head):
+        return message
+    try:
+        items = json.loads(message[len(head):])
+    except ValueError:
+        return message
+    parts = [f"{i.get('name')}: {i.get('message')}" for i in items if isinstance(i, dict)]
+    return head + "; ".join(parts) if parts else message
 
 
 def table(engine: Engine) -> Table | None:

@@ -68,10 +68,17 @@ def run_through_target(config: dict, messages: str) -> None:
     target.listen(io.StringIO(messages))
 
 
+def with_namespace(config: dict, keys: Sequence[str]) -> list[str]:
+    """Keys as an operator types them, plus their `key_namespace:` form (as the ledger has it)."""
+    namespace = config.get("key_namespace")
+    return [*keys, *(f"{namespace}:{k}" for k in keys)] if namespace else list(keys)
+
+
 def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
            engine: Engine | None = None) -> Outcome:
     """Replay the selected dead-letter records once; see the module docstring."""
     engine = engine or ledger_engine(config)
+    keys = with_namespace(config, keys)
     outcome = Outcome()
     wanted = deadletter.entries(engine, streams, keys)
     owner = claims.new_owner()
@@ -136,7 +143,7 @@ def main(ctx: click.Context, config_args: tuple[str, ...]) -> None:
 @click.pass_obj
 def list_command(config: dict, streams: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
     """One line per failed record: stream, key, doc number, attempts, when, HubSpot's error."""
-    items = deadletter.entries(ledger_engine(config), streams, keys)
+    items = deadletter.entries(ledger_engine(config), streams, with_namespace(config, keys))
     if not items:
         click.echo("dead-letter is empty")
         return
@@ -159,7 +166,7 @@ def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -
     for stream, key in out.skipped_claimed:
         click.echo(f"skipped   {stream} {key}: another replay is sending it now")
     engine = ledger_engine(config)
-    errors = {e.key: e for e in deadletter.entries(engine, streams, keys)}
+    errors = {e.key: e for e in deadletter.entries(engine, streams, with_namespace(config, keys))}
     for key in out.still_failed:
         reason = deadletter.error_summary(errors[key].error) if key in errors else "failed"
         click.echo(f"failed    {key[0]} {key[1]}: {reason}")
