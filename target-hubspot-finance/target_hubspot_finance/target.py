@@ -11,6 +11,7 @@ adds to the SDK's flow:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable
 from functools import cached_property
@@ -101,8 +102,13 @@ class TargetHubSpotFinance(Target):
             from target_hubspot_finance import oplog
         except ImportError:  # pragma: no cover
             return
-        oplog.configure(self.config.get("log_format") or "text",
-                        secrets=[self.config.get("access_token")])
+        token = self.config.get("access_token")
+        plain = None
+        with contextlib.suppress(Exception):  # a wrong key is reported when the token is used
+            from target_hubspot_finance import secrets
+
+            plain = secrets.reveal(token or "", setting="access_token")
+        oplog.configure(self.config.get("log_format") or "text", secrets=[token, plain])
 
     @cached_property
     def object_map(self) -> dict[str, str]:
@@ -179,6 +185,11 @@ class TargetHubSpotFinance(Target):
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """The CLI: a foreseeable failure is one line and exit 1, never a traceback."""
+        given = getattr(kwargs.get("config"), "config", None) or {}
+        if given.get("log_format") == "json":  # JSON from the first line (version banner)
+            from target_hubspot_finance import oplog
+
+            oplog.configure("json", secrets=[given.get("access_token")])
         try:
             super().invoke(*args, **kwargs)
         except FORESEEABLE as exc:
