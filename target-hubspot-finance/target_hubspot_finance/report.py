@@ -22,10 +22,13 @@ class StreamStats:
     failed: int = 0
     skipped: int = 0
     draft: int = 0  # invoices written but left in draft (no contact or no line items)
+    links_failed: int = 0  # written, but an association HubSpot refused (e.g. an unknown deal)
 
     def line(self, stream: str) -> str:
-        parts = ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self)
-                          if f.name != "draft" or self.draft)
+        optional = ("draft", "links_failed")
+        parts = ", ".join(f"{f.name.replace('_', ' ')} {getattr(self, f.name)}"
+                          for f in fields(self)
+                          if f.name not in optional or getattr(self, f.name))
         return f"{stream}: {parts}"
 
 

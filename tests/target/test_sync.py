@@ -322,3 +322,15 @@ def test_key_namespace_keeps_two_sap_companies_apart_in_one_portal(hubspot_sandb
     assert set(by(hs, "companies", "sap_card_code")) == {"US01:C00001", "DE01:C00001"}
     assert set(by(hs, "invoices", "sap_doc_num")) == {"US01:4001", "DE01:4001"}
     assert len(hs.objects("line_items")) == 6
+
+
+def test_an_unknown_deal_id_is_reported_and_the_invoice_still_written(
+        hubspot_sandbox, target_config):
+    target, _ = run(cfg(target_config), messages(
+        ("business_partners", [customer(1)]),
+        ("invoices", [invoice(1, U_HubSpotDealId="999999"), invoice(2)])))
+    stats = target.runtime.report.streams["invoices"]
+    assert (stats.created, stats.failed, stats.links_failed) == (2, 0, 1)
+    assert hubspot_sandbox.associations("invoices", "deals") == []
+    events = [e for e in ledger_rows(target_config, "sync_events") if e["action"] == "skipped"]
+    assert [(e["sap_key"], e["detail"][:23]) for e in events] == [("1", "link failed: deal 99999")]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from target_hubspot_finance.runtime import Runtime
 
 DEFAULT_BATCH_ROWS = 1000
+LINK_FAILED = "link failed"  # detail prefix of an association HubSpot refused
 # Drain order: a company before the invoices that point at it; credit notes before invoices
 # (their amounts are kept in the ledger, so an invoice of the same run is written with its
 # credits and status at once); an invoice before the payments that point at it.
@@ -79,6 +80,9 @@ class HubSpotSink(BatchSink):
         ok = []
         for event in events:
             action = event.action
+            if event.detail and event.detail.startswith(LINK_FAILED):
+                self.rt.report.count(self.stream_name, "links_failed")
+                continue
             self.rt.report.count(self.stream_name, action)
             if event.detail and event.detail.startswith("draft"):
                 self.rt.report.count(self.stream_name, "draft")
@@ -86,21 +90,6 @@ class HubSpotSink(BatchSink):
                 ok.append(event.sap_key)
         if ok:
             self.rt.ledger.clear_failures(self.stream_name, ok)
-
-    def _log_event(self, event: Event) -> None:
-        """One log line per sync event (DEBUG when all is well), with the event fields that
-        `log_format: json` turns into JSON keys."""
-        level = (logging.WARNING if event.action == "failed" else
-                 logging.INFO if event.detail and event.detail.startswith("draft") else
-                 logging.DEBUG)
-        if not self.logger.isEnabledFor(level):
-            return
-        self.logger.log(level, "%s %s %s%s", event.action, self.stream_name, event.sap_key,
-                        f": {event.detail}" if event.detail else "",
-                        extra=oplog.event_fields(event.action, stream=self.stream_name,
-                                                 sap_key=event.sap_key,
-                                                 hubspot_id=event.hubspot_id,
-                                                 detail=event.detail))
 
     def fail(self, records: dict[str, dict], errors: dict[str, Any],
              doc_field: str = "DocNum") -> list[Event]:
@@ -117,14 +106,19 @@ def _log_events(logger: Any, events: list[Event], config: Any) -> None:
     """One log line per sync event, with stream/sap_key/hubspot_id/action as fields for
     `log_format: json` (oplog.py); at debug level in text logs, where they would flood."""
     json_logs = config.get("log_format") == "json"
-    level = logging.INFO if json_logs else logging.DEBUG
-    if not logger.isEnabledFor(level):
-        return
+    base = logging.INFO if json_logs else logging.DEBUG
     dry = bool(config.get("dry_run"))
     for e in events:
+        # what an operator must see stands out in text logs too: failures, refused links, drafts
+        detail = e.detail or ""
+        level = (logging.WARNING if e.action == "failed" or detail.startswith(LINK_FAILED)
+                 else max(base, logging.INFO) if detail.startswith("draft") else base)
+        if not logger.isEnabledFor(level):
+            continue
         action = f"would_{e.action[:-1]}" if dry and e.action in ("created", "updated") \
             else e.action
-        logger.log(level, "%s %s %s %s", e.stream, e.sap_key, action, e.hubspot_id or "-",
+        logger.log(level, "%s %s %s %s%s", e.stream, e.sap_key, action, e.hubspot_id or "-",
+                   f": {detail}" if detail else "",
                    extra=oplog.event_fields(action, stream=e.stream, sap_key=e.sap_key,
                                             hubspot_id=e.hubspot_id, detail=e.detail))
 

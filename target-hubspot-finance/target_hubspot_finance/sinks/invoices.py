@@ -23,7 +23,7 @@ from typing import Any
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches
 from target_hubspot_finance.ledger import Event
-from target_hubspot_finance.sinks.base import HubSpotSink, reason
+from target_hubspot_finance.sinks.base import LINK_FAILED, HubSpotSink, reason
 
 DEFAULT_DEAL_FIELD = "U_HubSpotDealId"
 
@@ -266,11 +266,19 @@ class InvoicesSink(HubSpotSink):
             return
         failures = rt.client.associate_default("invoices", "deals", sorted(pairs))
         if failures:
+            # The invoice is written; only its deal link is not. Reported, tried again when
+            # the invoice changes (the link is not recorded as made).
+            keys = {(ids[k], p.deal_id): k for k, p in changed.items() if k in ids and p.deal_id}
+            refused: set = set()
             for failure in failures:
-                events.append(Event(self.stream_name, None, "failed",
-                                    detail=f"deal association: {failure.get('message', failure)}"))
-            bad = {str(i) for f in failures for i in (f.get("context") or {}).get("ids", [])}
-            pairs = {p for p in pairs if p[1] not in bad} if bad else set()
+                text = str(failure.get("message", failure))
+                hits = [pair for pair in pairs if pair[1] in text] or [None]
+                for pair in hits:
+                    refused.add(pair)
+                    events.append(Event(self.stream_name, keys.get(pair) if pair else None,
+                                        "skipped", pair[0] if pair else None,
+                                        f"{LINK_FAILED}: deal {pair[1] if pair else '?'}: {text}"))
+            pairs = set() if None in refused else pairs - refused
         rt.ledger.record_links("invoices", "deals", pairs)
 
     def _pending_payments(self, ids: dict[str, str]) -> None:
