@@ -82,7 +82,8 @@ def encrypt(plaintext: str, key: Fernet) -> str:
 
 
 def reveal(
-    value: str, *, setting: str, env_var: str = KEY_ENV_VAR, keyring_service: str = KEYRING_SERVICE
+    value: str, *, setting: str = "access_token", env_var: str = KEY_ENV_VAR,
+    keyring_service: str = KEYRING_SERVICE,
 ) -> str:
     """The plain secret: `value` itself unless it is `enc:...`, then decrypted with the key.
 

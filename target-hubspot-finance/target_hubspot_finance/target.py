@@ -96,6 +96,10 @@ class TargetHubSpotFinance(Target):
         if problems:
             raise ConfigValidationError("; ".join(problems), errors=problems)
         self._configure_logs()
+        if validate_token := self.config.get("access_token"):  # a wrong key: stop before input
+            from target_hubspot_finance import secrets
+
+            secrets.reveal(validate_token, setting="access_token")
 
     def _configure_logs(self) -> None:
         try:
@@ -126,7 +130,7 @@ class TargetHubSpotFinance(Target):
             from target_hubspot_finance import secrets
             reveal = getattr(secrets, "reveal", None)
             if reveal is not None and secrets.is_encrypted(token):
-                config["access_token"] = reveal(token)
+                config["access_token"] = reveal(token, setting="access_token")
         except ImportError:  # pragma: no cover
             pass
         return config
