@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from target_factory import customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg, ledger_rows
+from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 from target_hubspot_finance.hubspot.errors import RetryableError
 from target_hubspot_finance.target import TargetHubSpotFinance
@@ -134,3 +134,44 @@ def test_reference_streams_are_read_and_skipped(hubspot_sandbox, target_config):
     target, _ = run(cfg(target_config), text)
     assert target.runtime.report.streams["chart_of_accounts"].skipped == 1
     assert hubspot_sandbox.writes() == 0
+
+
+def test_random_faults_on_every_kind_of_call_lose_and_duplicate_nothing(
+        hubspot_sandbox, target_config):
+    """10% of calls fail with 500, 503, 429, a dropped connection or a lost answer (the write
+    happened): the run still ends with exactly one object per SAP key and every link."""
+    hs = hubspot_sandbox
+    for i, kind in enumerate(("500", "503", "429", "drop", "timeout")):
+        hs.add_fault(kind=kind, rate=0.02, seed=i, delay=1.0, path_contains="/crm/")
+    invoices = [invoice(i, card=1 + i % 7, lines=1 + i % 2) for i in range(1, 251)]
+    payments = [payment(i, card=1 + i % 7, applies=[(i, 5.0)]) for i in range(1, 251)]
+    config = cfg(target_config, request_timeout=0.4, max_retries=8, batch_size_rows=60)
+    error, states = run_until_failure(config, messages(
+        ("business_partners", [customer(c) for c in range(1, 8)]), ("invoices", invoices),
+        ("incoming_payments", payments), state={"done": 1}))
+    assert error is None and states == [{"done": 1}]
+    hs.clear_faults()
+    settled(hs)
+    faults = sum(hs.count(status=s) for s in (500, 503, 429, 0))
+    assert faults >= 3  # the faults did fire (seeded)
+    assert len(by(hs, "invoices", "sap_doc_num")) == len(hs.objects("invoices")) == 250
+    assert len(by(hs, "line_items", "sap_line_key")) == len(hs.objects("line_items")) == 625
+    assert len(hs.objects("commerce_payments")) == 250 and len(hs.objects("companies")) == 7
+    links = hs.associations("invoices", "line_items")
+    assert len(set(links)) == 625
+    assert len({a for a, _, _ in hs.associations("commerce_payments", "invoices")}) == 250
+    assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_an_invoice_deleted_in_hubspot_is_created_again_when_it_changes(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)])))
+    gone = hs.objects("invoices")[0]["id"]
+    assert hs.client().delete(f"/crm/v3/objects/invoices/{gone}").status_code == 204
+    target, _ = run(cfg(target_config), messages(("invoices", [invoice(1, PaidToDate=220.0)])))
+    live = by(hs, "invoices", "sap_doc_num")
+    assert list(live) == ["4001"] and live["4001"]["hs_object_id"] != gone
+    assert live["4001"]["hs_invoice_status"] == "paid"
+    assert target.runtime.report.streams["invoices"].created == 1
