@@ -47,14 +47,18 @@ def hubspot_table(figs: list[SizeFigures]) -> str:
     rows = []
     for f in figs:
         if not f.ok:
-            rows.append([f.invoices, f.rate_limit, "FAILED", "", "", "", "", "", ""])
+            rows.append([f.invoices, f.rate_limit, "FAILED"] + [""] * 9)
             continue
-        writes = sum(n for k, n in f.hubspot_calls.items() if k.startswith(("write", "assoc")))
-        rows.append([f.invoices, f.rate_limit, f.hubspot_total, writes, f.floor_total,
-                     f"{writes / f.floor_total:.2f}" if f.floor_total else "-",
-                     f.hubspot_429, f"{f.wall_s:.1f}", f"{f.rate_floor_s:.1f}"])
-    return _table(["invoices", "limit/10s", "HubSpot calls (all)", "write calls", "floor",
-                   "writes/floor", "429s", "wall s", "rate floor s"], rows)
+        calls = f.hubspot_calls
+        objects = sum(n for k, n in calls.items() if k.startswith("write "))
+        assoc = sum(n for k, n in calls.items() if k.startswith("assoc "))
+        other = f.hubspot_total - objects - assoc
+        rows.append([f.invoices, f.rate_limit, f.hubspot_total, other, objects, f.object_floor,
+                     assoc, f.floor_total - f.object_floor, f.hubspot_429, f"{f.wall_s:.1f}",
+                     f"{f.calls_rate_s:.0f}", f"{f.rate_floor_s:.0f}"])
+    return _table(["invoices", "limit/10s", "calls (all)", "setup+reads", "object writes",
+                   "object floor", "assoc calls", "assoc floor", "429s", "wall s",
+                   "min wall s, calls made", "min wall s, full floor"], rows)
 
 
 def kinds_table(f: SizeFigures) -> str:
@@ -74,16 +78,17 @@ def kinds_table(f: SizeFigures) -> str:
 
 
 def sap_table(figs: list[SizeFigures]) -> str:
-    """SAP GETs vs ceil(records/page); tap records/s vs a plain requests loop; peak RSS."""
+    """SAP GETs vs ceil(records/page) (the run-start probe counted apart)."""
     rows = []
     for f in figs:
         if not f.ok:
             continue
         for entity, n in f.sap_records.items():
-            rows.append([f.invoices, entity, n, f.sap_requests.get(entity, 0),
+            gets, probes = f.sap_requests.get(entity, 0), f.sap_probes.get(entity, 0)
+            rows.append([f.invoices, entity, n, gets, probes, gets - probes,
                          page_floor(n, f.page_size)])
-    return _table(["invoices", "entity set", "records", "GETs (run 1)", "ceil(records/page)"],
-                  rows)
+    return _table(["invoices", "entity set", "records", "GETs (run 1)", "probes",
+                   "page GETs", "ceil(records/page)"], rows)
 
 
 def speed_table(figs: list[SizeFigures]) -> str:
@@ -93,13 +98,15 @@ def speed_table(figs: list[SizeFigures]) -> str:
         if not f.ok:
             continue
         tap_rate = f.tap_only_records / f.tap_only_s if f.tap_only_s else 0
+        stream_rate = f.tap_only_records / f.tap_stream_s if f.tap_stream_s else 0
         base_rate = f.baseline_records / f.baseline_s if f.baseline_s else 0
         rows.append([f.invoices, f.tap_only_records, f"{f.tap_only_s:.1f}", f"{tap_rate:.0f}",
-                     f.baseline_records, f"{f.baseline_s:.1f}", f"{base_rate:.0f}",
-                     f"{f.tap_rss_mib:.0f}", f"{f.target_rss_mib:.0f}"])
-    return _table(["invoices", "tap records", "tap s (incl. start-up)", "tap rec/s",
-                   "loop records", "loop s", "loop rec/s", "tap peak RSS MiB",
-                   "target peak RSS MiB"], rows)
+                     f"{f.tap_stream_s:.1f}", f"{stream_rate:.0f}", f.baseline_records,
+                     f"{f.baseline_s:.1f}", f"{base_rate:.0f}", f"{f.tap_rss_mib:.0f}",
+                     f"{f.target_rss_mib:.0f}"])
+    return _table(["invoices", "tap records", "tap s (process)", "tap rec/s", "tap s (sync)",
+                   "tap rec/s (sync)", "loop records", "loop s", "loop rec/s",
+                   "tap peak RSS MiB", "target peak RSS MiB"], rows)
 
 
 def rerun_table(figs: list[SizeFigures]) -> str:

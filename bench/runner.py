@@ -6,7 +6,9 @@ the timings describe the same run.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,8 @@ class SizeFigures:
     objects: dict[str, int] = field(default_factory=dict)
     associations: dict[str, int] = field(default_factory=dict)
     sap_requests: dict[str, int] = field(default_factory=dict)
+    sap_probes: dict[str, int] = field(default_factory=dict)
+    tap_stream_s: float = 0.0
     sap_records: dict[str, int] = field(default_factory=dict)
     sap_logins: int = 0
     tap_rss_mib: float = 0.0
@@ -64,27 +68,57 @@ class SizeFigures:
         return sum(self.hubspot_floor.values())
 
     @property
+    def object_floor(self) -> int:
+        """ceil(n/100) summed over object kinds only (associations can ride on batch create)."""
+        return sum(n for k, n in self.hubspot_floor.items() if k.startswith("write "))
+
+    @property
     def rate_floor_s(self) -> float:
-        """Seconds the floor's calls need at this rate limit (a 10 s rolling window)."""
-        return self.floor_total / self.rate_limit * 10.0
+        """Least wall time the floor's calls need under the limit (see min_wall_s)."""
+        return min_wall_s(self.floor_total, self.rate_limit)
 
     @property
     def calls_rate_s(self) -> float:
-        """Seconds the calls actually made need at this rate limit."""
-        return self.hubspot_total / self.rate_limit * 10.0
+        """Least wall time the calls actually made need under the limit."""
+        return min_wall_s(self.hubspot_total, self.rate_limit)
 
 
-def _sap_counts(sap: object, entities: list[str]) -> tuple[dict[str, int], int]:
-    """GETs per entity set and the number of logins in the SAP sandbox's log so far."""
+def min_wall_s(calls: int, limit: int) -> float:
+    """Least seconds `calls` requests need under `limit` per rolling 10 s: the first `limit` go
+    at once, each further `limit` waits one more window."""
+    return 10.0 * ((calls - 1) // limit) if calls > 0 else 0.0
+
+
+def _sap_counts(requests: list, entities: list[str]) -> tuple[dict, dict, int]:
+    """GETs and run-start probes per entity set, and logins, in a slice of the SAP log."""
     per: dict[str, int] = dict.fromkeys(entities, 0)
+    probes: dict[str, int] = dict.fromkeys(entities, 0)
     logins = 0
-    for req in sap.requests:
+    for req in requests:
         name = req.path.rstrip("/").rsplit("/", 1)[-1]
         if req.method == "POST" and name == "Login":
             logins += 1
         elif req.method == "GET" and name in per:
             per[name] += 1
-    return per, logins
+            if " desc" in str((req.query or {}).get("$orderby", "")):
+                probes[name] += 1
+    return per, probes, logins
+
+
+_METRIC = re.compile(r'METRIC: (\{.*\})')
+
+
+def sync_seconds(tap_stderr: str) -> float:
+    """Sum of singer-sdk's per-stream sync_duration metrics: the tap's time minus start-up."""
+    total = 0.0
+    for match in _METRIC.finditer(tap_stderr):
+        try:
+            metric = json.loads(match.group(1))
+        except ValueError:
+            continue
+        if metric.get("metric") == "sync_duration":
+            total += float(metric.get("value") or 0)
+    return total
 
 
 def measure(invoices: int, rate_limit: int, page_size: int, workdir: Path,
@@ -111,7 +145,8 @@ def measure(invoices: int, rate_limit: int, page_size: int, workdir: Path,
         figures.hubspot_429 = calls.get("429", 0)
         figures.objects, figures.associations = hubspot_inventory(w.hubspot, HUBSPOT_TYPES)
         figures.hubspot_floor = floors(figures.objects, figures.associations)
-        figures.sap_requests, figures.sap_logins = _sap_counts(_Tail(w.sap, sap_before), entities)
+        figures.sap_requests, figures.sap_probes, figures.sap_logins = _sap_counts(
+            w.sap.requests[sap_before:], entities)
         figures.sap_records = {e: len(w.sap.all(e)) for e in entities}
 
         if rerun:
@@ -128,18 +163,12 @@ def measure(invoices: int, rate_limit: int, page_size: int, workdir: Path,
         figures.tap_only_s = alone.wall_s
         figures.tap_only_records = sum(alone.records.values())
         figures.tap_only_rss_mib = alone.maxrss_kib / 1024
+        figures.tap_stream_s = sync_seconds(alone.stderr)
         if baseline:
             base = replay(w.sap.url, tap_gets(w.sap.requests[sap_mark:]), page_size)
             figures.baseline_s, figures.baseline_records = base.seconds, base.records
             figures.baseline_pages = base.pages
     return figures
-
-
-class _Tail:
-    """The SAP sandbox's request log from a given index on (so setup calls are not counted)."""
-
-    def __init__(self, sap: object, start: int) -> None:
-        self.requests = sap.requests[start:]
 
 
 def page_floor(records: int, page_size: int) -> int:
