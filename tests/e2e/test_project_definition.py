@@ -81,6 +81,15 @@ def test_declared_capabilities_are_the_plugins_own(kind, name, executable):
     assert {"about", "stream-maps"} <= declared
 
 
+def test_no_setting_is_declared_decimal():
+    """Meltano 4.4.1 casts a `kind: decimal` value from the environment to Decimal and then fails
+    to write the plugin's JSON config (`Object of type Decimal is not JSON serializable`)."""
+    for kind in ("extractors", "loaders", "mappers"):
+        for p in project()["plugins"].get(kind, []):
+            for setting in p.get("settings", []):
+                assert setting.get("kind") != "decimal", f"{p['name']}.{setting['name']}"
+
+
 def test_tap_capabilities_include_incremental_state():
     assert {"catalog", "discover", "state"} <= set(plugin("extractors", "tap-sapb1")[
         "capabilities"])
