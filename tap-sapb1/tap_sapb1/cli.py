@@ -28,9 +28,8 @@ def main() -> None:
         command.main(prog_name=TapSAPB1.name)
     except FORESEEABLE as exc:
         close_all()  # log out first, so the error stays the last line
-        if isinstance(exc, ConfigValidationError) and exc.errors:
-            for error in exc.errors:
-                logger.error("Config error: %s", error)
+        if isinstance(exc, ConfigValidationError):
+            logger.error("Config error: %s", "; ".join(exc.errors or [str(exc)]))
         else:
             logger.error("%s", describe(exc, live_url()))
         sys.exit(1)

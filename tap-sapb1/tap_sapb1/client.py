@@ -8,6 +8,7 @@ not a retry: the request is repeated at once after a new login, at most twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Generator, Iterable
 from functools import cached_property
 from http import HTTPStatus
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
     from tap_sapb1.tap import TapSAPB1
 
 MAX_RELOGINS = 2
+RETRIED_EXCEPTIONS = (ConnectionResetError, RetriableAPIError, requests.exceptions.Timeout,
+                      requests.exceptions.ConnectionError,
+                      requests.exceptions.ChunkedEncodingError,
+                      requests.exceptions.ContentDecodingError)
 MAX_BACKOFF_SECONDS = 60.0
 DATE_FIELDS = ("DocDate", "DocDueDate", "TaxDate", "CreateDate", "CreationDate", "UpdateDate",
                "TransferDate")
@@ -102,6 +107,13 @@ class SapStream(RESTStream[Any]):
         """JSON in and out; no session here (the authenticator adds the cookies)."""
         return {"Accept": "application/json"}
 
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """singer-sdk's stream log; its generic "unhandled error" line becomes a warning, since
+        the command ends with one ERROR line naming the cause."""
+        if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
+            level = logging.WARNING
+        super().log(message, *args, level=level, **kwargs)
+
     def backoff_max_tries(self) -> int:
         """One try plus `max_retries` retries."""
         return int(self.config.get("max_retries", 5)) + 1
@@ -126,8 +138,13 @@ class SapStream(RESTStream[Any]):
                             self.backoff_max_tries() - 1, details.get("wait", 0.0))
 
     def request_decorator(self, func: Callable) -> Callable:
-        """singer-sdk's retries, wrapped in a re-login that repeats the rejected request."""
-        retried = super().request_decorator(func)
+        """singer-sdk's retry policy (same exceptions and hooks), wrapped in a re-login that
+        repeats the rejected request. Giving up is logged as a warning: the command's one ERROR
+        line says what failed and what to fix."""
+        retried = backoff.on_exception(
+            self.backoff_wait_generator, RETRIED_EXCEPTIONS, max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler, jitter=self.backoff_jitter, logger=self.logger,
+            giveup_log_level=logging.WARNING)(func)
 
         def call(prepared: requests.PreparedRequest, context: Context | None) -> Any:
             for attempt in range(MAX_RELOGINS + 1):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
+import warnings
 import weakref
 from functools import cached_property
 from typing import Any
 
 import backoff
+import click
 import requests
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import SingerCommand
 
 from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
 from tap_sapb1.client import MAX_BACKOFF_SECONDS
@@ -21,6 +26,18 @@ from tap_sapb1.settings import CONFIG_SCHEMA, DEFAULT_BACKOFF_SECONDS, check_set
 from tap_sapb1.streams import STREAM_TYPES
 
 _LIVE_TAPS: weakref.WeakSet[TapSAPB1] = weakref.WeakSet()
+
+
+class _ConfigErrorsRaisedCommand(SingerCommand):
+    """SingerCommand without its config-error handler (which logs a line per error plus a
+    summary): the error reaches `tap_sapb1.cli.main`, which prints one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """What SingerCommand.invoke sets up, then the plain click invocation."""
+        logging.captureWarnings(capture=True)
+        warnings.filterwarnings("once", category=DeprecationWarning)
+        sys.excepthook = self.excepthook
+        return click.Command.invoke(self, ctx)
 
 
 class TapSAPB1(Tap):
@@ -50,9 +67,20 @@ class TapSAPB1(Tap):
             register_secret(reveal(str(password)))
 
     def _without_password(self, exc: ConfigValidationError) -> ConfigValidationError:
+        """The schema errors plus this tap's own checks, in its words, the password masked."""
         self._register_password()
-        return ConfigValidationError(str(exc), errors=[scrub(e) for e in exc.errors or []],
-                                     schema=exc.schema)
+        config = getattr(self, "_config", {})
+        ours = check_settings(config)
+        theirs = [e for e in exc.errors or [] if "is a required property" not in e]
+        errors = [scrub(e) for e in theirs + [e for e in ours if e not in theirs]]
+        return ConfigValidationError(str(exc), errors=errors, schema=exc.schema)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """singer-sdk's command, leaving config errors to `tap_sapb1.cli` (one line, exit 1)."""
+        command = super().get_singer_command()
+        command.__class__ = _ConfigErrorsRaisedCommand
+        return command
 
     def discover_streams(self) -> list:
         """The seven streams, in the order a run reads them."""

@@ -18,8 +18,8 @@ def _assert_one_clear_line(run, *needles: str) -> None:
     assert run.returncode == 1, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     errors = run.error_lines()
-    assert errors, run.stderr[-2000:]
-    assert any(all(n in line for n in needles) for line in errors), errors
+    assert len(errors) == 1, run.stderr[-3000:]
+    assert all(n in errors[0] for n in needles), errors
 
 
 BASE = {"service_layer_url": "http://127.0.0.1:9/b1s/v1", "company_db": "SBODEMOUS",

@@ -44,6 +44,7 @@ def test_sap_down_beyond_retries_fails_in_one_line_and_a_rerun_completes(make_sa
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
     last = failed.stderr.strip().splitlines()[-1]
+    assert failed.error_lines() == [last]  # one ERROR line, the last one
     assert "SAP kept failing after all retries" in last and "503" in last
     assert failed.output.records["business_partners"]  # the stream before it was read
 

@@ -15,7 +15,7 @@ def test_self_signed_certificate_fails_by_default_with_a_hint(tls_sandbox, tmp_p
     run = run_cli(tmp_path, config_for(tls_sandbox, max_retries=0), "--test")
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    line = run.error_lines()[-1]
+    [line] = run.error_lines()
     assert "TLS certificate check failed" in line
     assert "ca_bundle" in line and "verify_ssl" in line
     assert tls_sandbox.count() == 0  # nothing got through the handshake
