@@ -131,6 +131,18 @@ class MappingError(ValueError):
     """A record the target cannot map (the message says which field and why)."""
 
 
+# What a malformed record can raise inside the mapping functions: the sinks catch these per
+# record and dead-letter that record, so one bad payload never stops a run.
+MAPPING_ERRORS = (MappingError, TypeError, AttributeError, KeyError, ValueError)
+
+
+def describe(exc: Exception) -> str:
+    """One line for the dead-letter: the mapping error's own text, else what was malformed."""
+    if isinstance(exc, MappingError):
+        return str(exc)
+    return f"malformed record ({type(exc).__name__}: {exc})"[:300]
+
+
 # -- value forms ---------------------------------------------------------------------------
 def yes(value: Any) -> bool:
     """SAP's tYES/tNO (and plain booleans) as a Python bool."""

@@ -334,3 +334,21 @@ def test_an_unknown_deal_id_is_reported_and_the_invoice_still_written(
     assert hubspot_sandbox.associations("invoices", "deals") == []
     events = [e for e in ledger_rows(target_config, "sync_events") if e["action"] == "skipped"]
     assert [(e["sap_key"], e["detail"][:23]) for e in events] == [("1", "link failed: deal 99999")]
+
+
+def test_a_malformed_record_is_dead_lettered_with_one_line_and_the_run_goes_on(
+        hubspot_sandbox, target_config):
+    broken = invoice(1, DocumentLines=[["not", "a", "line"]])
+    bad_payment = payment(1, PaymentInvoices=[{"LineNum": 0, "DocEntry": 2, "SumApplied": {}}])
+    _target, states = run(cfg(target_config), messages(
+        ("business_partners", [customer(1), customer(2, ContactEmployees="junk")]),
+        ("invoices", [broken, invoice(2)]), ("incoming_payments", [bad_payment]),
+        state={"s": 3}))
+    assert set(by(hubspot_sandbox, "invoices", "sap_doc_num")) == {"4002"}
+    assert set(by(hubspot_sandbox, "companies", "sap_card_code")) == {"C00001"}
+    dead = {(d["stream"], d["sap_key"]): str(d["error"]) for d in
+            ledger_rows(target_config, "dead_letter")}
+    assert set(dead) == {("invoices", "1"), ("business_partners", "C00002"),
+                         ("incoming_payments", "1")}
+    assert all("malformed record" in e or "not a number" in e for e in dead.values())
+    assert states == [{"s": 3}]

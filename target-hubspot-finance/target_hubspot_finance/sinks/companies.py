@@ -45,17 +45,18 @@ class CompaniesSink(HubSpotSink):
             try:
                 props = mapping.apply_property_map("companies", mapping.map_company(
                     record, rt.namespace), record, rt.property_map)
-            except mapping.MappingError as exc:
-                bad[key] = reason(str(exc))
+                code = str(record["CardCode"])
+                contacts = []
+                for person in record.get("ContactEmployees") or []:
+                    cprops = mapping.map_contact(person, code)
+                    if cprops:
+                        contacts.append((
+                            rt.key(mapping.contact_key(code, person.get("InternalCode"))),
+                            mapping.apply_property_map("contacts", cprops, person,
+                                                       rt.property_map)))
+            except mapping.MAPPING_ERRORS as exc:
+                bad[key] = reason(mapping.describe(exc))
                 continue
-            code = str(record["CardCode"])
-            contacts = []
-            for person in record.get("ContactEmployees") or []:
-                cprops = mapping.map_contact(person, code)
-                if cprops:
-                    contacts.append((rt.key(mapping.contact_key(code, person.get("InternalCode"))),
-                                     mapping.apply_property_map("contacts", cprops, person,
-                                                                rt.property_map)))
             plans[key] = (props, contacts)
         if bad:
             events += self.fail(latest, bad, doc_field="CardCode")

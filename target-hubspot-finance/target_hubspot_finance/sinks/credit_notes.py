@@ -34,8 +34,8 @@ class CreditNotesSink(HubSpotSink):
         for key, record in latest.items():
             try:
                 plans[key] = mapping.credit_applications(record)
-            except mapping.MappingError as exc:
-                bad[key] = reason(str(exc))
+            except mapping.MAPPING_ERRORS as exc:
+                bad[key] = reason(mapping.describe(exc))
         if bad:
             events += self.fail(latest, bad)
         hashes = {k: mapping.content_hash([a.__dict__ for a in apps]) for k, apps in plans.items()}

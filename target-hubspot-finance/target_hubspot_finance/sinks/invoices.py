@@ -128,8 +128,8 @@ class InvoicesSink(HubSpotSink):
                 if tax and lines:
                     lines[tax["sap_line_key"]] = mapping.apply_property_map(
                         "line_items", tax, record, rt.property_map)
-            except mapping.MappingError as exc:
-                bad[key] = reason(str(exc))
+            except mapping.MAPPING_ERRORS as exc:
+                bad[key] = reason(mapping.describe(exc))
                 continue
             people = contacts.get(card, {})
             wanted = mapping.text(record.get("ContactPersonCode"))

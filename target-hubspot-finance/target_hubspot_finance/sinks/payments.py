@@ -35,20 +35,22 @@ class PaymentsSink(HubSpotSink):
         events: list[Event] = []
         latest = self.latest(records)
         plans: dict[str, list[mapping.Application]] = {}
+        bodies: dict[str, dict[str, dict]] = {}
         bad: dict[str, Any] = {}
         for key, record in latest.items():
             try:
                 if not mapping.text(record.get("CardCode")):
                     raise mapping.MappingError("payment without CardCode")
-                plans[key] = mapping.payment_applications(record)
-            except mapping.MappingError as exc:
-                bad[key] = reason(str(exc))
+                apps = mapping.payment_applications(record)
+                bodies[key] = {a.source_key: mapping.apply_property_map(
+                    "commerce_payments", mapping.map_payment(record, a, rt.namespace), record,
+                    rt.property_map) for a in apps}
+                plans[key] = apps
+            except mapping.MAPPING_ERRORS as exc:
+                bad[key] = reason(mapping.describe(exc))
         if bad:
             events += self.fail(latest, bad)
         commerce = rt.payments_mode == "commerce_payments"
-        bodies = {k: {a.source_key: mapping.apply_property_map(
-            "commerce_payments", mapping.map_payment(latest[k], a, rt.namespace), latest[k],
-            rt.property_map) for a in apps} for k, apps in plans.items()}
         hashes = {k: mapping.content_hash([rt.payments_mode, bodies[k]]) for k in plans}
         prior = rt.ledger.lookup("payments", plans)
         changed = {k: v for k, v in plans.items()
