@@ -154,3 +154,21 @@ def test_replay_list_command_prints_the_table_and_a_count(tmp_path):
     assert lines[-1] == "1 record(s) in the dead-letter"
     empty = CliRunner().invoke(replay_main, ["--config", str(config), "list", "--key", "none"])
     assert empty.output.strip() == "dead-letter is empty"
+
+
+def test_two_replays_creating_the_claims_table_at_once_both_succeed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    errors: list[Exception] = []
+
+    def create() -> None:
+        try:
+            claims.ensure_table(create_engine(url, connect_args={"timeout": 30}))
+        except Exception as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []

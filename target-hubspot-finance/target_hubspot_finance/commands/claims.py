@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, delete, insert
+from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, delete, insert, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
 
@@ -40,8 +40,16 @@ def _now() -> datetime:
 
 
 def ensure_table(engine: Engine) -> None:
-    """Create `replay_claims` if missing; never touches the target's own tables."""
-    metadata.create_all(engine, tables=[replay_claims])
+    """Create `replay_claims` if missing; never touches the target's own tables.
+
+    Two replays starting together may both see it missing: the loser's CREATE fails, and the
+    table the winner made is all it needed.
+    """
+    try:
+        metadata.create_all(engine, tables=[replay_claims])
+    except (OperationalError, ProgrammingError):
+        if not inspect(engine).has_table(replay_claims.name):
+            raise
 
 
 def claim(engine: Engine, owner: str, keys: Iterable[tuple[str, str]],

@@ -39,7 +39,10 @@ class Outcome:
 
 
 def ledger_engine(config: dict) -> Engine:
-    return create_engine(config.get("ledger_url") or DEFAULT_LEDGER_URL)
+    """The ledger; on SQLite a writer waits up to 30 s for another (a scheduled run) to finish."""
+    url = config.get("ledger_url") or DEFAULT_LEDGER_URL
+    args = {"timeout": 30} if url.startswith("sqlite") else {}
+    return create_engine(url, connect_args=args)
 
 
 def singer_messages(items: Sequence[deadletter.DeadLetterEntry]) -> str:
