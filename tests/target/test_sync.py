@@ -231,10 +231,13 @@ def test_payments_mode_properties_puts_payment_figures_on_invoice_and_company(
         hubspot_sandbox, target_config):
     hs = hubspot_sandbox
     config = cfg(target_config, payments_mode="properties")
-    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
-                         ("incoming_payments", [payment(1, applies=[(1, 100.0)]),
-                                                payment(2, applies=[(1, 20.0)],
-                                                        DocDate="2026-03-01")])))
+    text_in = messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
+                       ("incoming_payments", [payment(1, applies=[(1, 100.0)]),
+                                              payment(2, applies=[(1, 20.0)],
+                                                      DocDate="2026-03-01")]))
+    run(config, text_in)
+    again, _ = run(config, text_in)
+    assert sum(again.runtime.client.calls.values()) == 0
     assert hs.objects("commerce_payments") == []
     inv = by(hs, "invoices", "sap_doc_num")["4001"]
     assert (inv["sap_payment_count"], inv["sap_last_payment_date"]) == ("2", "2026-03-01")
