@@ -62,6 +62,8 @@ class RunResult:
     tap_maxrss_kib: int
     target_maxrss_kib: int
     wall_s: float
+    tap_cpu_s: float = 0.0
+    target_cpu_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -141,6 +143,7 @@ class RunningPipeline:
         pending = {"tap": self.tap, "target": self.target}
         codes: dict[str, int | None] = {"tap": None, "target": None}
         rss: dict[str, int] = {"tap": 0, "target": 0}
+        cpu: dict[str, float] = {"tap": 0.0, "target": 0.0}
         deadline = self.started + timeout
         timed_out = False
         polls = 0
@@ -149,8 +152,9 @@ class RunningPipeline:
             for name, proc in list(pending.items()):
                 if polls % 5 == 1:  # a zombie has no VmHWM: sample while it runs
                     rss[name] = max(rss[name], peak_rss_kib(proc.pid))
-                pid, status = os.waitpid(proc.pid, os.WNOHANG)
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
+                    cpu[name] = usage.ru_utime + usage.ru_stime  # CPU time is not inherited
                     code = _exit_code(status)
                     proc.returncode = code
                     codes[name] = code
@@ -175,6 +179,7 @@ class RunningPipeline:
             target_stderr=logs["target"].read_text("utf-8", "replace"),
             target_stdout="".join(self._stdout_lines),
             tap_maxrss_kib=rss["tap"], target_maxrss_kib=rss["target"], wall_s=wall,
+            tap_cpu_s=cpu["tap"], target_cpu_s=cpu["target"],
         )
 
 

@@ -109,6 +109,14 @@ def speed_table(figs: list[SizeFigures]) -> str:
                    "tap peak RSS MiB", "target peak RSS MiB"], rows)
 
 
+def cpu_table(figs: list[SizeFigures]) -> str:
+    """Where run 1's time went: CPU seconds of tap, target and the sandboxes (2 cores shared)."""
+    rows = [[f.invoices, f.rate_limit, f"{f.wall_s:.1f}", f"{f.tap_cpu_s:.1f}",
+             f"{f.target_cpu_s:.1f}", f"{f.sandbox_cpu_s:.1f}"] for f in figs if f.ok]
+    return _table(["invoices", "limit/10s", "wall s", "tap CPU s", "target CPU s",
+                   "sandboxes CPU s"], rows)
+
+
 def rerun_table(figs: list[SizeFigures]) -> str:
     """A second run with nothing changed in SAP."""
     rows = [[f.invoices, "yes" if f.rerun_ok else "NO", f"{f.rerun_s:.1f}",
@@ -128,6 +136,7 @@ def render(figs: list[SizeFigures]) -> str:
                       f"(limit {f.rate_limit}/10s)", kinds_table(f)]
     parts += ["", "## SAP: requests vs pages", sap_table(figs), "",
               "## Tap speed vs plain requests loop, peak RSS", speed_table(figs), "",
+              "## Where the time goes (run 1, CPU seconds)", cpu_table(figs), "",
               "## Second run, nothing changed", rerun_table(figs)]
     failed = [f for f in figs if not f.ok]
     for f in failed:

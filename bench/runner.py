@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import resource
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ class SizeFigures:
     sap_requests: dict[str, int] = field(default_factory=dict)
     sap_probes: dict[str, int] = field(default_factory=dict)
     tap_stream_s: float = 0.0
+    tap_cpu_s: float = 0.0
+    target_cpu_s: float = 0.0
+    sandbox_cpu_s: float = 0.0
     sap_records: dict[str, int] = field(default_factory=dict)
     sap_logins: int = 0
     tap_rss_mib: float = 0.0
@@ -81,6 +85,12 @@ class SizeFigures:
     def calls_rate_s(self) -> float:
         """Least wall time the calls actually made need under the limit."""
         return min_wall_s(self.hubspot_total, self.rate_limit)
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process so far: the two sandboxes' threads (and the harness)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def min_wall_s(calls: int, limit: int) -> float:
@@ -132,7 +142,10 @@ def measure(invoices: int, rate_limit: int, page_size: int, workdir: Path,
         pipe = Pipeline(workdir / "pipeline", w.tap_config(), w.target_config(), select=SELECTED)
         pipe.write_catalog()
         sap_before = len(w.sap.requests)
+        own_before = _own_cpu_s()
         result = pipe.run(timeout=timeout)
+        figures.sandbox_cpu_s = _own_cpu_s() - own_before
+        figures.tap_cpu_s, figures.target_cpu_s = result.tap_cpu_s, result.target_cpu_s
         figures.ok, figures.wall_s = result.ok, result.wall_s
         if not result.ok:
             figures.error = result.describe()[-600:]

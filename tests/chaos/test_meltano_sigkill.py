@@ -46,10 +46,8 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sigkilled_meltano_runs_rerun_with_force_to_one_object_per_sap_record(
         make_world, meltano_project) -> None:
     w = make_world(800, rate_limit=2000, set_target_rate=True, page_size=100)
-    # request_timeout keeps the sandbox environment's value: a `kind: decimal` setting given
-    # through its environment variable makes Meltano 4.4.1 fail (Decimal not JSON serializable).
-    tap = {k: v for k, v in w.tap_config().items() if k != "request_timeout"}
-    pipe = MeltanoPipeline(w.workdir / "meltano", meltano_project, tap, w.target_config())
+    pipe = MeltanoPipeline(w.workdir / "meltano", meltano_project, w.tap_config(),
+                           w.target_config())
     rng = random.Random(4242)
     first = pipe.run(timeout=300)  # a bookmark in Meltano's state to protect
     assert first.ok, first.describe()
