@@ -21,11 +21,18 @@ from singer_sdk.pagination import SinglePagePaginator
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_sapb1.errors import SapB1Error, SessionExpiredError, is_session_error, sap_error
+from tap_sapb1.errors import (
+    SapB1Error,
+    SapDataError,
+    SessionExpiredError,
+    is_session_error,
+    sap_error,
+)
 from tap_sapb1.paging import (
     LinkOrSkip,
     NextLinkPaginator,
     PageSize,
+    StampError,
     after_position,
     both,
     literal,
@@ -302,6 +309,14 @@ class IncrementalStream(SapStream):
     needed_fields: tuple[str, ...] = ("UpdateDate", "UpdateTime")
     _page_counter: Any = None
 
+    def _stamp(self, row: dict) -> tuple[str, str]:
+        """The row's stamp, or one clear error naming the record (never a bogus bookmark)."""
+        try:
+            return stamp_of(row)
+        except StampError as exc:
+            raise SapDataError(f"{self.entity_set} {self.key_field} {row.get(self.key_field)!r}: "
+                               f"{exc}; it cannot be bookmarked — fix the record in SAP") from None
+
     def get_new_paginator(self) -> SinglePagePaginator:
         """Unused: get_records pages by keyset itself."""
         return SinglePagePaginator()
@@ -313,7 +328,7 @@ class IncrementalStream(SapStream):
                   "$orderby": "UpdateDate desc,UpdateTime desc", "$top": 1}
         response = self.send(self.get_url(None) + "?" + query_string(params))
         records = page_records(response)
-        return stamp_of(records[0]) if records else None
+        return self._stamp(records[0]) if records else None
 
     def get_replication_key_signpost(self, context: Context | None = None) -> Any:
         """The run's start on SAP's clock: the newest change that existed when it began."""
@@ -361,7 +376,7 @@ class IncrementalStream(SapStream):
         while True:
             response = self._page(page_size, both(lower, upper_bound(*until)), order)
             rows = page_records(response)
-            fresh = [row for row in rows if seen.take(row)]
+            fresh = [row for row in rows if seen.take(row, self._stamp(row))]
             yield from fresh
             if not rows or not page_size.more_after(response):
                 return
@@ -388,14 +403,14 @@ class IncrementalStream(SapStream):
             if not page or not page_size.more_after(response):
                 break
             last_key = page[-1].get(self.key_field)
-        rows.sort(key=stamp_of)  # stable: SAP's key order stays within a second
-        yield from (row for row in rows if seen.take(row))
+        rows.sort(key=self._stamp)  # stable: SAP's key order stays within a second
+        yield from (row for row in rows if seen.take(row, self._stamp(row)))
         seen.close_minute()
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Add `sap_updated_at` (UpdateDate + UpdateTime, SAP local time written as +00:00)."""
+        day, at = self._stamp(row)
         row = super().post_process(row, context) or row
-        day, at = stamp_of(row)
         row["sap_updated_at"] = f"{day}T{at}+00:00"
         return row
 
@@ -413,9 +428,8 @@ class _Boundary:
         self.keys: set[Any] = set()
         self.last_key: Any = None
 
-    def take(self, row: dict) -> bool:
-        """True (and remember it) when `row` was not emitted yet in this run."""
-        stamp = stamp_of(row)
+    def take(self, row: dict, stamp: tuple[str, str]) -> bool:
+        """True (and remember it) when `row` (stamped `stamp`) was not emitted yet this run."""
         key = row.get(self.key_field)
         if stamp < self.stamp or (stamp == self.stamp and key in self.keys):
             return False

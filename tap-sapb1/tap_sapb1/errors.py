@@ -30,6 +30,10 @@ class SapLoginError(SapB1Error):
     """Login was refused (credentials, company database)."""
 
 
+class SapDataError(SapB1Error, ValueError):
+    """A record SAP served that the tap cannot place (e.g. no valid UpdateDate)."""
+
+
 class SessionExpiredError(Exception):
     """SAP rejected the session of a request: log in again and repeat the request."""
 

@@ -135,16 +135,35 @@ def sap_date(value: Any) -> str | None:
 
 def sap_time(value: Any) -> str:
     """`HH:MM:SS` from SAP's UpdateTime (`HH:MM:SS`, `HH:MM`, or missing = midnight)."""
-    text = str(value or "00:00:00")
+    text = "00:00:00" if value is None or value == "" else str(value)
     if "T" in text:  # a date-time form: keep the time part
         text = text.split("T", 1)[1]
     text = text[:8]
     return text + ":00" if len(text) == 5 else text
 
 
+class StampError(ValueError):
+    """A record whose UpdateDate/UpdateTime is missing or not a date and time."""
+
+
 def stamp_of(record: dict) -> tuple[str, str]:
-    """(date `YYYY-MM-DD`, time `HH:MM:SS`) of a record's UpdateDate/UpdateTime."""
-    return sap_date(record.get("UpdateDate")) or "", sap_time(record.get("UpdateTime"))
+    """(date `YYYY-MM-DD`, time `HH:MM:SS`) of a record's UpdateDate/UpdateTime.
+
+    A missing UpdateTime counts as midnight; a missing or garbled UpdateDate, or a garbled
+    time, raises StampError: such a record cannot be placed in keyset order or bookmarked.
+    """
+    raw_date, raw_time = record.get("UpdateDate"), record.get("UpdateTime")
+    try:
+        day = sap_date(raw_date)
+        at = sap_time(raw_time)
+        if day is None:
+            raise ValueError("no UpdateDate")
+        dt.date.fromisoformat(day)
+        dt.datetime.strptime(at, "%H:%M:%S")
+    except (ValueError, TypeError, OverflowError):
+        raise StampError(f"UpdateDate {raw_date!r} / UpdateTime {raw_time!r} is not a date and "
+                         "time") from None
+    return day, at
 
 
 @dataclass(frozen=True)

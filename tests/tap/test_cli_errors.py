@@ -100,3 +100,12 @@ def test_connection_test_reads_one_record_per_stream(sap_sandbox, tmp_path):
     assert sap_sandbox.count(path_contains="/Login") == 1
     assert sap_sandbox.requests[-1].path.endswith("/Logout")
     assert all(r.query.get("$top") in (None, "1") for r in sap_sandbox.requests)
+
+
+def test_a_record_without_a_valid_stamp_stops_the_run_with_its_key(sap_sandbox, tmp_path):
+    key = sap_sandbox.all("Invoices")[0]["DocEntry"]
+    sap_sandbox.update("Invoices", key, {"UpdateDate": "2024-13-45", "UpdateTime": "10:00:00"})
+    run = run_cli(tmp_path, config_for(sap_sandbox), streams=("invoices",))
+    _assert_one_clear_line(run, "Invoices DocEntry", str(key), "cannot be bookmarked")
+    bookmarks = [s["bookmarks"].get("invoices", {}) for s in run.output.states]
+    assert all("2024-13-45" not in str(b) for b in bookmarks)
