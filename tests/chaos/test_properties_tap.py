@@ -101,8 +101,8 @@ junk = st.one_of(st.none(), st.text(max_size=12), st.integers(), st.just(""),
 @given(update_date=junk, update_time=junk)
 def test_a_malformed_stamp_never_becomes_a_bogus_bookmark(invoices_stream, update_date,
                                                           update_time) -> None:
-    """KNOWN FAILING (tap bug, reported): a missing or garbled UpdateDate/UpdateTime becomes
-    `sap_updated_at` 'T00:00:00+00:00' (or '2024-13-45T...'), not a timestamp and not an error."""
+    """Found by this test and fixed in the tap: a missing or garbled UpdateDate/UpdateTime
+    became `sap_updated_at` 'T00:00:00+00:00', not a timestamp and not an error."""
     row = {"DocEntry": 1, "UpdateDate": update_date, "UpdateTime": update_time}
     try:
         out = invoices_stream.post_process(dict(row), None)

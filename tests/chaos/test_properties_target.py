@@ -90,7 +90,8 @@ def test_a_malformed_invoice_maps_or_raises_one_mapping_error(record) -> None:
     try:
         props = mapping.map_invoice(record)
         _plain(props)
-        for line in record.get("DocumentLines") or []:
+        lines = record.get("DocumentLines")
+        for line in lines if isinstance(lines, list) else []:  # the schema rejects a non-list
             if isinstance(line, dict) and mapping.line_problem(line) is None:
                 _plain(mapping.map_line_item(record, line))
     except mapping.MappingError as exc:
@@ -169,6 +170,8 @@ def hubspot() -> object:
 @given(lines=message_lines)
 def test_random_singer_input_is_accounted_for_or_fails_with_one_clear_line(
         hubspot, tmp_path_factory, lines) -> None:
+    """KNOWN FAILING (target bug, reported): a line that is not JSON ('not json at all') ends
+    the target with singer-sdk's InvalidInputLine traceback instead of one clear line."""
     workdir = tmp_path_factory.mktemp("singer")
     ledger = workdir / "ledger.db"
     config = workdir / "target.json"
