@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,6 +170,15 @@ def run_job(env: dict[str, str], hubspot: Any, n: int) -> RunFigures:
     )
 
 
+def target_summary(n: int) -> str:
+    """The target's own end-of-run summary lines from the run's log (Meltano prefixes them)."""
+    marker = "target-hubspot-finance summary "
+    lines = (DEMO_DIR / f"run-{n}.log").read_text(errors="replace").splitlines()
+    return "\n".join(textwrap.fill(line.split(marker, 1)[1], width=100, initial_indent="  ",
+                                   subsequent_indent="    ")
+                     for line in lines if marker in line)
+
+
 def show_state(env: dict[str, str]) -> None:
     print(f"$ meltano state list\n  {meltano(['state', 'list'], env, 'state-list.log').strip()}")
     raw = meltano(["state", "get", STATE_ID], env, "state-get.log")
@@ -202,6 +212,7 @@ def demo(args: argparse.Namespace) -> int:
         print(report.stream_table(first.events))
         print(report.call_summary("run 1", first.writes, first.calls, first.throttled,
                                   first.seconds))
+        print("The target's own summary (.demo/run-1.log):\n" + target_summary(1))
         print("HubSpot sandbox now holds:\n" + report.hubspot_table(hubspot))
         print(f"  SAP requests: {len(sap.requests)} (logins {sap.count(path_contains='Login')})")
 
