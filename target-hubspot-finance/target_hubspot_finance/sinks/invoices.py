@@ -228,6 +228,9 @@ class InvoicesSink(HubSpotSink):
             to_update = {}
             if not to_create:
                 break
+        for key in changed:  # never let a record pass unconfirmed (state would move past it)
+            if key not in ids and key not in errors:
+                errors[key] = reason("HubSpot neither confirmed nor refused this invoice")
         return ids, new
 
     def _associate(self, wanted: dict[str, tuple[str, list[tuple[str, str]]]]) -> None:
