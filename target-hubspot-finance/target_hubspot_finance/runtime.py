@@ -95,6 +95,10 @@ class Runtime:
             self.ledger.record_synced("_properties", [(memo_key, "ok", memo_hash)])
         self._properties_ready = True
 
+    def forget_properties(self) -> None:
+        """A write met PROPERTY_DOESNT_EXIST (someone deleted one): check them all next run."""
+        self.ledger.record_synced("_properties", [(self.client.base_url, "stale", None)])
+
     # -- companies for invoices and payments -----------------------------------------------
     def resolve_companies(self, names: Mapping[str, str | None]) -> dict[str, str]:
         """HubSpot company ids for SAP CardCodes, without per-record look-ups.

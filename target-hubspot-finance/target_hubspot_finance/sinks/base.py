@@ -97,6 +97,8 @@ class HubSpotSink(BatchSink):
         failures = [Failure(self.stream_name, key, _text(records[key].get(doc_field)),
                             records[key], err) for key, err in errors.items()]
         self.rt.ledger.record_failures(failures)
+        if any("PROPERTY_DOESNT_EXIST" in str(err) for err in errors.values()):
+            self.rt.forget_properties()
         events = [Event(self.stream_name, key, "failed", detail=_short(err))
                   for key, err in errors.items()]
         return events
