@@ -79,3 +79,19 @@ def test_an_invoice_missing_in_hubspot_is_named_by_document_number(
     some = next(i for i in sap_sandbox.all("Invoices") if i["Cancelled"] == "tNO")
     assert any(f"{some['CardCode']}: invoices SAP=" in line and str(some["DocNum"]) in line
                for line in lines)
+
+
+def test_tap_settings_come_from_meltano_when_run_as_a_plugin_command(tmp_path, monkeypatch):
+    """`--tap-config meltano:tap-sapb1` asks Meltano for the extractor's resolved settings."""
+    from target_hubspot_finance.commands.reconcile import _tap_settings
+
+    fake = tmp_path / "meltano"
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\n'
+                    'echo \'{"company_db": "SBODEMOUS", "username": "manager"}\'\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("MELTANO_ENVIRONMENT", "prod")
+    assert _tap_settings(["meltano:tap-sapb1--gb"]) == {"company_db": "SBODEMOUS",
+                                                        "username": "manager"}
+    assert (tmp_path / "args").read_text().split() == [
+        "--environment=prod", "config", "--unsafe", "print", "tap-sapb1--gb"]

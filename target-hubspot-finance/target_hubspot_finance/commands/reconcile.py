@@ -8,6 +8,10 @@ rows and folded by one rule (figures.py); every difference is one line, exit 1 w
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -83,10 +87,32 @@ def reconcile(config: dict, tap_config: dict, csv_path: Path | None = None,
     return [d.line() for d in diffs]
 
 
+def _meltano_settings(plugin: str) -> dict:
+    """A plugin's settings as Meltano resolves them (`meltano config --unsafe print`), for a
+    reconcile run as a plugin command of the target, whose environment holds only its own."""
+    exe = shutil.which("meltano")
+    if exe is None:
+        raise click.ClickException(f"--tap-config meltano:{plugin} needs `meltano` on PATH; "
+                                   "pass a settings file instead")
+    args = [exe, "config", "--unsafe", "print", plugin]
+    if os.environ.get("MELTANO_ENVIRONMENT"):
+        args[1:1] = [f"--environment={os.environ['MELTANO_ENVIRONMENT']}"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                          cwd=os.environ.get("MELTANO_PROJECT_ROOT") or None)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise click.ClickException(f"`meltano config print {plugin}` failed: {last}")
+    return json.loads(done.stdout)
+
+
 def _tap_settings(args: Iterable[str]) -> dict:
-    """tap-sapb1 settings: files and/or ENV (TAP_SAPB1_* variables, parsed by the tap itself)."""
+    """tap-sapb1 settings: files, ENV (TAP_SAPB1_* variables, parsed by the tap itself), or
+    meltano:<plugin> (what Meltano resolves for that extractor)."""
     args = list(args)
-    merged = settings.load([a for a in args if a != "ENV"])
+    merged = settings.load([a for a in args if a != "ENV" and not a.startswith("meltano:")])
+    for arg in args:
+        if arg.startswith("meltano:"):
+            merged |= _meltano_settings(arg.split(":", 1)[1])
     if "ENV" in args:
         from tap_sapb1.tap import TapSAPB1
 
@@ -97,13 +123,25 @@ def _tap_settings(args: Iterable[str]) -> dict:
 @click.command(name="reconcile")
 @config_option
 @click.option("--tap-config", "tap_args", multiple=True, default=("ENV",), show_default=True,
-              help="tap-sapb1 settings file, or ENV for TAP_SAPB1_* variables; repeatable.")
+              help="tap-sapb1 settings: a JSON file, ENV (TAP_SAPB1_* variables) or "
+                   "meltano:<extractor> (Meltano's resolved settings); repeatable.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the differences to this CSV file.")
 def main(config_args: tuple[str, ...], tap_args: tuple[str, ...], csv_path: Path | None) -> None:
     """Compare invoices, totals, open balance and last payment per customer; exit 1 on any
     difference."""
-    lines = reconcile(settings.load(config_args), _tap_settings(tap_args), csv_path)
+    try:
+        lines = reconcile(settings.load(config_args), _tap_settings(tap_args), csv_path)
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(
+            f"reconcile reads SAP through tap-sapb1, which is not installed here ({exc.name}): "
+            "install ./tap-sapb1 beside the target (see docs/OPERATIONS.md)") from None
+    except click.ClickException:
+        raise
+    except Exception as exc:  # SAP or HubSpot refused: one line, never a traceback
+        errors = getattr(exc, "errors", None)
+        text = "; ".join(errors) if errors else (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"reconcile stopped: {text}") from None
     for line in lines:
         click.echo(line)
     if lines:
