@@ -133,3 +133,34 @@ def test_replay_beside_a_scheduled_run_leaves_no_duplicate(failed_run, hubspot_s
     assert sorted(codes) == sorted(c["CardCode"] for c in customers)
     doc_nums = [i["properties"]["sap_doc_num"] for i in hubspot_sandbox.objects("invoices")]
     assert len(doc_nums) == len(set(doc_nums)) == len(sap_sandbox.all("Invoices"))
+
+
+@pytest.mark.postgres
+def test_replay_with_a_postgresql_ledger(postgres_url, tap_config, target_config,
+                                         hubspot_sandbox, sap_sandbox, tmp_path):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"ledger_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    ledger_url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    add_segment_property(hubspot_sandbox, ["none-yet"])
+    config = {**target_config, "ledger_url": ledger_url,
+              "property_map": {"companies": {"field:GroupCode": SEGMENT}}}
+    run_target(config, tap_messages(tap_config))
+    customers = [bp for bp in sap_sandbox.all("BusinessPartners") if bp["CardType"] == "cCustomer"]
+    assert len(dead(config)) == len(customers)
+    set_segment_options(hubspot_sandbox, sorted({str(c["GroupCode"]) for c in customers}))
+    path = tmp_path / "pg.json"
+    path.write_text(json.dumps(config))
+    procs = [subprocess.Popen([str(BIN / "target-hubspot-finance-replay"), "--config",
+                               str(path), "run"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert dead(config) == []
+    assert len(hubspot_sandbox.objects("companies")) == len(customers)
