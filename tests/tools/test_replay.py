@@ -164,3 +164,15 @@ def test_replay_with_a_postgresql_ledger(postgres_url, tap_config, target_config
     assert all(p.returncode == 0 for p in procs), outputs
     assert dead(config) == []
     assert len(hubspot_sandbox.objects("companies")) == len(customers)
+
+
+def test_replay_with_a_revoked_token_is_one_line_and_keeps_the_dead_letter(failed_run, tmp_path):
+    config, _args, customers = failed_run
+    path = tmp_path / "revoked.json"
+    path.write_text(json.dumps({**config, "access_token": "pat-na1-revoked"}))
+    result = CliRunner().invoke(replay_main, ["--config", str(path), "run"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: replay stopped: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert len(dead(config)) == len(customers)
+    assert table_rows(config["ledger_url"], "replay_claims") == []  # claims released

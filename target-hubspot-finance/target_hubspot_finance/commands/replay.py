@@ -161,7 +161,15 @@ def list_command(config: dict, streams: tuple[str, ...] = (), keys: tuple[str, .
 @click.pass_obj
 def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -> None:
     """Replay the selected records; exit 1 when any still fails."""
-    out = replay(config, streams, keys)
+    try:
+        out = replay(config, streams, keys)
+    except Exception as exc:  # HubSpot or the ledger stopped the replay: one line, claims freed
+        errors = getattr(exc, "errors", None)
+        summary = getattr(exc, "summary", None)
+        text = "; ".join(errors) if errors else (summary() if callable(summary) else
+                                                 (str(exc).splitlines() or [type(exc).__name__])[0])
+        raise click.ClickException(f"replay stopped: {text}; the dead-letter is unchanged for "
+                                   "the records not confirmed") from None
     for stream, key in out.succeeded:
         click.echo(f"replayed  {stream} {key}: succeeded, left the dead-letter")
     for stream, key in out.superseded:
