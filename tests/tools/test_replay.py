@@ -173,6 +173,7 @@ def test_replay_with_a_revoked_token_is_one_line_and_keeps_the_dead_letter(faile
     result = CliRunner().invoke(replay_main, ["--config", str(path), "run"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: replay stopped: ")
-    assert len(result.output.strip().splitlines()) == 1
+    assert "401" in result.output and "pat-na1-revoked" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert len(dead(config)) == len(customers)
     assert table_rows(config["ledger_url"], "replay_claims") == []  # claims released
