@@ -111,6 +111,20 @@ class TapSAPB1(Tap):
         """Code -> name lookups for enrich_line_items, read once per run."""
         return ReferenceNames(lambda stream, fields: self.streams[stream].read_all(fields))
 
+    def run_connection_test(self) -> bool:
+        """`--test`: one record per stream (singer-sdk), then one line that says it passed.
+
+        singer-sdk logs its one-record stop as "An unhandled error occurred" per stream; the
+        closing line tells an operator that this was the test's limit, not a failure.
+        """
+        passed = super().run_connection_test()
+        if passed:
+            self.logger.info("connection test passed: logged in to SAP company %s and read one "
+                             "record of each of the %d streams (the 'unhandled error' warnings "
+                             "above are the test's one-record stop)", self.config.get("company_db"),
+                             len(self.streams))
+        return passed
+
     def close(self) -> None:
         """Log out of SAP (if logged in) and release connections; safe to call twice."""
         if "sap_session" in self.__dict__:
