@@ -12,6 +12,7 @@ adds to the SDK's flow:
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Iterable
 from functools import cached_property
@@ -19,7 +20,8 @@ from typing import Any, ClassVar
 
 import sqlalchemy.exc
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, SyncError
+from singer_sdk.singerlib.exceptions import SingerError
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
@@ -30,8 +32,9 @@ from target_hubspot_finance.runtime import Runtime
 from target_hubspot_finance.sinks import SINKS, HubSpotSink
 from target_hubspot_finance.sinks.base import PRIORITY
 
+# Errors an operator can fix (bad input, unreachable API or ledger): one line, exit 1.
 FORESEEABLE = (HubSpotError, PropertySetupError, sqlalchemy.exc.OperationalError,
-               sqlalchemy.exc.ArgumentError)
+               sqlalchemy.exc.ArgumentError, SingerError, SyncError)
 
 
 class TargetHubSpotFinance(Target):
@@ -102,6 +105,11 @@ class TargetHubSpotFinance(Target):
             secrets.reveal(validate_token, setting="access_token")
 
     def _configure_logs(self) -> None:
+        # singer-sdk logs an unparsable input line with a traceback before raising; the raise
+        # becomes our one `stopped:` line, so its duplicate (and the traceback) is dropped.
+        reader_log = logging.getLogger("singer_sdk.singerlib.encoding.simple")
+        if not any(isinstance(f, _DropParseTraceback) for f in reader_log.filters):
+            reader_log.addFilter(_DropParseTraceback())
         try:
             from target_hubspot_finance import oplog
         except ImportError:  # pragma: no cover
@@ -197,10 +205,19 @@ class TargetHubSpotFinance(Target):
         try:
             super().invoke(*args, **kwargs)
         except FORESEEABLE as exc:
-            text = exc.summary() if isinstance(exc, HubSpotError) else str(exc).splitlines()[0]
+            text = exc.summary() if isinstance(exc, HubSpotError) else (
+                str(exc).splitlines() or [type(exc).__name__])[0]
+            text = text if len(text) <= 300 else text[:299] + "…"
             cls.logger.error("target-hubspot-finance stopped: %s. No state was emitted for "
                              "unconfirmed records; fix the cause and rerun.", text)
             sys.exit(1)
+
+
+class _DropParseTraceback(logging.Filter):
+    """Drops singer-sdk's 'Unable to parse' log record (the target reports it in one line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unable to parse")
 
 
 if __name__ == "__main__":

@@ -175,3 +175,19 @@ def test_an_invoice_deleted_in_hubspot_is_created_again_when_it_changes(
     assert list(live) == ["4001"] and live["4001"]["hs_object_id"] != gone
     assert live["4001"]["hs_invoice_status"] == "paid"
     assert target.runtime.report.streams["invoices"].created == 1
+
+
+@pytest.mark.parametrize("bad", ["not json at all", "{}", '{"type": "RECORD"}',
+                                 '{"type": "RECORD", "stream": "invoices", "record": {}}'])
+def test_bad_singer_input_is_one_clear_line_and_exit_1(target_config, tmp_path, bad):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cfg(target_config)))
+    data = tmp_path / "in.jsonl"
+    data.write_text(bad + "\n" + json.dumps({"type": "STATE", "value": {"b": 1}}) + "\n")
+    done = subprocess.run([str(BIN / "target-hubspot-finance"), "--config", str(config),
+                           "--input", str(data)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "Traceback" not in done.stderr
+    errors = [x for x in done.stderr.splitlines() if "ERROR" in x]
+    assert len(errors) == 1 and "stopped" in errors[0]

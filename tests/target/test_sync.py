@@ -369,3 +369,23 @@ def test_a_custom_property_deleted_in_hubspot_is_created_again_on_the_next_run(
     assert "sap_balance" in {p["name"] for p in hs.properties("companies")}
     assert by(hs, "companies", "sap_card_code")["C00001"]["sap_balance"] == "5"
     assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_a_record_breaking_its_schema_is_dead_lettered_and_the_rest_written(
+        hubspot_sandbox, target_config):
+    schema = {"type": "SCHEMA", "stream": "invoices", "key_properties": ["DocEntry"],
+              "schema": {"type": "object", "properties": {
+                  "DocEntry": {"type": "integer"}, "DocTotal": {"type": ["number", "null"]}}}}
+    good, bad = invoice(1), invoice(2, DocTotal="lots")
+    lines = [json.dumps(schema)] + [json.dumps({"type": "RECORD", "stream": "invoices",
+                                                "record": r}) for r in (good, bad)]
+    text_in = messages(("business_partners", [customer(1)])) + "\n".join(lines) + "\n" + \
+        json.dumps({"type": "STATE", "value": {"s": 4}}) + "\n"
+    target, states = run(cfg(target_config), text_in)
+    assert set(by(hubspot_sandbox, "invoices", "sap_doc_num")) == {"4001"}
+    dead = ledger_rows(target_config, "dead_letter")
+    assert [(d["sap_key"], d["doc_num"]) for d in dead] == [("2", "4002")]
+    assert "does not match the stream's schema" in str(dead[0]["error"])
+    stats = target.runtime.report.streams["invoices"]
+    assert (stats.read, stats.created, stats.failed) == (2, 1, 1)
+    assert states == [{"s": 4}]

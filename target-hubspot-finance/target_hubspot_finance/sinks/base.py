@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from target_hubspot_finance import oplog
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH_ROWS = 1000
 LINK_FAILED = "link failed"  # detail prefix of an association HubSpot refused
+_INVALID = "__target_hubspot_finance_invalid__"  # marks a record that failed its schema
 # Drain order: a company before the invoices that point at it; credit notes before invoices
 # (their amounts are kept in the ledger, so an invoice of the same run is written with its
 # credits and status at once); an invoice before the payments that point at it.
@@ -48,7 +50,35 @@ class HubSpotSink(BatchSink):
         self._target_ref = target
         super().__init__(target, *args, **kwargs)
 
+    def _validate_and_parse(self, record: dict) -> dict:
+        """A record that breaks its stream's schema is dead-lettered (with the validation
+        message) at the next drain and counted as failed, instead of stopping the whole run
+        with singer-sdk's traceback: it is recorded as failed, so the state may pass it."""
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord as exc:
+                record[_INVALID] = exc.error_message
+                return record
+        self._parse_timestamps_in_record(record=record, schema=self.schema,
+                                         treatment=self.datetime_error_treatment)
+        return record
+
+    def process_record(self, record: dict, context: dict) -> None:
+        problem = record.pop(_INVALID, None)
+        if problem is not None:
+            context.setdefault("invalid", []).append((record, problem))
+            return
+        super().process_record(record, context)
+
     def process_batch(self, context: dict) -> None:
+        invalid = context.get("invalid") or []
+        if invalid:
+            self.rt.report.count(self.stream_name, "read", len(invalid))
+            bad = {self.sap_key(r): r for r, _ in invalid}
+            errors = {self.sap_key(r): reason(f"record does not match the stream's schema: "
+                                              f"{problem}"[:500]) for r, problem in invalid}
+            self.done(self.fail(bad, errors))
         records = context.get("records") or []
         if not records:
             return
