@@ -99,6 +99,15 @@ class Handler(BaseHTTPRequestHandler):
         started = time.time()
         body: Any = None
         status = 0
+        logged = False
+
+        def log(code: int) -> None:
+            """Log before answering, so a client that counts right after its call sees it."""
+            nonlocal logged
+            if not logged:
+                logged = True
+                sb._log(RequestRecord(method, path, code, started, body, query))
+
         try:
             fault = sb._faults.pick(method, path)
             if fault is not None and fault.kind == "drop":
@@ -115,19 +124,22 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "timeout" and sb._stopping.wait(fault.delay):
                 self._drop()  # the write is applied; its answer comes `delay` s late, or never
                 return
+            log(status)
             self._send(status, payload, headers)
         except ApiError as err:
             status = err.status
+            log(status)
             self._send(status, err.body(), {})
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception:  # a sandbox bug: answer like HubSpot's 500 and show the traceback
             traceback.print_exc()
             status = 500
+            log(status)
             with contextlib.suppress(OSError):
                 self._send(status, _server_error(500), {})
         finally:
-            sb._log(RequestRecord(method, path, status, started, body, query))
+            log(status)
 
     def _read_body(self) -> bytes:
         """The whole request body, sized by Content-Length or sent chunked."""
