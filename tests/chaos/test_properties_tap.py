@@ -17,8 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("tap_sapb1.paging")
-
 from sap_sandbox.odata_filter import compile_filter
 from tap_sapb1.paging import (
     both,

@@ -20,8 +20,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("target_hubspot_finance.mapping")
-
 from bench.leaks import find_leaks
 from bench.pipeline import BIN_DIR
 from bench.world import HUBSPOT_TOKEN, SECRETS
