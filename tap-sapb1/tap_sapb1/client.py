@@ -244,6 +244,26 @@ class SapStream(RESTStream[Any]):
         return HTTPRequest(url=f"{url}?{query}" if query else url, method="GET",
                            headers=headers, params={})
 
+    def read_all(self, fields: list[str]) -> list[dict]:
+        """Every entity with `fields` only (for lookups), paged like the stream itself."""
+        # rows of two fields are tiny: never ask for pages smaller than the default
+        size = max(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE), DEFAULT_PAGE_SIZE)
+        page_size = PageSize(size, self.entity_set)
+        params: dict[str, Any] = {"$select": ",".join(fields), "$orderby": self.key_field}
+        url: str | None = self.get_url(None) + "?" + query_string(params)
+        rows: list[dict] = []
+        while url:
+            response = self.send(url, headers=page_size.headers())
+            page_size.observe(response)
+            rows.extend(page_records(response))
+            link = next_link(response)
+            if page_size.use_top and page_size.more_after(response):
+                url = self.get_url(None) + "?" + query_string(
+                    {**params, "$top": page_size.top(), "$skip": len(rows)})
+            else:
+                url = resolve_link(self.url_base, link) if link else None
+        return rows
+
 
 class FullTableStream(SapStream):
     """A small reference set, read whole each run (nextLink, or $top/$skip as a fallback)."""
@@ -265,27 +285,6 @@ class FullTableStream(SapStream):
             params["$top"] = self._page_size.top()
             params["$skip"] = token.skip
         return self.http_request(self.get_url(page.stream_context), params, headers)
-
-    def read_all(self, fields: list[str]) -> list[dict]:
-        """Every entity with `fields` only (for lookups), paged like the stream itself."""
-        # rows of two fields are tiny: never ask for pages smaller than the default
-        size = max(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE), DEFAULT_PAGE_SIZE)
-        page_size = PageSize(size, self.entity_set)
-        params: dict[str, Any] = {"$select": ",".join(fields), "$orderby": self.key_field}
-        url: str | None = self.get_url(None) + "?" + query_string(params)
-        rows: list[dict] = []
-        while url:
-            response = self.send(url, headers=page_size.headers())
-            page_size.observe(response)
-            rows.extend(page_records(response))
-            link = next_link(response)
-            if page_size.use_top and page_size.more_after(response):
-                url = self.get_url(None) + "?" + query_string(
-                    {**params, "$top": page_size.top(), "$skip": len(rows)})
-            else:
-                url = resolve_link(self.url_base, link) if link else None
-        return rows
-
 
 class IncrementalStream(SapStream):
     """A transactional entity set read by keyset on (UpdateDate, UpdateTime, key).

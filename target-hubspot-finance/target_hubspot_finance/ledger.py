@@ -166,11 +166,19 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[list[str]]:
         yield list(items[start:start + size])
 
 
+def ledger_engine(url: str | None) -> Engine:
+    """The ledger's engine; on SQLite a writer waits up to 30 s for another (a replay beside a
+    scheduled run) instead of failing after SQLite's default 5 s."""
+    url = url or DEFAULT_LEDGER_URL
+    args = {"timeout": 30} if url.startswith("sqlite") else {}
+    return create_engine(url, connect_args=args, future=True)
+
+
 class Ledger:
     """SQLAlchemy Core access to the ledger tables; creates them on first use."""
 
     def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
-        self.engine = engine or create_engine(url or DEFAULT_LEDGER_URL, future=True)
+        self.engine = engine or ledger_engine(url)
         metadata.create_all(self.engine)
 
     # -- synced objects -------------------------------------------------------------------

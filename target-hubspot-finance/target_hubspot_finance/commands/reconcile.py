@@ -54,14 +54,13 @@ def sap_payment_row(doc: dict) -> PaymentRow:
 
 def read_sap(tap_config: dict) -> tuple[list[str], list[InvoiceRow], list[PaymentRow]]:
     """Customers, invoices and payments from SAP through tap-sapb1's session and paging."""
-    from tap_sapb1.client import FullTableStream
     from tap_sapb1.tap import TapSAPB1
 
     tap = TapSAPB1(config=tap_config, validate_config=True)
     try:
         def read(stream: str, fields: list[str]) -> list[dict]:
             # The tap's whole-entity-set reader (paging, retries, re-login), on any of its streams.
-            return FullTableStream.read_all(tap.streams[stream], fields)  # type: ignore[arg-type]
+            return tap.streams[stream].read_all(fields)
 
         partners = read("business_partners", ["CardCode", "CardType"])
         invoices = read("invoices", SAP_INVOICE_FIELDS)

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import click
-from sqlalchemy import MetaData, Table, create_engine, delete, inspect, select
+from sqlalchemy import MetaData, Table, delete, inspect, select
 from sqlalchemy.engine import Engine
 
+from target_hubspot_finance import ledger
 from target_hubspot_finance.commands import claims, deadletter, settings
 from target_hubspot_finance.commands.settings import config_option
 
-DEFAULT_LEDGER_URL = "sqlite:///hubspot_finance_ledger.db"
 # Primary keys of the tap's streams (docs/CONTRACTS.md), for the SCHEMA message of a replay.
 KEY_PROPERTIES = {"business_partners": ["CardCode"], "invoices": ["DocEntry"],
                   "credit_notes": ["DocEntry"], "incoming_payments": ["DocEntry"]}
@@ -39,10 +39,8 @@ class Outcome:
 
 
 def ledger_engine(config: dict) -> Engine:
-    """The ledger; on SQLite a writer waits up to 30 s for another (a scheduled run) to finish."""
-    url = config.get("ledger_url") or DEFAULT_LEDGER_URL
-    args = {"timeout": 30} if url.startswith("sqlite") else {}
-    return create_engine(url, connect_args=args)
+    """The ledger named by the target's settings (see `ledger.ledger_engine`)."""
+    return ledger.ledger_engine(config.get("ledger_url"))
 
 
 def singer_messages(items: Sequence[deadletter.DeadLetterEntry]) -> str:
