@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import catalog, errors
@@ -135,55 +136,58 @@ class AssociationsApi:
         return {"status": "error", "category": err.category or "VALIDATION_ERROR",
                 "message": err.message, "context": context}
 
-    def batch_default(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
+    def _run_batch(self, body: Any, limit: int, ok_status: int,
+                   one: Callable[[dict], tuple[list, dict | None]]) -> Reply:
+        """Apply `one` to every input under the portal lock; it gives that input's results and
+        its error entry (if any), which HubSpot gathers into one envelope (207 on any error)."""
         started = time.time()
-        inputs = self._batch(body, MAX_ASSOC_BATCH)
-        results, failures = [], []
+        inputs = self._batch(body, limit)
+        results: list = []
+        failures: list[dict] = []
         with self.portal.lock:
             for item in inputs:
-                fid = (item.get("from") or {}).get("id")
-                tid = (item.get("to") or {}).get("id")
-                try:
-                    results.extend(self._link_default(from_t, fid, to_t, tid))
-                except ApiError as err:
-                    failures.append(self._failure(err, {"fromId": [str(fid)], "toId": [str(tid)]}))
-        return self._envelope(started, results, failures, 200)
+                produced, failure = one(item)
+                results.extend(produced)
+                if failure is not None:
+                    failures.append(failure)
+        return self._envelope(started, results, failures, ok_status)
+
+    def _run_pairs(self, body: Any, ok_status: int,
+                   link: Callable[[Any, Any, dict], list]) -> Reply:
+        """A from/to batch: `link` each pair; a refused pair becomes an error naming both ids."""
+        def one(item: dict) -> tuple[list, dict | None]:
+            fid = (item.get("from") or {}).get("id")
+            tid = (item.get("to") or {}).get("id")
+            try:
+                return link(fid, tid, item), None
+            except ApiError as err:
+                return [], self._failure(err, {"fromId": [str(fid)], "toId": [str(tid)]})
+        return self._run_batch(body, MAX_ASSOC_BATCH, ok_status, one)
+
+    def batch_default(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
+        return self._run_pairs(body, 200, lambda fid, tid, _item: self._link_default(
+            from_t, fid, to_t, tid))
 
     def batch_create(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
-        started = time.time()
-        inputs = self._batch(body, MAX_ASSOC_BATCH)
-        results, failures = [], []
-        with self.portal.lock:
-            for item in inputs:
-                fid = (item.get("from") or {}).get("id")
-                tid = (item.get("to") or {}).get("id")
-                try:
-                    results.append(self._link_typed(from_t, fid, to_t, tid, item.get("types")))
-                except ApiError as err:
-                    failures.append(self._failure(err, {"fromId": [str(fid)], "toId": [str(tid)]}))
-        return self._envelope(started, results, failures, 201)
+        return self._run_pairs(body, 201, lambda fid, tid, item: [self._link_typed(
+            from_t, fid, to_t, tid, item.get("types"))])
 
     def batch_read(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
-        started = time.time()
-        inputs = self._batch(body, MAX_ASSOC_READ)
-        results, failures = [], []
-        with self.portal.lock:
-            for item in inputs:
-                fid = str(item.get("id", ""))
-                rec = self.portal.get(from_t.name, fid)
-                linked = self.portal.associated(from_t.name, rec.id, to_t.name) if rec else {}
-                if not linked:
-                    failures.append({
-                        "status": "error", "category": "OBJECT_NOT_FOUND",
-                        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                        "message": f"No {to_t.singular.lower()} is associated with "
-                                   f"{from_t.singular.lower()} {fid}.",
-                        "context": {"fromObjectId": [fid]}})
-                    continue
-                results.append({"from": {"id": fid}, "to": [
-                    self._to_entry(from_t, to_t, to_id, types)
-                    for to_id, types in sorted(linked.items())]})
-        return self._envelope(started, results, failures, 200)
+        def one(item: dict) -> tuple[list, dict | None]:
+            fid = str(item.get("id", ""))
+            rec = self.portal.get(from_t.name, fid)
+            linked = self.portal.associated(from_t.name, rec.id, to_t.name) if rec else {}
+            if not linked:
+                return [], {
+                    "status": "error", "category": "OBJECT_NOT_FOUND",
+                    "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                    "message": f"No {to_t.singular.lower()} is associated with "
+                               f"{from_t.singular.lower()} {fid}.",
+                    "context": {"fromObjectId": [fid]}}
+            return [{"from": {"id": fid}, "to": [
+                self._to_entry(from_t, to_t, to_id, types)
+                for to_id, types in sorted(linked.items())]}], None
+        return self._run_batch(body, MAX_ASSOC_READ, 200, one)
 
     def batch_archive(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
         inputs = self._batch(body, MAX_ASSOC_BATCH)
