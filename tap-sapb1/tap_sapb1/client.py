@@ -268,6 +268,26 @@ class SapStream(RESTStream[Any]):
 class FullTableStream(SapStream):
     """A small reference set, read whole each run (nextLink, or $top/$skip as a fallback)."""
 
+    _rows_for_sync: list[dict] | None = None  # read for a lookup, kept for this stream's sync
+
+    def lookup_rows(self, fields: list[str]) -> list[dict]:
+        """Rows with `fields` for enrichment. When this stream is selected too, the read also
+        takes its own fields and is kept for its sync, so the set is read once per run."""
+        if not self.selected:
+            return self.read_all(fields)
+        if self._rows_for_sync is None:
+            own = self.selected_fields()
+            self._rows_for_sync = self.read_all([*own, *(f for f in fields if f not in own)])
+        return self._rows_for_sync
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The rows a lookup read (done first with enrich_line_items, whichever stream runs
+        first), else a paged read of the set."""
+        if self.config.get("enrich_line_items"):
+            self._sap_tap.reference_names.load_from(self.name)
+        rows, self._rows_for_sync = self._rows_for_sync, None
+        yield from rows if rows is not None else super().get_records(context)
+
     def get_new_paginator(self) -> NextLinkPaginator:
         """A fresh nextLink paginator with this run's page size."""
         self._page_size = PageSize(self.page_size_for_run(), self.entity_set)

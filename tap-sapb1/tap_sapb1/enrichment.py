@@ -2,7 +2,8 @@
 
 With `enrich_line_items`, document lines get AccountName (ChartOfAccounts) and ProfitCenterName
 (ProfitCenters), and business partners PaymentTermsName (PaymentTermsTypes). The sets are read
-the first time a record needs them, whether or not their own streams are selected.
+the first time a record needs them, whether or not their own streams are selected; a selected
+reference stream emits the rows its lookup read (see `FullTableStream.lookup_rows`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class ReferenceNames:
             self._maps[lookup] = {row.get(key): row.get(name)
                                   for row in self._read(stream, [key, name])}
         return self._maps[lookup]
+
+    def load_from(self, stream: str) -> None:
+        """Read now the lookups whose rows come from `stream` (its own sync then reuses them)."""
+        for lookup, (source, _key, _name) in LOOKUPS.items():
+            if source == stream:
+                self.names(lookup)
 
     def enrich_lines(self, lines: list[dict] | None) -> None:
         """Add AccountName and ProfitCenterName to each document line (None when unknown)."""

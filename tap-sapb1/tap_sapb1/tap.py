@@ -109,7 +109,7 @@ class TapSAPB1(Tap):
     @cached_property
     def reference_names(self) -> ReferenceNames:
         """Code -> name lookups for enrich_line_items, read once per run."""
-        return ReferenceNames(lambda stream, fields: self.streams[stream].read_all(fields))
+        return ReferenceNames(lambda stream, fields: self.streams[stream].lookup_rows(fields))
 
     def run_connection_test(self) -> bool:
         """`--test`: one record per stream (singer-sdk), then one line that says it passed.

@@ -33,3 +33,18 @@ def test_without_enrichment_no_names_and_no_lookups(make_sandbox):
     assert "AccountName" not in line and "ProfitCenterName" not in line
     assert "PaymentTermsName" not in out.records["business_partners"][0]
     assert sb.count(path_contains="ChartOfAccounts") == 0
+
+
+def test_a_selected_reference_stream_reuses_the_rows_its_lookup_read(make_sandbox):
+    sb = make_sandbox()
+    out = run_tap(config_for(sb, enrich_line_items=True, page_size=5),
+                  streams=["invoices", "chart_of_accounts", "profit_centers"])
+    assert any(line["AccountName"] for r in out.records["invoices"]
+               for line in r["DocumentLines"])
+    for stream, entity_set, key in (("chart_of_accounts", "ChartOfAccounts", "Code"),
+                                    ("profit_centers", "ProfitCenters", "CenterCode")):
+        fields = out.schemas[stream]["properties"]
+        stored = sorted(({k: v for k, v in row.items() if k in fields}
+                         for row in sb.all(entity_set)), key=lambda row: row[key])
+        assert out.records[stream] == stored  # every row and schema field, in key order
+        assert len(page_requests(sb, entity_set)) == 1  # the lookup's read, not a second one
