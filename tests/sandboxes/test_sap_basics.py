@@ -7,25 +7,14 @@ import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
-PASSWORD = "S3cr3t-B1-passw0rd!"
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": PASSWORD}
 SPEC = DataSpec(seed=7, customers=30, suppliers=3, leads=3, invoices=120, credit_notes=6,
                 payments=60)
 
 
 @pytest.fixture(scope="module")
-def sb():
-    with SapSandbox(data=SPEC, password=PASSWORD) as sandbox:
+def sb(sap_creds):
+    with SapSandbox(data=SPEC, password=sap_creds["Password"]) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def http(sb):
-    s = requests.Session()
-    r = s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
-    assert r.status_code == 200
-    yield s
-    s.close()
 
 
 def get_all(http, url, headers=None):
@@ -43,8 +32,8 @@ def get_all(http, url, headers=None):
     return out, pages
 
 
-def test_login_sets_both_cookies_and_reports_session(sb):
-    r = requests.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+def test_login_sets_both_cookies_and_reports_session(sb, sap_creds):
+    r = requests.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
     body = r.json()
     assert r.status_code == 200
     assert body["SessionId"].startswith("b1s-")
@@ -53,22 +42,22 @@ def test_login_sets_both_cookies_and_reports_session(sb):
     assert r.cookies["ROUTEID"]
 
 
-def test_login_v2_answers_with_odata_context(sb):
-    r = requests.post(f"{sb.url_v2}/Login", json=CREDS, timeout=5)
+def test_login_v2_answers_with_odata_context(sb, sap_creds):
+    r = requests.post(f"{sb.url_v2}/Login", json=sap_creds, timeout=5)
     assert r.status_code == 200
     assert "@odata.context" in r.json()
 
 
-def test_wrong_password_gets_sap_error_body(sb):
-    r = requests.post(f"{sb.url}/Login", json={**CREDS, "Password": "nope"}, timeout=5)
+def test_wrong_password_gets_sap_error_body(sb, sap_creds):
+    r = requests.post(f"{sb.url}/Login", json={**sap_creds, "Password": "nope"}, timeout=5)
     assert r.status_code == 401
     err = r.json()["error"]
     assert err["code"] == 100000027 and err["message"]["lang"] == "en-us"
     assert "B1SESSION" not in r.cookies
 
 
-def test_unknown_company_gets_sap_error_body(sb):
-    r = requests.post(f"{sb.url}/Login", json={**CREDS, "CompanyDB": "NOPE"}, timeout=5)
+def test_unknown_company_gets_sap_error_body(sb, sap_creds):
+    r = requests.post(f"{sb.url}/Login", json={**sap_creds, "CompanyDB": "NOPE"}, timeout=5)
     assert r.status_code == 401
     assert r.json()["error"]["code"] == -304
 
@@ -79,9 +68,9 @@ def test_request_without_session_is_401_code_301(sb):
     assert r.json()["error"]["code"] == 301
 
 
-def test_logout_ends_the_session(sb):
+def test_logout_ends_the_session(sb, sap_creds):
     s = requests.Session()
-    s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+    s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
     assert s.post(f"{sb.url}/Logout", timeout=5).status_code == 204
     assert s.get(f"{sb.url}/Invoices", timeout=5).status_code == 401
 
@@ -100,9 +89,9 @@ def test_default_page_is_20_with_v1_next_link(sb, http):
     assert body["odata.nextLink"] == "Invoices?$skip=20"
 
 
-def test_v2_uses_at_odata_next_link(sb, http):
+def test_v2_uses_at_odata_next_link(sb, http, sap_creds):
     s = requests.Session()
-    s.post(f"{sb.url_v2}/Login", json=CREDS, timeout=5)
+    s.post(f"{sb.url_v2}/Login", json=sap_creds, timeout=5)
     body = s.get(f"{sb.url_v2}/Invoices", timeout=5).json()
     assert "@odata.nextLink" in body and "odata.nextLink" not in body
 
@@ -118,10 +107,10 @@ def test_b1s_page_size_header_is_honoured(sb, http):
     assert len(r.json()["value"]) == 33
 
 
-def test_page_size_is_capped_by_max_page_size():
+def test_page_size_is_capped_by_max_page_size(sap_creds):
     with SapSandbox(data=SPEC, max_page_size=25) as sb:
         s = requests.Session()
-        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
         r = s.get(f"{sb.url}/Invoices", headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)
         assert len(r.json()["value"]) == 25
         assert r.headers["Preference-Applied"] == "odata.maxpagesize=25"
@@ -129,10 +118,10 @@ def test_page_size_is_capped_by_max_page_size():
         assert len(rows) == 120 and pages == 5
 
 
-def test_page_size_can_be_ignored_like_an_old_server():
+def test_page_size_can_be_ignored_like_an_old_server(sap_creds):
     with SapSandbox(data=SPEC, honour_page_size=False) as sb:
         s = requests.Session()
-        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
         r = s.get(f"{sb.url}/Invoices", headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)
         assert len(r.json()["value"]) == 20
         assert "Preference-Applied" not in r.headers
@@ -235,12 +224,12 @@ def test_orderby_puts_nulls_first_and_breaks_ties_by_key(sb, http):
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
-def test_metadata_lists_the_entity_sets_with_keys(sb, version):
+def test_metadata_lists_the_entity_sets_with_keys(sb, version, sap_creds):
     from xml.dom.minidom import parseString
 
     root = sb.url if version == "v1" else sb.url_v2
     s = requests.Session()
-    s.post(f"{root}/Login", json=CREDS, timeout=5)
+    s.post(f"{root}/Login", json=sap_creds, timeout=5)
     r = s.get(f"{root}/$metadata", timeout=5)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/xml")
     doc = parseString(r.content)  # noqa: S318 - our own sandbox's document

@@ -19,7 +19,6 @@ from b1sl.b1sl.models._generated.entities.general import Document  # noqa: E402
 
 from sap_sandbox import DataSpec, SapSandbox  # noqa: E402
 
-PASSWORD = "S3cr3t-B1-passw0rd!"
 SPEC = DataSpec(seed=13, customers=40, suppliers=4, leads=4, invoices=230, credit_notes=5,
                 payments=80)
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -27,8 +26,8 @@ TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 
 
 def client(sb: SapSandbox, version: str = "v1", **extra) -> B1Client:
-    config = B1Config(base_url=sb.url if version == "v1" else sb.url_v2, username="manager",
-                      password=PASSWORD, company_db="SBODEMOUS", read_timeout=5.0, **extra)
+    config = B1Config(base_url=sb.url if version == "v1" else sb.url_v2, username=sb.username,
+                      password=sb.password, company_db=sb.company_db, read_timeout=5.0, **extra)
     return B1Client(config, version=version, logger=logging.getLogger("b1sl-fidelity"))
 
 

@@ -9,7 +9,6 @@ import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
 SPEC = DataSpec(seed=5, customers=5, suppliers=1, leads=1, invoices=30, credit_notes=2, payments=10)
 
 
@@ -17,13 +16,6 @@ SPEC = DataSpec(seed=5, customers=5, suppliers=1, leads=1, invoices=30, credit_n
 def sb():
     with SapSandbox(data=SPEC) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def http(sb):
-    s = requests.Session()
-    assert s.post(f"{sb.url}/Login", json=CREDS, timeout=5).status_code == 200
-    return s
 
 
 @pytest.mark.parametrize(("kind", "status"), [("500", 500), ("503", 503)])
@@ -54,12 +46,12 @@ def test_path_contains_limits_a_fault_to_matching_requests(sb, http):
     assert http.get(f"{sb.url}/CreditNotes", timeout=5).status_code == 500
 
 
-def test_seeded_rate_faults_replay_identically():
+def test_seeded_rate_faults_replay_identically(sap_creds):
     def pattern():
         with SapSandbox(data=SPEC) as sb:
             sb.add_fault("503", rate=0.3, path_contains="ProfitCenters")
             s = requests.Session()
-            s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+            s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
             return [s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code for _ in range(30)]
 
     first = pattern()
@@ -98,12 +90,12 @@ def test_fault_needs_a_trigger_and_a_known_kind(sb):
         sb.add_fault("500")
 
 
-def test_stop_does_not_wait_for_a_sleeping_timeout_fault():
+def test_stop_does_not_wait_for_a_sleeping_timeout_fault(sap_creds):
     sb = SapSandbox(data=SPEC).start()
     sb.add_fault("timeout", at=1, delay=30)
     s = requests.Session()
     with pytest.raises(requests.exceptions.ReadTimeout):
-        s.post(f"{sb.url}/Login", json=CREDS, timeout=0.2)
+        s.post(f"{sb.url}/Login", json=sap_creds, timeout=0.2)
     started = time.monotonic()
     sb.stop()
     assert time.monotonic() - started < 5

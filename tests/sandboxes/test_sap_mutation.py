@@ -9,7 +9,6 @@ import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
 SPEC = DataSpec(seed=11, customers=10, suppliers=2, leads=2, invoices=200, credit_notes=4,
                 payments=50)
 
@@ -18,13 +17,6 @@ SPEC = DataSpec(seed=11, customers=10, suppliers=2, leads=2, invoices=200, credi
 def sb():
     with SapSandbox(data=SPEC) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def http(sb):
-    s = requests.Session()
-    assert s.post(f"{sb.url}/Login", json=CREDS, timeout=5).status_code == 200
-    return s
 
 
 def test_update_stamps_update_date_and_time_from_the_sap_clock(sb):
@@ -105,12 +97,12 @@ def test_change_mid_paging_shifts_skip_pages_like_a_database(sb, http):
     assert len(served) == 200
 
 
-def test_concurrent_updates_and_reads_stay_consistent(sb):
+def test_concurrent_updates_and_reads_stay_consistent(sb, sap_creds):
     errors: list[str] = []
 
     def reader():
         s = requests.Session()
-        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
         for _ in range(10):
             r = s.get(f"{sb.url}/Invoices?$orderby=UpdateDate desc,UpdateTime desc",
                       headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)

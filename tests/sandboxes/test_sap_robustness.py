@@ -11,8 +11,6 @@ import sys
 import pytest
 import requests
 
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
-
 
 def _raw(port: int, payload: bytes, read: bool = False) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
@@ -23,7 +21,7 @@ def _raw(port: int, payload: bytes, read: bool = False) -> None:
 
 
 @pytest.mark.parametrize("tls", [False, True])
-def test_disconnects_and_garbage_leave_stderr_clean(tls):
+def test_disconnects_and_garbage_leave_stderr_clean(tls, sap_creds):
     args = [sys.executable, "-m", "sap_sandbox", "--invoices", "3000", "--customers", "20",
             "--payments", "50", "--fault", "drop@1:path=CreditNotes",
             "--fault", "timeout@1:path=IncomingPayments:delay=2"]
@@ -37,7 +35,7 @@ def test_disconnects_and_garbage_leave_stderr_clean(tls):
         s = requests.Session()
         s.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment overrides s.verify
         s.verify = ca if tls else True
-        assert s.post(f"{url}/Login", json=CREDS, timeout=5).status_code == 200
+        assert s.post(f"{url}/Login", json=sap_creds, timeout=5).status_code == 200
         cookie = f"B1SESSION={s.cookies['B1SESSION']}"
         big = (f"GET /b1s/v1/Invoices HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"
                "Prefer: odata.maxpagesize=3000\r\n\r\n").encode()
@@ -58,12 +56,12 @@ def test_disconnects_and_garbage_leave_stderr_clean(tls):
     assert proc.returncode == 0
 
 
-def test_in_process_rude_clients_leave_no_server_errors():
+def test_in_process_rude_clients_leave_no_server_errors(sap_creds):
     from sap_sandbox import DataSpec, SapSandbox
 
     with SapSandbox(data=DataSpec(seed=1, customers=5, invoices=500, payments=10)) as sb:
         s = requests.Session()
-        s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
         cookie = f"B1SESSION={s.cookies['B1SESSION']}"
         for _ in range(5):
             _raw(sb.port, (f"GET /b1s/v1/Invoices HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"

@@ -9,15 +9,7 @@ import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
 SPEC = DataSpec(seed=3, customers=5, suppliers=1, leads=1, invoices=30, credit_notes=2, payments=10)
-
-
-def login(url: str) -> requests.Session:
-    s = requests.Session()
-    r = s.post(f"{url}/Login", json=CREDS, timeout=5)
-    assert r.status_code == 200, r.text
-    return s
 
 
 @pytest.fixture
@@ -26,8 +18,8 @@ def sb():
         yield sandbox
 
 
-def test_session_expires_after_idle_timeout_on_the_sap_clock(sb):
-    s = login(sb.url)
+def test_session_expires_after_idle_timeout_on_the_sap_clock(sb, sap_login):
+    s = sap_login(sb.url)
     assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 200
     sb.clock.advance(61)
     r = s.get(f"{sb.url}/ProfitCenters", timeout=5)
@@ -36,23 +28,23 @@ def test_session_expires_after_idle_timeout_on_the_sap_clock(sb):
         "lang": "en-us", "value": "Invalid session or session already timeout."}}}
 
 
-def test_session_expires_after_real_idle_time():
+def test_session_expires_after_real_idle_time(sap_login):
     with SapSandbox(data=SPEC, session_timeout=1.0) as sb:
-        s = login(sb.url)
+        s = sap_login(sb.url)
         assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 200
         time.sleep(1.3)
         assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 401
 
 
-def test_each_request_restarts_the_idle_timer(sb):
-    s = login(sb.url)
+def test_each_request_restarts_the_idle_timer(sb, sap_login):
+    s = sap_login(sb.url)
     for _ in range(3):
         sb.clock.advance(40)
         assert s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 200
 
 
-def test_v2_invalid_session_uses_the_v2_error_shape(sb):
-    s = login(sb.url_v2)
+def test_v2_invalid_session_uses_the_v2_error_shape(sb, sap_login):
+    s = sap_login(sb.url_v2)
     sb.kill_sessions()
     r = s.get(f"{sb.url_v2}/Invoices", timeout=5)
     assert r.status_code == 401
@@ -68,20 +60,20 @@ def test_flat_session_error_form_for_v1():
                                       "message": "Invalid session or session already timeout."}}
 
 
-def test_kill_sessions_301_forgets_every_session(sb):
-    a, b = login(sb.url), login(sb.url)
+def test_kill_sessions_301_forgets_every_session(sb, sap_login):
+    a, b = sap_login(sb.url), sap_login(sb.url)
     assert sb.kill_sessions() == 2
     assert a.get(f"{sb.url}/Invoices", timeout=5).status_code == 401
     assert b.get(f"{sb.url}/Invoices", timeout=5).json()["error"]["code"] == 301
 
 
-def test_kill_sessions_5002_breaks_sessions_until_a_new_login(sb):
-    s = login(sb.url)
+def test_kill_sessions_5002_breaks_sessions_until_a_new_login(sb, sap_creds, sap_login):
+    s = sap_login(sb.url)
     sb.kill_sessions(answer="-5002")
     r = s.get(f"{sb.url}/Invoices", timeout=5)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == -5002
-    s.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+    s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
     assert s.get(f"{sb.url}/Invoices", timeout=5).status_code == 200
 
 
@@ -90,19 +82,19 @@ def test_kill_sessions_rejects_an_unknown_answer(sb):
         sb.kill_sessions(answer="999")
 
 
-def test_restart_keeps_port_and_data_but_loses_sessions(sb):
-    s = login(sb.url)
+def test_restart_keeps_port_and_data_but_loses_sessions(sb, sap_login):
+    s = sap_login(sb.url)
     url, before = sb.url, sb.get("Invoices", 3)
     sb.restart()
     assert sb.url == url
     r = s.get(f"{sb.url}/Invoices(3)", timeout=5)
     assert r.status_code == 401
-    s = login(sb.url)
+    s = sap_login(sb.url)
     assert s.get(f"{sb.url}/Invoices(3)", timeout=5).json()["DocTotal"] == before["DocTotal"]
 
 
-def test_logged_session_ids_start_with_b1s(sb):
-    login(sb.url)
+def test_logged_session_ids_start_with_b1s(sb, sap_login):
+    sap_login(sb.url)
     assert sb.requests[-1].session_id.startswith("b1s-")
 
 

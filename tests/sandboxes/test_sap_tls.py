@@ -9,8 +9,6 @@ import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
-CREDS = {"CompanyDB": "SBODEMOUS", "UserName": "manager", "Password": "S3cr3t-B1-passw0rd!"}
-
 
 @pytest.fixture(scope="module")
 def sb():
@@ -24,20 +22,20 @@ def test_https_url_and_ca_file(sb):
     assert Path(sb.ca_cert_path).read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
-def test_client_trusting_the_ca_file_logs_in(sb):
-    r = requests.post(f"{sb.url}/Login", json=CREDS, verify=sb.ca_cert_path, timeout=5)
+def test_client_trusting_the_ca_file_logs_in(sb, sap_creds):
+    r = requests.post(f"{sb.url}/Login", json=sap_creds, verify=sb.ca_cert_path, timeout=5)
     assert r.status_code == 200
 
 
-def test_default_verification_rejects_the_private_ca(sb):
+def test_default_verification_rejects_the_private_ca(sb, sap_creds):
     with pytest.raises(requests.exceptions.SSLError):
-        requests.post(f"{sb.url}/Login", json=CREDS, timeout=5)
+        requests.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
 
 
-def test_failed_handshake_does_not_break_the_server(sb):
+def test_failed_handshake_does_not_break_the_server(sb, sap_creds):
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{sb.url}/Invoices", timeout=5)
-    assert requests.post(f"{sb.url}/Login", json=CREDS, verify=sb.ca_cert_path,
+    assert requests.post(f"{sb.url}/Login", json=sap_creds, verify=sb.ca_cert_path,
                          timeout=5).status_code == 200
     assert sb.server_errors == []
 
