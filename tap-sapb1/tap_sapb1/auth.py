@@ -67,7 +67,6 @@ class SapSession:
         self._cookies: dict[str, str] = {}
         self._lock = threading.RLock()
         self.logins = 0
-        self.timeout_minutes: float | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -124,7 +123,6 @@ class SapSession:
             self._on_secret(value)
         self._cookies = cookies
         self._http.cookies.clear()  # the Cookie header is ours alone
-        self.timeout_minutes = payload.get("SessionTimeout")
         self.logins += 1
         logger.info("Logged in to SAP company %s as %s (login #%d)", self._company, self._user,
                     self.logins)

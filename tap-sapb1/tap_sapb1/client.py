@@ -85,6 +85,7 @@ class SapStream(RESTStream[Any]):
     def __init__(self, tap: TapSAPB1) -> None:
         super().__init__(tap=tap, path=self.entity_set)
         self._sap_tap = tap
+        # singer-sdk's requests_session serves this: the run's one session (pool, TLS policy)
         self._requests_session = tap.http_session
 
     # --- transport -------------------------------------------------------------------------
@@ -98,11 +99,6 @@ class SapStream(RESTStream[Any]):
     def authenticator(self) -> Any:
         """The run's one SAP session (shared by every stream)."""
         return self._sap_tap.authenticator
-
-    @property
-    def requests_session(self) -> requests.Session:
-        """The run's one HTTP session (connection pool, TLS policy)."""
-        return self._sap_tap.http_session
 
     @property
     def timeout(self) -> float:  # type: ignore[override]

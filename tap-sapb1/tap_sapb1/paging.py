@@ -166,25 +166,6 @@ def stamp_of(record: dict) -> tuple[str, str]:
     return day, at
 
 
-@dataclass(frozen=True)
-class Position:
-    """Where a record sits in the keyset order (UpdateDate, UpdateTime, key)."""
-
-    date: str
-    time: str
-    key: Any
-
-    def after(self, other: Position) -> bool:
-        """Strictly later in keyset order."""
-        return (self.date, self.time, self.key) > (other.date, other.time, other.key)
-
-
-def position_of(record: dict, key_field: str) -> Position:
-    """The record's place in keyset order."""
-    day, at = stamp_of(record)
-    return Position(day, at, record.get(key_field))
-
-
 def lower_bound(day: str, at: str, *, inclusive: bool) -> str:
     """Records at/after (inclusive) or after (exclusive) the second `day at`."""
     op = "ge" if inclusive else "gt"
