@@ -1,4 +1,4 @@
-"""Fixtures the sandbox tests share: SAP credentials and logged-in sessions.
+"""Fixtures the sandbox tests share: SAP credentials and logins, the HubSpot token and client.
 
 The secrets are the fixed test ones defined in tests/conftest.py (docs/CONTRACTS.md). Under
 `--import-mode=importlib` that module cannot be imported by name, so it is looked up among the
@@ -37,6 +37,11 @@ def sap_creds(pytestconfig: pytest.Config) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def hubspot_token(pytestconfig: pytest.Config) -> str:
+    return _root_conftest(pytestconfig).HUBSPOT_TOKEN
+
+
+@pytest.fixture(scope="session")
 def sap_login(sap_creds: dict[str, str]) -> SapLogin:
     """`sap_login(url, **post_kwargs)`: a requests session logged in to the sandbox at `url`."""
     def login(url: str, **post_kwargs: Any) -> requests.Session:
@@ -54,3 +59,10 @@ def http(sb: Any, sap_login: SapLogin) -> Iterator[requests.Session]:
     yield session
     session.close()
 
+
+@pytest.fixture
+def api(hubspot_sandbox: Any) -> Iterator[requests.Session]:
+    """An authorised client of the shared `hubspot_sandbox`."""
+    client = hubspot_sandbox.client()
+    yield client
+    client.close()

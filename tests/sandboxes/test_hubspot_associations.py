@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 V3 = "/crm/v3/objects"
-
-
-@pytest.fixture
-def api(hubspot_sandbox):
-    client = hubspot_sandbox.client()
-    yield client
-    client.close()
 
 
 def _make(api, otype: str, props: dict) -> str:

@@ -8,10 +8,8 @@ import sys
 
 import requests
 
-TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 
-
-def test_cli_prints_url_and_serves_with_rate_limit_and_fault():
+def test_cli_prints_url_and_serves_with_rate_limit_and_fault(hubspot_token):
     proc = subprocess.Popen(
         [sys.executable, "-m", "hubspot_sandbox", "--port", "0", "--rate-limit", "7",
          "--fault", "503@1:path=/companies"],
@@ -19,7 +17,7 @@ def test_cli_prints_url_and_serves_with_rate_limit_and_fault():
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        headers = {"Authorization": f"Bearer {TOKEN}"}
+        headers = {"Authorization": f"Bearer {hubspot_token}"}
         first = requests.get(f"{url}/crm/v3/objects/companies", headers=headers, timeout=5)
         assert first.status_code == 503
         second = requests.get(f"{url}/crm/v3/objects/companies", headers=headers, timeout=5)
@@ -29,7 +27,7 @@ def test_cli_prints_url_and_serves_with_rate_limit_and_fault():
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
-    assert TOKEN not in out + err
+    assert hubspot_token not in out + err
 
 
 def test_cli_rejects_a_bad_fault_with_one_line():

@@ -28,12 +28,10 @@ from hubspot.crm.companies import (
 from hubspot.crm.companies.exceptions import ApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
-TOKEN = "pat-sandbox-0000-test-token-do-not-log"
-
 
 @pytest.fixture
-def hubspot(hubspot_sandbox) -> HubSpot:
-    return HubSpot(access_token=TOKEN, host=hubspot_sandbox.url)
+def hubspot(hubspot_sandbox, hubspot_token) -> HubSpot:
+    return HubSpot(access_token=hubspot_token, host=hubspot_sandbox.url)
 
 
 def _unique(hubspot: HubSpot, otype: str, name: str, group: str) -> None:

@@ -9,15 +9,7 @@ import requests
 
 from hubspot_sandbox import HubSpotSandbox
 
-TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 COMPANIES = "/crm/v3/objects/companies"
-
-
-@pytest.fixture
-def api(hubspot_sandbox):
-    client = hubspot_sandbox.client()
-    yield client
-    client.close()
 
 
 def test_bad_or_missing_token_is_hubspots_401(hubspot_sandbox):
@@ -38,8 +30,8 @@ def test_every_response_carries_rate_limit_headers(api):
     assert r.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "649999"
 
 
-def test_window_limit_answers_429_with_policy_and_recovers():
-    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=5, window_seconds=2.0) as hs:
+def test_window_limit_answers_429_with_policy_and_recovers(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, rate_limit_per_10s=5, window_seconds=2.0) as hs:
         client = hs.client()
         codes = [client.get(COMPANIES).status_code for _ in range(7)]
         assert codes == [200] * 5 + [429] * 2
@@ -54,8 +46,8 @@ def test_window_limit_answers_429_with_policy_and_recovers():
         client.close()
 
 
-def test_set_rate_limit_mid_run_takes_effect():
-    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=100) as hs:
+def test_set_rate_limit_mid_run_takes_effect(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, rate_limit_per_10s=100) as hs:
         client = hs.client()
         assert client.get(COMPANIES).headers["X-HubSpot-RateLimit-Max"] == "100"
         hs.set_rate_limit(2)
@@ -63,16 +55,16 @@ def test_set_rate_limit_mid_run_takes_effect():
         client.close()
 
 
-def test_daily_limit_answers_daily_policy():
-    with HubSpotSandbox(token=TOKEN, daily_limit=2) as hs:
+def test_daily_limit_answers_daily_policy(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, daily_limit=2) as hs:
         client = hs.client()
         assert [client.get(COMPANIES).status_code for _ in range(3)] == [200, 200, 429]
         assert client.get(COMPANIES).json()["policyName"] == "DAILY"
         client.close()
 
 
-def test_search_has_its_own_per_second_limit_without_window_headers():
-    with HubSpotSandbox(token=TOKEN, search_per_second=2) as hs:
+def test_search_has_its_own_per_second_limit_without_window_headers(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, search_per_second=2) as hs:
         client = hs.client()
         answers = [client.post(f"{COMPANIES}/search", json={}) for _ in range(6)]
         assert [a.status_code for a in answers[:2]] == [200, 200]
@@ -84,8 +76,8 @@ def test_search_has_its_own_per_second_limit_without_window_headers():
         client.close()
 
 
-def test_token_without_scope_gets_403_naming_the_missing_scope():
-    with HubSpotSandbox(token=TOKEN, scopes={"crm.objects.companies.read"}) as hs:
+def test_token_without_scope_gets_403_naming_the_missing_scope(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, scopes={"crm.objects.companies.read"}) as hs:
         client = hs.client()
         assert client.get(COMPANIES).status_code == 200
         r = client.post("/crm/v3/objects/invoices/batch/create", json={"inputs": []})
@@ -100,16 +92,16 @@ def test_token_without_scope_gets_403_naming_the_missing_scope():
         client.close()
 
 
-def test_line_items_accept_the_legacy_e_commerce_scope():
-    with HubSpotSandbox(token=TOKEN, scopes={"e-commerce"}) as hs:
+def test_line_items_accept_the_legacy_e_commerce_scope(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, scopes={"e-commerce"}) as hs:
         client = hs.client()
         r = client.post("/crm/v3/objects/line_items", json={"properties": {"name": "x"}})
         assert r.status_code == 201
         client.close()
 
 
-def test_portal_without_payments_does_not_know_commerce_payments():
-    with HubSpotSandbox(token=TOKEN, payments_enabled=False) as hs:
+def test_portal_without_payments_does_not_know_commerce_payments(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, payments_enabled=False) as hs:
         client = hs.client()
         r = client.post("/crm/v3/objects/commerce_payments/batch/upsert", json={"inputs": []})
         assert r.status_code == 400
@@ -155,9 +147,9 @@ def test_timeout_holds_the_answer_past_the_client_timeout(hubspot_sandbox):
     client.close()
 
 
-def test_seeded_rate_faults_repeat_exactly():
+def test_seeded_rate_faults_repeat_exactly(hubspot_token):
     def run() -> list[int]:
-        with HubSpotSandbox(token=TOKEN) as hs:
+        with HubSpotSandbox(token=hubspot_token) as hs:
             hs.add_fault("500", rate=0.3, seed=42)
             client = hs.client()
             codes = [client.get(COMPANIES).status_code for _ in range(20)]
@@ -187,9 +179,9 @@ def test_request_log_counts_and_writes(api, hubspot_sandbox):
     assert rec.body == {"inputs": [{"properties": {"name": "a"}}]}
 
 
-def test_token_never_reaches_the_request_log(api, hubspot_sandbox):
+def test_token_never_reaches_the_request_log(api, hubspot_sandbox, hubspot_token):
     api.get(COMPANIES)
-    assert TOKEN not in repr(hubspot_sandbox.requests)
+    assert hubspot_token not in repr(hubspot_sandbox.requests)
 
 
 def test_injected_423_and_429_faults(api, hubspot_sandbox):
@@ -214,8 +206,8 @@ def test_restart_keeps_data_and_port_and_cuts_open_connections(api, hubspot_sand
     assert api.get(COMPANIES).status_code == 200
 
 
-def test_inspection_of_an_unknown_or_disabled_type_raises_value_error():
-    with HubSpotSandbox(token=TOKEN, payments_enabled=False) as hs:
+def test_inspection_of_an_unknown_or_disabled_type_raises_value_error(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, payments_enabled=False) as hs:
         with pytest.raises(ValueError, match="commerce_payments"):
             hs.objects("commerce_payments")
         with pytest.raises(ValueError, match="widgets"):

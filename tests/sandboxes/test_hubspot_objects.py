@@ -9,13 +9,6 @@ import pytest
 V3 = "/crm/v3/objects"
 
 
-@pytest.fixture
-def api(hubspot_sandbox):
-    client = hubspot_sandbox.client()
-    yield client
-    client.close()
-
-
 def _unique_prop(api, otype: str, name: str) -> None:
     r = api.post(f"/crm/v3/properties/{otype}",
                  json={"name": name, "label": name, "type": "string", "fieldType": "text",

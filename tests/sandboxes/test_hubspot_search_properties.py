@@ -6,15 +6,7 @@ import pytest
 
 from hubspot_sandbox import HubSpotSandbox
 
-TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 SEARCH = "/crm/v3/objects/deals/search"
-
-
-@pytest.fixture
-def api(hubspot_sandbox):
-    client = hubspot_sandbox.client()
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -83,8 +75,8 @@ def test_search_page_size_and_result_caps(api):
     assert api.post(SEARCH, json=too_many).status_code == 400
 
 
-def test_search_lags_behind_writes_when_asked():
-    with HubSpotSandbox(token=TOKEN, search_lag=30) as hs:
+def test_search_lags_behind_writes_when_asked(hubspot_token):
+    with HubSpotSandbox(token=hubspot_token, search_lag=30) as hs:
         client = hs.client()
         client.post("/crm/v3/objects/companies", json={"properties": {"name": "new"}})
         r = client.post("/crm/v3/objects/companies/search", json={})
