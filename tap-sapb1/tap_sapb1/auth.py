@@ -8,6 +8,7 @@ minutes and requests on it answer 401 with code 301.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_sapb1.errors import SapB1Error, SapConnectionError, SapLoginError, describe, sap_error
 from tap_sapb1.secrets import reveal
-from tap_sapb1.settings import service_root
+from tap_sapb1.settings import max_tries, request_timeout, retry_waits, service_root
 
 SESSION_COOKIES = ("B1SESSION", "ROUTEID")
 RETRIED = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -52,17 +53,15 @@ class SapSession:
     """The run's SAP session. Holds the cookies; the password never leaves this object."""
 
     def __init__(self, config: Mapping[str, Any], http: requests.Session,
-                 wait_gen: Callable[[], Any], max_tries: int, jitter: Callable[[float], float],
                  on_secret: Callable[[str], None] | None = None) -> None:
         self._url = service_root(str(config["service_layer_url"]))
         self._company = str(config["company_db"])
         self._user = str(config["username"])
         self._password_setting = str(config["password"])
-        self._timeout = float(config.get("request_timeout") or 300)
+        self._timeout = request_timeout(config)
         self._http = http
-        self._wait_gen = wait_gen
-        self._max_tries = max_tries
-        self._jitter = jitter
+        self._waits = functools.partial(retry_waits, config)  # the streams' retry policy
+        self._max_tries = max_tries(config)
         self._on_secret = on_secret or (lambda _value: None)
         self._cookies: dict[str, str] = {}
         self._lock = threading.RLock()
@@ -89,9 +88,9 @@ class SapSession:
     def login(self) -> None:
         """POST /Login, retried like any request on 5xx, timeouts and dropped connections."""
         try:
-            backoff.on_exception(self._wait_gen, (*RETRIED, _RetryLogin),
-                                 max_tries=self._max_tries, jitter=self._jitter,
-                                 logger=logger, giveup_log_level=logging.DEBUG)(self._login)()
+            backoff.on_exception(self._waits, (*RETRIED, _RetryLogin), max_tries=self._max_tries,
+                                 jitter=backoff.full_jitter, logger=logger,
+                                 giveup_log_level=logging.DEBUG)(self._login)()
         except _RetryLogin as exc:
             raise SapConnectionError(f"SAP Login kept failing after all retries: {exc}") from None
         except RETRIED as exc:

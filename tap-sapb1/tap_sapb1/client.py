@@ -47,7 +47,13 @@ from tap_sapb1.paging import (
     stamp_of,
     upper_bound,
 )
-from tap_sapb1.settings import DEFAULT_BACKOFF_SECONDS, DEFAULT_PAGE_SIZE, service_root
+from tap_sapb1.settings import (
+    DEFAULT_PAGE_SIZE,
+    max_tries,
+    request_timeout,
+    retry_waits,
+    service_root,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -59,7 +65,6 @@ RETRIED_EXCEPTIONS = (ConnectionResetError, RetriableAPIError, requests.exceptio
                       requests.exceptions.ConnectionError,
                       requests.exceptions.ChunkedEncodingError,
                       requests.exceptions.ContentDecodingError)
-MAX_BACKOFF_SECONDS = 60.0
 DATE_FIELDS = ("DocDate", "DocDueDate", "TaxDate", "CreateDate", "CreationDate", "UpdateDate",
                "TransferDate")
 
@@ -103,7 +108,7 @@ class SapStream(RESTStream[Any]):
     @property
     def timeout(self) -> float:  # type: ignore[override]
         """`request_timeout` seconds for one SAP answer."""
-        return float(self.config.get("request_timeout") or 300)
+        return request_timeout(self.config)
 
     @property
     def http_headers(self) -> dict:
@@ -119,12 +124,11 @@ class SapStream(RESTStream[Any]):
 
     def backoff_max_tries(self) -> int:
         """One try plus `max_retries` retries."""
-        return int(self.config.get("max_retries", 5)) + 1
+        return max_tries(self.config)
 
     def backoff_wait_generator(self) -> Generator[float, None, None]:
         """backoff_seconds x 1, 2, 4, ... capped at 60 s (jitter applied by backoff_jitter)."""
-        factor = float(self.config.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
-        return backoff.expo(base=2, factor=factor, max_value=MAX_BACKOFF_SECONDS)
+        return retry_waits(self.config)
 
     def backoff_jitter(self, value: float) -> float:
         """Full jitter: a random wait up to the exponential value (spreads retries apart)."""

@@ -6,12 +6,13 @@ Every message names the setting and says what to put there, so a bad config fail
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import backoff
 from singer_sdk import typing as th
 
 from tap_sapb1.secrets import SecretError, reveal
@@ -21,6 +22,7 @@ MAX_PAGE_SIZE = 10_000
 DEFAULT_TIMEOUT = 300
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 60.0
 
 CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
@@ -66,6 +68,22 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                             "lines and PaymentTermsName to business partners, looked up once "
                             "per run from ChartOfAccounts, ProfitCenters, PaymentTermsTypes."),
 ).to_dict()
+
+
+def request_timeout(config: Mapping[str, Any]) -> float:
+    """Seconds to wait for one SAP answer (requests and Login alike)."""
+    return float(config.get("request_timeout") or DEFAULT_TIMEOUT)
+
+
+def max_tries(config: Mapping[str, Any]) -> int:
+    """One try plus `max_retries` retries (requests and Login alike)."""
+    return int(config.get("max_retries", DEFAULT_MAX_RETRIES)) + 1
+
+
+def retry_waits(config: Mapping[str, Any]) -> Generator[float, None, None]:
+    """backoff_seconds x 1, 2, 4, ... capped at 60 s, before jitter (requests and Login alike)."""
+    factor = float(config.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
+    return backoff.expo(base=2, factor=factor, max_value=MAX_BACKOFF_SECONDS)
 
 
 def service_root(url: str) -> str:

@@ -10,7 +10,6 @@ import weakref
 from functools import cached_property
 from typing import Any
 
-import backoff
 import click
 import requests
 from singer_sdk import Tap
@@ -18,11 +17,10 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 
 from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
-from tap_sapb1.client import MAX_BACKOFF_SECONDS
 from tap_sapb1.enrichment import ReferenceNames
 from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
-from tap_sapb1.settings import CONFIG_SCHEMA, DEFAULT_BACKOFF_SECONDS, check_settings
+from tap_sapb1.settings import CONFIG_SCHEMA, check_settings
 from tap_sapb1.streams import STREAM_TYPES
 
 _LIVE_TAPS: weakref.WeakSet[TapSAPB1] = weakref.WeakSet()
@@ -94,12 +92,7 @@ class TapSAPB1(Tap):
     @cached_property
     def sap_session(self) -> SapSession:
         """The run's SAP session: one login, re-login on demand, logout in close()."""
-        factor = float(self.config.get("backoff_seconds", DEFAULT_BACKOFF_SECONDS))
-        return SapSession(
-            self.config, self.http_session,
-            wait_gen=lambda: backoff.expo(base=2, factor=factor, max_value=MAX_BACKOFF_SECONDS),
-            max_tries=int(self.config.get("max_retries", 5)) + 1,
-            jitter=backoff.full_jitter, on_secret=register_secret)
+        return SapSession(self.config, self.http_session, on_secret=register_secret)
 
     @cached_property
     def authenticator(self) -> SapSessionAuthenticator:
