@@ -38,11 +38,9 @@ from tap_sapb1.paging import (
     literal,
     lower_bound,
     minute_bucket,
-    next_link,
     odata_body,
     page_records,
     query_string,
-    resolve_link,
     sap_date,
     stamp_of,
     upper_bound,
@@ -238,31 +236,34 @@ class SapStream(RESTStream[Any]):
                 row[name] = sap_date(row[name])
         return row
 
-    def http_request(self, url: str, params: dict[str, Any], headers: dict) -> HTTPRequest:
-        """A GET whose query is already encoded the way the Service Layer reads it."""
+    def query_url(self, params: dict[str, Any]) -> str:
+        """The entity set's URL with query options encoded the way the Service Layer reads them."""
         query = query_string(params)
-        return HTTPRequest(url=f"{url}?{query}" if query else url, method="GET",
-                           headers=headers, params={})
+        return f"{self.get_url(None)}?{query}" if query else self.get_url(None)
 
     def read_all(self, fields: list[str]) -> list[dict]:
-        """Every entity with `fields` only (for lookups), paged like the stream itself."""
+        """Every entity with `fields` only (for lookups), paged like a full-table stream."""
         # rows of two fields are tiny: never ask for pages smaller than the default
         size = max(int(self.config.get("page_size") or DEFAULT_PAGE_SIZE), DEFAULT_PAGE_SIZE)
         page_size = PageSize(size, self.entity_set)
+        paginator = NextLinkPaginator(self.url_base, page_size)
         params: dict[str, Any] = {"$select": ",".join(fields), "$orderby": self.key_field}
-        url: str | None = self.get_url(None) + "?" + query_string(params)
         rows: list[dict] = []
-        while url:
+        while not paginator.finished:
+            url = self._collection_url(params, paginator.current_value, page_size)
             response = self.send(url, headers=page_size.headers())
-            page_size.observe(response)
             rows.extend(page_records(response))
-            link = next_link(response)
-            if page_size.use_top and page_size.more_after(response):
-                url = self.get_url(None) + "?" + query_string(
-                    {**params, "$top": page_size.top(), "$skip": len(rows)})
-            else:
-                url = resolve_link(self.url_base, link) if link else None
+            paginator.advance(response)
         return rows
+
+    def _collection_url(self, params: dict[str, Any], token: LinkOrSkip | None,
+                        page_size: PageSize) -> str:
+        """A full-table page: SAP's nextLink, else `params` with the next $top/$skip window."""
+        if token is not None and token.url:
+            return token.url
+        if token is not None and token.skip is not None:
+            params = {**params, "$top": page_size.top(), "$skip": token.skip}
+        return self.query_url(params)
 
 
 class FullTableStream(SapStream):
@@ -295,16 +296,10 @@ class FullTableStream(SapStream):
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         """First page with $select/$orderby; then SAP's nextLink or the next $skip window."""
-        headers = {**self.http_headers, **self._page_size.headers()}
-        token: LinkOrSkip | None = page.next_page_token
-        if token is not None and token.url:
-            return HTTPRequest(url=token.url, method="GET", headers=headers, params={})
-        params: dict[str, Any] = {"$select": ",".join(self.selected_fields()),
-                                  "$orderby": self.key_field}
-        if token is not None and token.skip is not None:
-            params["$top"] = self._page_size.top()
-            params["$skip"] = token.skip
-        return self.http_request(self.get_url(page.stream_context), params, headers)
+        params = {"$select": ",".join(self.selected_fields()), "$orderby": self.key_field}
+        url = self._collection_url(params, page.next_page_token, self._page_size)
+        return HTTPRequest(url=url, method="GET",
+                           headers={**self.http_headers, **self._page_size.headers()}, params={})
 
 class IncrementalStream(SapStream):
     """A transactional entity set read by keyset on (UpdateDate, UpdateTime, key).
@@ -345,7 +340,7 @@ class IncrementalStream(SapStream):
         """The newest (UpdateDate, UpdateTime) in SAP when this run starts; None if empty."""
         params = {"$select": "UpdateDate,UpdateTime",
                   "$orderby": "UpdateDate desc,UpdateTime desc", "$top": 1}
-        response = self.send(self.get_url(None) + "?" + query_string(params))
+        response = self.send(self.query_url(params))
         records = page_records(response)
         return self._stamp(records[0]) if records else None
 
@@ -366,7 +361,7 @@ class IncrementalStream(SapStream):
         params: dict[str, Any] = {"$select": ",".join(self.selected_fields()),
                                   "$filter": filter_text, "$orderby": order_by,
                                   "$top": page_size.top()}
-        response = self.send(self.get_url(None) + "?" + query_string(params),
+        response = self.send(self.query_url(params),
                              headers=page_size.headers())
         page_size.observe(response)
         if self._page_counter is not None:

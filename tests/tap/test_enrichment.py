@@ -48,3 +48,14 @@ def test_a_selected_reference_stream_reuses_the_rows_its_lookup_read(make_sandbo
                          for row in sb.all(entity_set)), key=lambda row: row[key])
         assert out.records[stream] == stored  # every row and schema field, in key order
         assert len(page_requests(sb, entity_set)) == 1  # the lookup's read, not a second one
+
+
+def test_lookups_page_with_skip_when_the_server_ignores_the_page_size(make_sandbox):
+    sb = make_sandbox(honour_page_size=False)  # fixed pages of 20; 22 accounts
+    out = run_tap(config_for(sb, enrich_line_items=True), streams=["invoices"])
+    accounts = {r["Code"]: r["Name"] for r in sb.all("ChartOfAccounts")}
+    lines = [line for r in out.records["invoices"] for line in r["DocumentLines"]]
+    assert all(line["AccountName"] == accounts.get(line["AccountCode"]) for line in lines)
+    pages = page_requests(sb, "ChartOfAccounts")
+    assert [(r.query.get("$top"), r.query.get("$skip")) for r in pages] == [
+        (None, None), ("1000", "20")]
