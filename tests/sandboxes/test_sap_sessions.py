@@ -101,3 +101,18 @@ def test_logged_session_ids_start_with_b1s(sb, sap_login):
 def test_missing_login_fields_get_a_400(sb):
     r = requests.post(f"{sb.url}/Login", json={"CompanyDB": "SBODEMOUS"}, timeout=5)
     assert r.status_code == 400 and "error" in r.json()
+
+
+def test_route_id_is_optional_by_default_and_required_when_asked(sap_creds):
+    for required in (False, True):
+        with SapSandbox(data=SPEC, require_route_id=required) as sb:
+            login = requests.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+            session_only = {"Cookie": f"B1SESSION={login.cookies['B1SESSION']}"}
+            both = {"Cookie": f"B1SESSION={login.cookies['B1SESSION']}; "
+                              f"ROUTEID={login.cookies['ROUTEID']}"}
+            r = requests.get(f"{sb.url}/ProfitCenters", headers=session_only, timeout=5)
+            assert r.status_code == (401 if required else 200)
+            if required:  # another node does not know the session: SAP's invalid-session answer
+                assert r.json()["error"]["code"] == 301
+            assert requests.get(f"{sb.url}/ProfitCenters", headers=both,
+                                timeout=5).status_code == 200

@@ -140,6 +140,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         except Exception:  # a malformed cookie header is the same as none
             cookie = SimpleCookie()
         sid = cookie["B1SESSION"].value if "B1SESSION" in cookie else None
+        self._routed_away = sb.require_route_id and (
+            "ROUTEID" not in cookie or cookie["ROUTEID"].value != ROUTE_ID)
         record = RequestRecord(method, path, query, 0, sid, version)
         self._record = record
         self._version = version
@@ -219,7 +221,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             if method != "POST":
                 raise SapError.of(errors.METHOD_NOT_ALLOWED)
             return self._login(body)
-        session = sb._sessions.touch(self._record.session_id)
+        session = None if self._routed_away else sb._sessions.touch(self._record.session_id)
         if session is None:
             raise SapError.of(errors.INVALID_SESSION)
         if session.broken:

@@ -31,7 +31,8 @@ class SapSandbox:
                  tls: bool = False, company_db: str = "SBODEMOUS", username: str = "manager",
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
                  host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
-                 session_error_form: str = "nested", date_form: str = "iso") -> None:
+                 session_error_form: str = "nested", date_form: str = "iso",
+                 require_route_id: bool = False) -> None:
         self.spec = data or DataSpec()
         self.max_page_size = max_page_size
         self.honour_page_size = honour_page_size
@@ -47,6 +48,9 @@ class SapSandbox:
         if session_error_form not in ("nested", "flat"):
             raise ValueError('session_error_form must be "nested" or "flat"')
         self.session_error_form = session_error_form
+        # Behind SAP's load balancer a request without Login's ROUTEID cookie may reach a node
+        # that never saw the session; True answers such a request as an unknown session.
+        self.require_route_id = require_route_id
         if date_form not in DATE_FORMS:
             raise ValueError(f"date_form must be one of {', '.join(DATE_FORMS)}")
         self.date_form = date_form
