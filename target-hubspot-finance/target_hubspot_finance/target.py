@@ -26,6 +26,7 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot.associations import LinkBuffer
 from target_hubspot_finance.hubspot.errors import HubSpotError
 from target_hubspot_finance.hubspot.properties import PropertySetupError
 from target_hubspot_finance.runtime import Runtime
@@ -150,9 +151,16 @@ class TargetHubSpotFinance(Target):
     def _priority(self, sink: Sink) -> int:
         return PRIORITY.get(getattr(sink, "handler", "ignore"), 9)
 
+    @cached_property
+    def links(self) -> LinkBuffer:
+        """Association pairs held across drains for full calls (hubspot/associations.py)."""
+        return LinkBuffer(self.runtime.client, self.runtime.ledger)
+
     def _drain_all(self, sink_list: Iterable[Sink], parallelism: int) -> None:
         for sink in sorted(sink_list, key=self._priority):
             self.drain_one(sink)
+        if "links" in self.__dict__:  # before singer-sdk writes STATE (drain_all)
+            self.links.flush()
 
     def drain_before(self, sink: HubSpotSink) -> None:
         """Drain the sinks a sink depends on first (e.g. companies before invoices)."""

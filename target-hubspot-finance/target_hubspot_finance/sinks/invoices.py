@@ -89,6 +89,10 @@ class InvoicesSink(HubSpotSink):
             if errors:
                 events += self.fail(latest, errors)
             self._pending_payments(ids)
+        unchanged = {k: prior[k].hubspot_id for k in plans
+                     if k in prior and prior[k].content_hash == hashes[k]}
+        if unchanged:  # links a run that stopped before its flush left waiting
+            self._pending_payments(unchanged)
         self.done(events)
 
     # -- planning -------------------------------------------------------------------------
@@ -290,14 +294,10 @@ class InvoicesSink(HubSpotSink):
         waiting = rt.ledger.pending_for("invoices", ids)
         if not waiting:
             return
-        by_type: dict[str, list[tuple[str, str]]] = {}
+        links = self._target_ref.links  # full calls across drains (hubspot/associations.py)
         for from_type, from_id, key in waiting:
-            by_type.setdefault(from_type, []).append((from_id, ids[key]))
-        for from_type, pairs in by_type.items():
-            failures = rt.client.associate_default(from_type, "invoices", pairs)
-            if not failures:
-                rt.ledger.record_links(from_type, "invoices", pairs)
-        rt.ledger.drop_pending("invoices", waiting)
+            links.add(from_type, "invoices", [(from_id, ids[key])])
+        links.after(lambda: rt.ledger.drop_pending("invoices", waiting))
 
 
 def _sortable(code: str) -> tuple[int, str]:
