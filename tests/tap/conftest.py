@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:  # tap_helpers.py sits beside the tests (import-mode=importlib)
     sys.path.insert(0, str(HERE))
 
-SAP_PASSWORD = "S3cr3t-B1-passw0rd!"
+from tap_helpers import SAP_PASSWORD  # noqa: E402  (importable once HERE is on sys.path)
 
 
 @pytest.fixture

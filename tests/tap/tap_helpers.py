@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -135,6 +136,13 @@ def page_requests(sandbox: Any, entity_set: str) -> list[Any]:
     return [r for r in sandbox.requests
             if r.path.endswith("/" + entity_set) and r.method == "GET"
             and r.query.get("$top") != "1"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (for refused connections and fixed ports)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pages_needed(n: int, page: int) -> int:

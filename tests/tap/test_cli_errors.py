@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from tap_helpers import config_for, run_cli
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tap_helpers import SAP_PASSWORD, config_for, free_port, run_cli
 
 
 def _assert_one_clear_line(run, *needles: str) -> None:
@@ -23,7 +15,7 @@ def _assert_one_clear_line(run, *needles: str) -> None:
 
 
 BASE = {"service_layer_url": "http://127.0.0.1:9/b1s/v1", "company_db": "SBODEMOUS",
-        "username": "manager", "password": "S3cr3t-B1-passw0rd!"}
+        "username": "manager", "password": SAP_PASSWORD}
 
 
 @pytest.mark.parametrize("change,needle", [
@@ -61,7 +53,7 @@ def test_discovery_needs_no_connection_settings(tmp_path):
 
 
 def test_connection_refused(tmp_path):
-    config = {**BASE, "service_layer_url": f"http://127.0.0.1:{_free_port()}/b1s/v1",
+    config = {**BASE, "service_layer_url": f"http://127.0.0.1:{free_port()}/b1s/v1",
               "max_retries": 0}
     _assert_one_clear_line(run_cli(tmp_path, config, "--test"), "cannot reach the Service Layer")
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_helpers import SAP_PASSWORD
+from tap_helpers import SAP_PASSWORD, free_port
 
 from tap_sapb1.tap import TapSAPB1
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-PORT = _free_port()  # the suite needs its config at import; the sandbox starts on this port
+PORT = free_port()  # the suite needs its config at import; the sandbox starts on this port
 CONFIG = {"service_layer_url": f"http://127.0.0.1:{PORT}/b1s/v1", "company_db": "SBODEMOUS",
           "username": "manager", "password": SAP_PASSWORD, "start_date": "2000-01-01T00:00:00Z",
           "request_timeout": 5, "max_retries": 2, "backoff_seconds": 0.01, "page_size": 25,
