@@ -35,3 +35,10 @@ def test_cli_rejects_a_bad_fault_with_one_line():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "fault kind must be one of" in proc.stderr
+
+
+def test_cli_refuses_a_fault_that_could_never_fire_with_one_line():
+    proc = subprocess.run([sys.executable, "-m", "hubspot_sandbox", "--fault", "503"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "a fault needs" in proc.stderr and "Traceback" not in proc.stderr

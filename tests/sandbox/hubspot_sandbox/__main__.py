@@ -3,8 +3,8 @@
     hubspot-sandbox --port 8091 --rate-limit 100 --fault 503@3,7 --fault "500:rate=0.05:path=/batch"
 
 A fault is KIND[@N,N...][:rate=R][:path=TEXT][:method=M][:times=T][:delay=S][:seed=S], KIND one
-of 500, 502, 503, timeout, drop. The token comes from --token or $HUBSPOT_SANDBOX_TOKEN (default:
-the fixed test token); it is never printed.
+of 500, 502, 503, 423, 429, timeout, drop. The token comes from --token or
+$HUBSPOT_SANDBOX_TOKEN (default: the fixed test token); it is never printed.
 """
 
 from __future__ import annotations
@@ -83,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
                              payments_enabled=not args.no_payments, search_lag=args.search_lag,
                              shuffle_results=not args.keep_order,
                              host=args.host, port=args.port)
-    for fault in args.fault:
-        sandbox.add_fault(**fault)
+    try:
+        for fault in args.fault:
+            sandbox.add_fault(**fault)
+    except ValueError as exc:  # a spec that parses but cannot fire (no @N nor rate, rate > 1)
+        print(f"hubspot-sandbox: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
