@@ -376,8 +376,10 @@ class IncrementalStream(SapStream):
             return
         with self.get_http_request_counter() as counter:  # singer-sdk's request metric
             self._page_counter = counter
-            yield from self._read_window(context, until)
-        self._page_counter = None
+            try:
+                yield from self._read_window(context, until)
+            finally:  # also when the run stops early (--test, errors): no stale counter
+                self._page_counter = None
 
     def _read_window(self, context: Context | None,
                      until: tuple[str, str]) -> Iterable[dict[str, Any]]:
@@ -398,7 +400,7 @@ class IncrementalStream(SapStream):
                 lower = after_position(*seen.stamp, seen.last_key, self.key_field)
                 continue
             yield from self._read_minute(page_size, seen, until)
-            lower = lower_bound(seen.stamp[0], seen.stamp[1][:5] + ":59", inclusive=False)
+            lower = lower_bound(*seen.stamp, inclusive=False)  # after the minute just read
 
     def _read_minute(self, page_size: PageSize, seen: _Boundary,
                      until: tuple[str, str]) -> Iterable[dict[str, Any]]:
