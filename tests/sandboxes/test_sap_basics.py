@@ -68,9 +68,8 @@ def test_request_without_session_is_401_code_301(sb):
     assert r.json()["error"]["code"] == 301
 
 
-def test_logout_ends_the_session(sb, sap_creds):
-    s = requests.Session()
-    s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+def test_logout_ends_the_session(sb, sap_login):
+    s = sap_login(sb.url)
     assert s.post(f"{sb.url}/Logout", timeout=5).status_code == 204
     assert s.get(f"{sb.url}/Invoices", timeout=5).status_code == 401
 
@@ -89,9 +88,8 @@ def test_default_page_is_20_with_v1_next_link(sb, http):
     assert body["odata.nextLink"] == "Invoices?$skip=20"
 
 
-def test_v2_uses_at_odata_next_link(sb, http, sap_creds):
-    s = requests.Session()
-    s.post(f"{sb.url_v2}/Login", json=sap_creds, timeout=5)
+def test_v2_uses_at_odata_next_link(sb, http, sap_login):
+    s = sap_login(sb.url_v2)
     body = s.get(f"{sb.url_v2}/Invoices", timeout=5).json()
     assert "@odata.nextLink" in body and "odata.nextLink" not in body
 
@@ -107,10 +105,9 @@ def test_b1s_page_size_header_is_honoured(sb, http):
     assert len(r.json()["value"]) == 33
 
 
-def test_page_size_is_capped_by_max_page_size(sap_creds):
+def test_page_size_is_capped_by_max_page_size(sap_login):
     with SapSandbox(data=SPEC, max_page_size=25) as sb:
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         r = s.get(f"{sb.url}/Invoices", headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)
         assert len(r.json()["value"]) == 25
         assert r.headers["Preference-Applied"] == "odata.maxpagesize=25"
@@ -118,10 +115,9 @@ def test_page_size_is_capped_by_max_page_size(sap_creds):
         assert len(rows) == 120 and pages == 5
 
 
-def test_page_size_can_be_ignored_like_an_old_server(sap_creds):
+def test_page_size_can_be_ignored_like_an_old_server(sap_login):
     with SapSandbox(data=SPEC, honour_page_size=False) as sb:
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         r = s.get(f"{sb.url}/Invoices", headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)
         assert len(r.json()["value"]) == 20
         assert "Preference-Applied" not in r.headers
@@ -224,12 +220,11 @@ def test_orderby_puts_nulls_first_and_breaks_ties_by_key(sb, http):
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
-def test_metadata_lists_the_entity_sets_with_keys(sb, version, sap_creds):
+def test_metadata_lists_the_entity_sets_with_keys(sb, version, sap_login):
     from xml.dom.minidom import parseString
 
     root = sb.url if version == "v1" else sb.url_v2
-    s = requests.Session()
-    s.post(f"{root}/Login", json=sap_creds, timeout=5)
+    s = sap_login(root)
     r = s.get(f"{root}/$metadata", timeout=5)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/xml")
     doc = parseString(r.content)  # noqa: S318 - our own sandbox's document

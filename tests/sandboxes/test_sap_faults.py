@@ -46,12 +46,11 @@ def test_path_contains_limits_a_fault_to_matching_requests(sb, http):
     assert http.get(f"{sb.url}/CreditNotes", timeout=5).status_code == 500
 
 
-def test_seeded_rate_faults_replay_identically(sap_creds):
+def test_seeded_rate_faults_replay_identically(sap_login):
     def pattern():
         with SapSandbox(data=SPEC) as sb:
             sb.add_fault("503", rate=0.3, path_contains="ProfitCenters")
-            s = requests.Session()
-            s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+            s = sap_login(sb.url)
             return [s.get(f"{sb.url}/ProfitCenters", timeout=5).status_code for _ in range(30)]
 
     first = pattern()

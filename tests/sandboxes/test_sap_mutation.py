@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 
 from sap_sandbox import DataSpec, SapSandbox
 
@@ -97,12 +96,11 @@ def test_change_mid_paging_shifts_skip_pages_like_a_database(sb, http):
     assert len(served) == 200
 
 
-def test_concurrent_updates_and_reads_stay_consistent(sb, sap_creds):
+def test_concurrent_updates_and_reads_stay_consistent(sb, sap_login):
     errors: list[str] = []
 
     def reader():
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         for _ in range(10):
             r = s.get(f"{sb.url}/Invoices?$orderby=UpdateDate desc,UpdateTime desc",
                       headers={"Prefer": "odata.maxpagesize=100"}, timeout=5)

@@ -52,9 +52,8 @@ def test_unknown_entity_set_is_unrecognized_resource_path(sb, http):
     assert r.json()["error"]["message"]["value"] == "Unrecognized resource path."
 
 
-def test_v2_errors_carry_string_code_and_message(sb, sap_creds):
-    s = requests.Session()
-    s.post(f"{sb.url_v2}/Login", json=sap_creds, timeout=5)
+def test_v2_errors_carry_string_code_and_message(sb, sap_login):
+    s = sap_login(sb.url_v2)
     err = s.get(f"{sb.url_v2}/Invoices", params={"$filter": "DocEntry eq"}, timeout=5).json()
     assert isinstance(err["error"]["code"], str) and isinstance(err["error"]["message"], str)
 
@@ -87,22 +86,20 @@ def test_every_documented_date_and_time_literal_form_filters_the_same(sb, http, 
     assert [i["DocEntry"] for i in r.json()["value"]] == expected
 
 
-def test_minute_precision_compares_times_to_the_minute(sap_creds):
+def test_minute_precision_compares_times_to_the_minute(sap_login):
     with SapSandbox(data=DataSpec(seed=4, customers=5, invoices=40, payments=10),
                     time_filter_precision="minute") as sb:
         inv = sb.update("Invoices", 1, {"UpdateTime": "14:22:45"})
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         flt = f"UpdateDate eq '{inv['UpdateDate']}' and UpdateTime ge '14:22:50'"
         rows = s.get(f"{sb.url}/Invoices", params={"$filter": flt}, timeout=5).json()["value"]
         assert 1 in [r["DocEntry"] for r in rows]  # 14:22:45 >= 14:22:50 at minute precision
 
 
-def test_an_empty_entity_set_still_knows_its_fields(sap_creds):
+def test_an_empty_entity_set_still_knows_its_fields(sap_login):
     spec = DataSpec(seed=4, customers=2, invoices=3, payments=0, credit_notes=0)
     with SapSandbox(data=spec) as sb:
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         for entity_set in ("CreditNotes", "IncomingPayments"):
             r = s.get(f"{sb.url}/{entity_set}", params={
                 "$filter": "UpdateDate ge '2020-01-01' and UpdateTime ge '00:00:00'",

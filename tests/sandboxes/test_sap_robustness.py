@@ -56,12 +56,11 @@ def test_disconnects_and_garbage_leave_stderr_clean(tls, sap_creds):
     assert proc.returncode == 0
 
 
-def test_in_process_rude_clients_leave_no_server_errors(sap_creds):
+def test_in_process_rude_clients_leave_no_server_errors(sap_login):
     from sap_sandbox import DataSpec, SapSandbox
 
     with SapSandbox(data=DataSpec(seed=1, customers=5, invoices=500, payments=10)) as sb:
-        s = requests.Session()
-        s.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
+        s = sap_login(sb.url)
         cookie = f"B1SESSION={s.cookies['B1SESSION']}"
         for _ in range(5):
             _raw(sb.port, (f"GET /b1s/v1/Invoices HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n"
