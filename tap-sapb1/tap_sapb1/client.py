@@ -56,6 +56,7 @@ from tap_sapb1.settings import (
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_sapb1.enrichment import ReferenceNames
     from tap_sapb1.tap import TapSAPB1
 
 MAX_RELOGINS = 2
@@ -84,6 +85,7 @@ class SapStream(RESTStream[Any]):
     key_field: str = ""
     derived_fields: tuple[str, ...] = ()  # added by the tap, not $select-ed from SAP
     needed_fields: tuple[str, ...] = ()  # always read (keys, replication inputs, lookups)
+    enrichment_inputs: tuple[str, ...] = ()  # also read when enrich_line_items adds names
 
     def __init__(self, tap: TapSAPB1) -> None:
         super().__init__(tap=tap, path=self.entity_set)
@@ -214,7 +216,8 @@ class SapStream(RESTStream[Any]):
         chosen = [name for name in self.schema["properties"]
                   if name not in self.derived_fields
                   and self.mask.get(("properties", name), True)]
-        for name in (self.key_field, *self.needed_fields):
+        enriching = self.enrichment_inputs if self.config.get("enrich_line_items") else ()
+        for name in (self.key_field, *self.needed_fields, *enriching):
             if name not in chosen:
                 chosen.append(name)
         return chosen
@@ -230,11 +233,16 @@ class SapStream(RESTStream[Any]):
         yield from page_records(response)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Dates as `YYYY-MM-DD` whichever form SAP sent."""
+        """Dates as `YYYY-MM-DD` whichever form SAP sent; names added with enrich_line_items."""
         for name in DATE_FIELDS:
             if isinstance(row.get(name), str):
                 row[name] = sap_date(row[name])
+        if self.enrichment_inputs and self.config.get("enrich_line_items"):
+            self.enrich(row, self._sap_tap.reference_names)
         return row
+
+    def enrich(self, row: dict, names: ReferenceNames) -> None:
+        """Add looked-up names to `row` (streams that declare enrichment_inputs)."""
 
     def query_url(self, params: dict[str, Any]) -> str:
         """The entity set's URL with query options encoded the way the Service Layer reads them."""

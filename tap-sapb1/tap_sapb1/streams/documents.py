@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tap_sapb1.client import IncrementalStream
 from tap_sapb1.schemas import DOCUMENT
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
+    from tap_sapb1.enrichment import ReferenceNames
 
 
 class _DocumentStream(IncrementalStream):
@@ -17,19 +17,11 @@ class _DocumentStream(IncrementalStream):
     key_field = "DocEntry"
     primary_keys = ("DocEntry",)
     schema = DOCUMENT
+    enrichment_inputs = ("DocumentLines",)
 
-    @property
-    def needed_fields(self) -> tuple[str, ...]:  # type: ignore[override]
-        """UpdateDate/UpdateTime always; the lines too when their names are added."""
-        extra = ("DocumentLines",) if self.config.get("enrich_line_items") else ()
-        return ("UpdateDate", "UpdateTime", *extra)
-
-    def post_process(self, row: dict, context: Context | None = None) -> dict[str, Any] | None:
-        """Add sap_updated_at and, with enrich_line_items, the names on each line."""
-        row = super().post_process(row, context) or row
-        if self.config.get("enrich_line_items"):
-            self._sap_tap.reference_names.enrich_lines(row.get("DocumentLines"))
-        return row
+    def enrich(self, row: dict, names: ReferenceNames) -> None:
+        """AccountName and ProfitCenterName on each line."""
+        names.enrich_lines(row.get("DocumentLines"))
 
 
 class InvoicesStream(_DocumentStream):
