@@ -14,6 +14,19 @@ from .values import iso_ms
 Reply = tuple[int, Any]
 
 
+def _inputs(body: Any) -> list:
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        raise errors.validation("Invalid input JSON: the request body needs an `inputs` array")
+    return inputs
+
+
+def _complete(status: int, started: float, results: list) -> Reply:
+    """HubSpot's batch envelope around `results`."""
+    return status, {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started),
+                    "completedAt": iso_ms(time.time())}
+
+
 class PropertiesApi:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
@@ -51,25 +64,19 @@ class PropertiesApi:
 
     def batch_create(self, otype: ObjectType, body: Any) -> Reply:
         started = time.time()
-        inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list):
-            raise errors.validation("Invalid input JSON: the request body needs an `inputs` array")
+        inputs = _inputs(body)
         with self.portal.lock:
             results = [self.portal.add_property(otype.name, item) for item in inputs]
-        return 201, {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started),
-                     "completedAt": iso_ms(time.time())}
+        return _complete(201, started, results)
 
     def batch_read(self, otype: ObjectType, body: Any) -> Reply:
         started = time.time()
-        inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
-        if not isinstance(inputs, list):
-            raise errors.validation("Invalid input JSON: the request body needs an `inputs` array")
+        inputs = _inputs(body)
         with self.portal.lock:
             defs = self.portal.types[otype.name].properties
             results = [copy.deepcopy(defs[i["name"]]) for i in inputs
                        if isinstance(i, dict) and i.get("name") in defs]
-        return 200, {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started),
-                     "completedAt": iso_ms(time.time())}
+        return _complete(200, started, results)
 
     def list_groups(self, otype: ObjectType) -> Reply:
         with self.portal.lock:
