@@ -81,7 +81,7 @@ class TapSAPB1(Tap):
         return command
 
     def discover_streams(self) -> list:
-        """The seven streams, in the order a run reads them."""
+        """The seven streams (singer-sdk syncs them in name order, whatever this order)."""
         return [stream_type(self) for stream_type in STREAM_TYPES]
 
     @cached_property

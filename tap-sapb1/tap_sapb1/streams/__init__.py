@@ -1,4 +1,4 @@
-"""The tap's streams, in the order a run reads them."""
+"""The tap's streams (singer-sdk syncs them in name order: business_partners first)."""
 
 from tap_sapb1.streams.business_partners import BusinessPartnersStream
 from tap_sapb1.streams.documents import CreditNotesStream, InvoicesStream
