@@ -72,6 +72,7 @@ def is_session_error(response: requests.Response) -> bool:
 
 
 def _ssl_reason(exc: BaseException) -> bool:
+    """Whether `exc` or anything it wraps is a TLS failure."""
     while exc is not None:
         if isinstance(exc, (ssl.SSLError, requests.exceptions.SSLError)):
             return True
@@ -87,7 +88,7 @@ def describe(exc: BaseException, url: str | None = None) -> str:
         return "; ".join(exc.errors or [str(exc)])
     if isinstance(exc, SapB1Error):
         return str(exc)
-    if isinstance(exc, requests.exceptions.SSLError) or _ssl_reason(exc):
+    if _ssl_reason(exc):  # requests' SSLError itself, or one wrapped in its causes
         return (f"TLS certificate check failed{where}: set ca_bundle to the PEM file of the "
                 "server's CA (or self-signed certificate), or verify_ssl false to skip the check")
     if isinstance(exc, requests.exceptions.Timeout):
