@@ -36,6 +36,7 @@ def test_without_enrichment_no_names_and_no_lookups(make_sandbox):
 
 
 def test_a_selected_reference_stream_reuses_the_rows_its_lookup_read(make_sandbox):
+    # singer-sdk syncs by name: chart_of_accounts before invoices, profit_centers after
     sb = make_sandbox()
     out = run_tap(config_for(sb, enrich_line_items=True, page_size=5),
                   streams=["invoices", "chart_of_accounts", "profit_centers"])
