@@ -16,6 +16,7 @@ from typing import Any
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches
 from target_hubspot_finance.hubspot.client import HubSpotClient
+from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError
 from target_hubspot_finance.hubspot.properties import ensure_properties
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 from target_hubspot_finance.ledger import Ledger
@@ -23,6 +24,9 @@ from target_hubspot_finance.report import Report
 
 LOGGER = logging.getLogger("target_hubspot_finance")
 ALL_OBJECTS = ("companies", "contacts", "invoices", "line_items", "commerce_payments")
+ACCOUNT_PATH = "/account-info/v3/details"
+MEMO_TYPE = "_properties"  # synced_objects rows: sap_key "portal:<portalId>", hash of the set
+MAX_REPAIRS = 3  # property repairs per run; a batch is sent again once after each
 
 
 @dataclass
@@ -34,6 +38,8 @@ class Runtime:
     client: HubSpotClient
     report: Report
     _properties_ready: bool = field(default=False, init=False)
+    _memo_key: str | None = field(default=None, init=False)  # "" when the portal is unknown
+    _repairs: int = field(default=0, init=False)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Runtime:
@@ -49,8 +55,10 @@ class Runtime:
             backoff_base=float(config.get("backoff_base_seconds") or 1.0))
         report = Report(float(config.get("progress_interval_seconds") or 30))
         client.on_call = report.tick  # a progress line even inside one long drain
-        return cls(config=config, ledger=Ledger(config.get("ledger_url")), client=client,
-                   report=report)
+        runtime = cls(config=config, ledger=Ledger(config.get("ledger_url")), client=client,
+                      report=report)
+        client.on_missing_properties = runtime.repair_properties
+        return runtime
 
     # -- settings ---------------------------------------------------------------------------
     @property
@@ -79,25 +87,79 @@ class Runtime:
     def ensure_ready(self) -> None:
         """Create the property group and custom properties, once, before the first write.
 
-        The ledger remembers that a portal got this exact set, so a later run that has
-        something to write does not read the property lists again (and a run with nothing
-        to write makes no HubSpot call at all).
+        The ledger remembers, per HubSpot portal id, that the portal got this exact set, so a
+        later run that has something to write reads one account-details call instead of every
+        property list (and a run with nothing to write makes no HubSpot call at all). Keyed by
+        portal, not by URL or token: one ledger may meet another portal at the same URL.
         """
         if self._properties_ready:
             return
-        wanted = {t: mapping.custom_definitions(t, self.property_map)
-                  for t in self.object_types()}
-        memo_key = self.client.base_url
-        memo_hash = mapping.content_hash(wanted)
-        known = self.ledger.lookup("_properties", [memo_key]).get(memo_key)
+        memo_key = self._portal_memo_key()
+        memo_hash = mapping.content_hash(self._wanted_properties())
+        known = self.ledger.lookup(MEMO_TYPE, [memo_key]).get(memo_key) if memo_key else None
         if known is None or known.content_hash != memo_hash:
-            ensure_properties(self.client, self.object_types(), self.property_map)
-            self.ledger.record_synced("_properties", [(memo_key, "ok", memo_hash)])
+            self._create_properties(memo_key, memo_hash)
         self._properties_ready = True
 
     def forget_properties(self) -> None:
-        """A write met PROPERTY_DOESNT_EXIST (someone deleted one): check them all next run."""
-        self.ledger.record_synced("_properties", [(self.client.base_url, "stale", None)])
+        """A write still met a missing property: check them all again (next run or repair)."""
+        self._properties_ready = False
+        if self._memo_key:
+            self.ledger.record_synced(MEMO_TYPE, [(self._memo_key, "stale", None)])
+
+    def repair_properties(self, object_type: str, names: set[str]) -> bool:
+        """HubSpot said properties are missing (non-unique idProperty / PROPERTY_DOESNT_EXIST):
+        if any is one of ours, forget the memo and create them now; True means the caller
+        sends its batch once more. Other properties (a user's mapping) are not ours to fix."""
+        ours = {d["name"] for d in mapping.custom_definitions(object_type, self.property_map)}
+        found = sorted(names & ours)
+        if not found or self._repairs >= MAX_REPAIRS:
+            return False
+        self._repairs += 1
+        LOGGER.warning("HubSpot %s lacks the target's propert%s %s (another portal, or deleted "
+                       "in HubSpot): creating the missing properties and sending the batch "
+                       "again", object_type, "y" if len(found) == 1 else "ies", ", ".join(found))
+        self.forget_properties()
+        self._create_properties(self._portal_memo_key(),
+                                mapping.content_hash(self._wanted_properties()))
+        self._properties_ready = True
+        return True
+
+    def _wanted_properties(self) -> dict[str, list[dict]]:
+        return {t: mapping.custom_definitions(t, self.property_map) for t in self.object_types()}
+
+    def _create_properties(self, memo_key: str, memo_hash: str) -> None:
+        ensure_properties(self.client, self.object_types(), self.property_map)
+        if memo_key:
+            self.ledger.record_synced(MEMO_TYPE, [(memo_key, "ok", memo_hash)])
+
+    def _portal_memo_key(self) -> str:
+        """`portal:<portalId>` from HubSpot's account details, read once per run; "" (no memo:
+        properties are checked every run) when HubSpot does not say."""
+        if self._memo_key is None:
+            self._memo_key = ""
+            try:
+                answer = self.client.request("GET", ACCOUNT_PATH, kind="account.read") or {}
+            except HubSpotError as exc:
+                if isinstance(exc, FatalHubSpotError) and exc.status == 401:
+                    raise  # a bad token: no write would pass either
+                LOGGER.warning("Could not read the HubSpot portal id (%s): checking the custom "
+                               "properties on every run", exc)
+                answer = {}
+            portal = answer.get("portalId") if isinstance(answer, dict) else None
+            if portal is not None:
+                self._memo_key = f"portal:{portal}"
+                self._warn_other_portals(str(portal))
+        return self._memo_key
+
+    def _warn_other_portals(self, portal: str) -> None:
+        """The ledger's ids and hashes are one portal's: say so when it meets another."""
+        others = sorted(k.removeprefix("portal:") for k in self.ledger.lookup_prefix(
+            MEMO_TYPE, ["portal:"]) if k != f"portal:{portal}")
+        if others:
+            LOGGER.warning("This ledger was also used with HubSpot portal %s; now writing to "
+                           "portal %s. Records it already synced there are not sent again: "
+                           "use one ledger_url per portal", ", ".join(others), portal)
 
     # -- companies for invoices and payments -----------------------------------------------
     def resolve_companies(self, names: Mapping[str, str | None]) -> dict[str, str]:

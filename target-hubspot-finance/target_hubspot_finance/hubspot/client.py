@@ -26,6 +26,7 @@ from target_hubspot_finance.hubspot.errors import (
     HubSpotError,
     RateLimitedError,
     RetryableError,
+    missing_property_names,
 )
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 
@@ -64,6 +65,9 @@ class HubSpotClient:
                                      "User-Agent": "target-hubspot-finance"})
         self.calls: Counter[str] = Counter()
         self.on_call: Callable[[int], None] | None = None  # e.g. the progress line
+        # Called with (object type, property names) when a batch fails because the portal
+        # lacks properties; True means they were repaired and the batch is sent once more.
+        self.on_missing_properties: Callable[[str, set[str]], bool] | None = None
         self.retries = 0
         self.rate_limited = 0
         self._send = backoff.on_exception(
@@ -122,10 +126,34 @@ class HubSpotClient:
 
         Write inputs must each carry `objectWriteTraceId`: HubSpot then writes the valid ones
         and lists the invalid ones (207), so one bad record never sinks its 99 neighbours.
-        A whole-batch failure (400 not per input) is returned as `untraced_errors`.
+        A whole-batch failure (400 not per input) is returned as `untraced_errors`. When the
+        failure says the portal lacks a property and `on_missing_properties` repairs it, the
+        inputs HubSpot did not write are sent once more (one extra call).
         """
         if len(inputs) > BATCH_LIMIT:
             raise ValueError(f"a HubSpot batch takes at most {BATCH_LIMIT} inputs")
+        out = self._batch_once(object_type, op, inputs, id_property, properties)
+        if self.on_missing_properties is None:
+            return out
+        names = {n for e in [*out.errors.values(), *out.untraced_errors]
+                 for n in missing_property_names(e)}
+        if not names or not self.on_missing_properties(object_type, names):
+            return out
+        # Send again only what HubSpot did not write: a second create of a written input
+        # would duplicate it. Reads carry no trace id and write nothing: all are sent again.
+        again = inputs if op == "read" else [
+            i for i in inputs if str(i.get("objectWriteTraceId")) not in out.results]
+        retry = self._batch_once(object_type, op, again, id_property, properties)
+        for item in again:
+            out.errors.pop(str(item.get("objectWriteTraceId")), None)
+        out.results.update(retry.results)
+        out.errors.update(retry.errors)
+        out.untraced_errors = [e for e in out.untraced_errors if not missing_property_names(e)]
+        out.untraced_errors += retry.untraced_errors
+        return out
+
+    def _batch_once(self, object_type: str, op: str, inputs: list[dict],
+                    id_property: str | None, properties: Sequence[str]) -> BatchResult:
         out = BatchResult()
         if not inputs:
             return out

@@ -8,6 +8,7 @@ The body is kept as HubSpot sent it so the dead-letter shows what to fix.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -60,3 +61,36 @@ class RateLimitedError(RetryableError):
 
 class FatalHubSpotError(HubSpotError):
     """401/403 and other answers no record can fix: the run stops with this one line."""
+
+
+_NON_UNIQUE = re.compile(r"non-unique \S+ property (\S+)")
+_DOESNT_EXIST = re.compile(r'Property \\*"([^"\\]+)\\*" does not exist')
+_INVALID_PREFIX = "Property values were not valid: "
+
+
+def missing_property_names(error: Any) -> set[str]:
+    """Properties a HubSpot error says are missing: upsert/read by a `non-unique ... property X`
+    (the idProperty is not a unique property there) or `PROPERTY_DOESNT_EXIST` for X.
+
+    Both mean the portal lacks a property the writer expected (another portal, or someone
+    deleted it). Takes a per-input batch error, a whole-call error (`{"status", "body"}`) or a
+    body; unrelated errors give an empty set.
+    """
+    body = error.get("body") if isinstance(error, dict) and "body" in error else error
+    if not isinstance(body, dict):
+        return set()
+    names: set[str] = set()
+    message = str(body.get("message") or "")
+    names.update(_NON_UNIQUE.findall(message))
+    for detail in body.get("errors") or []:
+        if isinstance(detail, dict) and detail.get("code") == "PROPERTY_DOESNT_EXIST":
+            names.update(str(n) for n in (detail.get("context") or {}).get("propertyName") or [])
+    if message.startswith(_INVALID_PREFIX):
+        try:
+            listed = json.loads(message[len(_INVALID_PREFIX):])
+        except ValueError:
+            listed = []
+        names.update(str(item.get("name")) for item in listed if isinstance(item, dict)
+                     and item.get("error") == "PROPERTY_DOESNT_EXIST" and item.get("name"))
+    names.update(_DOESNT_EXIST.findall(message) if "PROPERTY_DOESNT_EXIST" in message else ())
+    return names

@@ -18,6 +18,7 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from target_hubspot_finance import oplog
+from target_hubspot_finance.hubspot.errors import missing_property_names
 from target_hubspot_finance.ledger import Event, Failure
 
 if TYPE_CHECKING:
@@ -127,8 +128,8 @@ class HubSpotSink(BatchSink):
         failures = [Failure(self.stream_name, key, _text(records[key].get(doc_field)),
                             records[key], err) for key, err in errors.items()]
         self.rt.ledger.record_failures(failures)
-        if any("PROPERTY_DOESNT_EXIST" in str(err) for err in errors.values()):
-            self.rt.forget_properties()
+        if any(missing_property_names(err) for err in errors.values()):
+            self.rt.forget_properties()  # the in-run repair did not help: check again next run
         events = [Event(self.stream_name, key, "failed", detail=_short(err))
                   for key, err in errors.items()]
         return events
