@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -44,7 +45,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 DEFAULT_LEDGER_URL = "sqlite:///hubspot_finance_ledger.db"
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
@@ -171,7 +173,23 @@ def ledger_engine(url: str | None) -> Engine:
     scheduled run) instead of failing after SQLite's default 5 s."""
     url = url or DEFAULT_LEDGER_URL
     args = {"timeout": 30} if url.startswith("sqlite") else {}
+    _make_sqlite_folder(url)
     return create_engine(url, connect_args=args, future=True)
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """A file-based SQLite ledger in a folder that does not exist yet (e.g. `.state/ledger.db`
+    on a fresh host): create the folder, as SQLite only creates the file. In-memory databases
+    (`sqlite://`, `:memory:`, `file:...?mode=memory`) and other databases are left alone."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):  # a URI filename (`?uri=true`): only plain paths here
+        if "mode=memory" in database or parsed.query.get("mode") == "memory":
+            return
+        database = database[len("file:"):].split("?", 1)[0]
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 class Ledger:
@@ -179,7 +197,12 @@ class Ledger:
 
     def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
         self.engine = engine or ledger_engine(url)
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except DBAPIError:
+            # Two processes creating the tables at once (a replay started beside a run on a
+            # new PostgreSQL ledger) collide in pg_type; the loser finds them made and goes on.
+            metadata.create_all(self.engine)
 
     # -- synced objects -------------------------------------------------------------------
     def lookup(self, object_type: str, sap_keys: Iterable[str]) -> dict[str, Synced]:
