@@ -34,7 +34,6 @@ class LinkBuffer:
         self.size = size
         self._queued: dict[Kind, dict[Pair, None]] = {}
         self._after: list[Callable[[], None]] = []
-        self.failed = 0  # pairs in calls HubSpot refused (logged; not recorded as links)
 
     def add(self, from_type: str, to_type: str, pairs: Iterable[Pair]) -> None:
         """Queue pairs (duplicates of queued ones are dropped); send every full call now."""
@@ -70,8 +69,7 @@ class LinkBuffer:
         failures = self.client.associate_default(from_type, to_type, chunk)
         for pair in chunk:  # removed only after the call returned (a raise keeps them queued)
             del queue[pair]
-        if failures:
-            self.failed += len(chunk)
+        if failures:  # as before: logged, and the call's pairs are not recorded as links
             LOGGER.warning("%d %s→%s associations failed: %s", len(failures), from_type,
                            to_type, failures[:1])
         else:
