@@ -77,7 +77,7 @@ def test_a_validation_error_is_reported_per_input_and_never_retried(ready):
 
 
 def test_a_bad_token_is_fatal_and_the_error_never_shows_it(hubspot_sandbox):
-    wrong = "pat-na1-11111111-2222-3333-4444-555555555555"
+    wrong = "pat-test1-11111111-2222-3333-4444-555555555555"
     client = client_for(hubspot_sandbox, token=wrong)
     with pytest.raises(FatalHubSpotError) as err:
         client.get_properties("companies")

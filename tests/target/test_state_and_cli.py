@@ -102,7 +102,7 @@ def test_cli_writes_only_state_to_stdout_a_summary_to_stderr_and_never_the_token
 
 def test_cli_stops_with_one_clear_line_on_a_bad_token_and_emits_no_state(
         hubspot_sandbox, target_config, tmp_path):
-    wrong = "pat-na1-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    wrong = "pat-test1-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
     config = tmp_path / "config.json"
     config.write_text(json.dumps(cfg(target_config, access_token=wrong)))
     data = tmp_path / "in.jsonl"

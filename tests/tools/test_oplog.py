@@ -47,12 +47,12 @@ def test_known_secrets_and_credential_shapes_are_masked(captured):
     logger, stream = captured
     oplog.configure("json", [TOKEN, SAP_PASSWORD], logger=logger)
     logger.info("login with %s", SAP_PASSWORD)
-    logger.info("headers {'Authorization': 'Bearer %s'}", "pat-na1-11111111-2222-3333")
+    logger.info("headers {'Authorization': 'Bearer %s'}", "pat-test1-11111111-2222-3333")
     logger.info("cookie B1SESSION=b1s-abc123; ROUTEID=.node1")
     logger.error("failed", extra=oplog.event_fields("failed", stream="x", sap_key="1",
                                                     detail=f"token {TOKEN} rejected"))
     out = stream.getvalue()
-    for secret in (TOKEN, SAP_PASSWORD, "pat-na1-11111111-2222-3333", "b1s-abc123"):
+    for secret in (TOKEN, SAP_PASSWORD, "pat-test1-11111111-2222-3333", "b1s-abc123"):
         assert secret not in out
     assert out.count(oplog.MASK) >= 4
     for line in out.splitlines():
