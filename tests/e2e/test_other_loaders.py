@@ -46,6 +46,21 @@ def test_tap_feeds_target_jsonl_with_every_stream(meltano_project, sap_sandbox, 
     meltano_project.assert_no_secret(sap_sandbox)
 
 
+def test_meltano_run_tap_sapb1_target_jsonl_reads_the_default_selection(
+        meltano_project, sap_sandbox, hubspot_sandbox):
+    """The plain extractor (reference streams unselected) into target-jsonl."""
+    meltano_project.run("run", "tap-sapb1", "target-jsonl")
+
+    folder = Path(meltano_project.env["TARGET_JSONL_DESTINATION_PATH"])
+    for stream in ("business_partners", "invoices", "credit_notes", "incoming_payments"):
+        entity_set, key = ENTITY_SETS[stream]
+        read = {row[key] for row in read_jsonl(folder, stream)}
+        assert read == {entity[key] for entity in sap_sandbox.all(entity_set)}, stream
+    assert not list(folder.glob("chart_of_accounts*.jsonl"))  # left unselected by meltano.yml
+    assert hubspot_sandbox.writes() == 0
+    assert "sandbox:tap-sapb1-to-target-jsonl" in meltano_project.run("state", "list").stdout
+
+
 @pytest.mark.postgres
 def test_tap_feeds_target_postgres_with_reference_tables(meltano_project, postgres_server,
                                                          sap_sandbox):
