@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table,
 
 from target_hubspot_finance.commands import claims, deadletter
 from target_hubspot_finance.commands.replay import main as replay_main
+from target_hubspot_finance.ledger import ledger_engine
 
 
 def contract_dead_letter(engine) -> Table:
@@ -100,14 +101,14 @@ def test_an_expired_claim_is_taken_over(engine):
     assert claims.claim(engine, "third", keys) == []
 
 
-def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def claims_of_three_concurrent_replayers(url: str) -> tuple[list, list]:
+    """60 keys claimed at once by three replayers, each on its own engine: (keys, all claimed)."""
     keys = [("invoices", str(i)) for i in range(60)]
-    claims.ensure_table(create_engine(url))
+    claims.ensure_table(ledger_engine(url))
     results: dict[str, list] = {}
 
     def replayer(name: str) -> None:
-        eng = create_engine(url, connect_args={"timeout": 30})
+        eng = ledger_engine(url)  # SQLite: waits up to 30 s for the other writers
         results[name] = claims.claim(eng, name, keys)
         eng.dispose()
 
@@ -116,27 +117,17 @@ def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
         t.start()
     for t in threads:
         t.join(60)
-    got = [k for held in results.values() for k in held]
+    return keys, [k for held in results.values() for k in held]
+
+
+def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
+    keys, got = claims_of_three_concurrent_replayers(f"sqlite:///{tmp_path / 'shared.db'}")
     assert sorted(got) == sorted(keys)  # every key claimed exactly once
 
 
 @pytest.mark.postgres
 def test_concurrent_replays_on_postgresql_split_the_keys_without_overlap(postgres_url):
-    keys = [("invoices", str(i)) for i in range(60)]
-    claims.ensure_table(create_engine(postgres_url))
-    results: dict[str, list] = {}
-
-    def replayer(name: str) -> None:
-        eng = create_engine(postgres_url)
-        results[name] = claims.claim(eng, name, keys)
-        eng.dispose()
-
-    threads = [threading.Thread(target=replayer, args=(n,)) for n in ("a", "b", "c")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    got = [k for held in results.values() for k in held]
+    keys, got = claims_of_three_concurrent_replayers(postgres_url)
     assert sorted(got) == sorted(keys)
 
 
