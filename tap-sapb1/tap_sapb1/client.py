@@ -54,10 +54,11 @@ from tap_sapb1.settings import (
 )
 
 if TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
+    from tap_sapb1.context import RunContext
     from tap_sapb1.enrichment import ReferenceNames
-    from tap_sapb1.tap import TapSAPB1
 
 MAX_RELOGINS = 2
 RETRIED_EXCEPTIONS = (ConnectionResetError, RetriableAPIError, requests.exceptions.Timeout,
@@ -87,11 +88,11 @@ class SapStream(RESTStream[Any]):
     needed_fields: tuple[str, ...] = ()  # always read (keys, replication inputs, lookups)
     enrichment_inputs: tuple[str, ...] = ()  # also read when enrich_line_items adds names
 
-    def __init__(self, tap: TapSAPB1) -> None:
+    def __init__(self, tap: Tap, run: RunContext) -> None:
         super().__init__(tap=tap, path=self.entity_set)
-        self._sap_tap = tap
+        self.run = run  # the run's sessions and lookups, shared by every stream
         # singer-sdk's requests_session serves this: the run's one session (pool, TLS policy)
-        self._requests_session = tap.http_session
+        self._requests_session = run.http_session
 
     # --- transport -------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class SapStream(RESTStream[Any]):
     @property
     def authenticator(self) -> Any:
         """The run's one SAP session (shared by every stream)."""
-        return self._sap_tap.authenticator
+        return self.run.authenticator
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
@@ -165,7 +166,7 @@ class SapStream(RESTStream[Any]):
                         ) from None
                     self.logger.info("SAP session expired; logging in again and repeating the "
                                      "request for %s", self.entity_set)
-                    self._sap_tap.sap_session.invalidate(exc.session_id)
+                    self.run.sap_session.invalidate(exc.session_id)
             raise AssertionError("unreachable")  # pragma: no cover
 
         return call
@@ -238,7 +239,7 @@ class SapStream(RESTStream[Any]):
             if isinstance(row.get(name), str):
                 row[name] = sap_date(row[name])
         if self.enrichment_inputs and self.config.get("enrich_line_items"):
-            self.enrich(row, self._sap_tap.reference_names)
+            self.enrich(row, self.run.reference_names)
         return row
 
     def enrich(self, row: dict, names: ReferenceNames) -> None:
@@ -293,7 +294,7 @@ class FullTableStream(SapStream):
         """The rows a lookup read (done first with enrich_line_items, whichever stream runs
         first), else a paged read of the set."""
         if self.config.get("enrich_line_items"):
-            self._sap_tap.reference_names.load_from(self.name)
+            self.run.reference_names.load_from(self.name)
         rows, self._rows_for_sync = self._rows_for_sync, None
         yield from rows if rows is not None else super().get_records(context)
 

@@ -11,13 +11,11 @@ from functools import cached_property
 from typing import Any
 
 import click
-import requests
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 
-from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
-from tap_sapb1.enrichment import ReferenceNames
+from tap_sapb1.context import RunContext
 from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
 from tap_sapb1.settings import CONFIG_SCHEMA, check_settings
@@ -82,27 +80,13 @@ class TapSAPB1(Tap):
 
     def discover_streams(self) -> list:
         """The seven streams (singer-sdk syncs them in name order, whatever this order)."""
-        return [stream_type(self) for stream_type in STREAM_TYPES]
+        return [stream_type(self, self.run) for stream_type in STREAM_TYPES]
 
     @cached_property
-    def http_session(self) -> requests.Session:
-        """One HTTP session for the run (connection reuse, TLS policy from the settings)."""
-        return make_http_session(self.config)
-
-    @cached_property
-    def sap_session(self) -> SapSession:
-        """The run's SAP session: one login, re-login on demand, logout in close()."""
-        return SapSession(self.config, self.http_session, on_secret=register_secret)
-
-    @cached_property
-    def authenticator(self) -> SapSessionAuthenticator:
-        """Adds the session cookies to each request (shared by all streams)."""
-        return SapSessionAuthenticator(self.sap_session)
-
-    @cached_property
-    def reference_names(self) -> ReferenceNames:
-        """Code -> name lookups for enrich_line_items, read once per run."""
-        return ReferenceNames(lambda stream, fields: self.streams[stream].lookup_rows(fields))
+    def run(self) -> RunContext:
+        """What the streams of this run share (sessions, lookups); see `tap_sapb1.context`."""
+        return RunContext(self.config,
+                          lambda stream, fields: self.streams[stream].lookup_rows(fields))
 
     def run_connection_test(self) -> bool:
         """`--test`: one record per stream (singer-sdk), then one line that says it passed.
@@ -120,10 +104,8 @@ class TapSAPB1(Tap):
 
     def close(self) -> None:
         """Log out of SAP (if logged in) and release connections; safe to call twice."""
-        if "sap_session" in self.__dict__:
-            self.sap_session.logout()
-        if "http_session" in self.__dict__:
-            self.http_session.close()
+        if "run" in self.__dict__:
+            self.run.close()
 
 
 def live_url() -> str | None:
