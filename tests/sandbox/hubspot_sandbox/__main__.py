@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds before a new record shows up in search")
     parser.add_argument("--keep-order", action="store_true",
                         help="return batch results in input order (HubSpot does not)")
+    parser.add_argument("--company-currency", default="USD")
+    parser.add_argument("--currencies", default=None,
+                        help="comma-separated additional account currencies (default: all)")
+    parser.add_argument("--unset-currency", choices=("refuse", "accept"), default="refuse",
+                        help="an invoice in a currency the account has not set up")
+    parser.add_argument("--refuse-open-on-create", action="store_true",
+                        help="refuse an invoice created with a status other than draft")
+    parser.add_argument("--refuse-paid", action="store_true",
+                        help="refuse hs_invoice_status paid written directly")
+    parser.add_argument("--no-payment-properties", action="store_true",
+                        help="refuse custom properties on payments")
     parser.add_argument("--fault", action="append", type=parse_fault, default=[],
                         help="KIND[@N,N][:rate=R][:path=P][:method=M][:times=T][:delay=S]")
     return parser
@@ -82,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
                              search_per_second=args.search_per_second, scopes=scopes,
                              payments_enabled=not args.no_payments, search_lag=args.search_lag,
                              shuffle_results=not args.keep_order,
-                             host=args.host, port=args.port)
+                             host=args.host, port=args.port,
+                             company_currency=args.company_currency,
+                             currencies=tuple(c.strip() for c in args.currencies.split(",")
+                                              if c.strip()) if args.currencies is not None
+                             else None, unset_currency=args.unset_currency,
+                             open_on_create=not args.refuse_open_on_create,
+                             paid_settable=not args.refuse_paid,
+                             payment_custom_properties=not args.no_payment_properties)
     try:
         for fault in args.fault:
             sandbox.add_fault(**fault)

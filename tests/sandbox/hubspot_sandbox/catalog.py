@@ -47,8 +47,10 @@ OBJECT_TYPES: dict[str, ObjectType] = {
                    ("createdate", "hs_lastmodifieddate", "hs_object_id", "name", "price",
                     "quantity"),
                    extra_write_scopes=("e-commerce",)),
+        # Scope stem `commercepayments`: HubSpot's payments API reference lists
+        # crm.objects.commercepayments.read/.write (api-facts.md, "Payments").
         ObjectType("commerce_payments", "0-101", "COMMERCE_PAYMENT", "Payment",
-                   "commerce_payments", "hs_createdate", "hs_lastmodifieddate",
+                   "commercepayments", "hs_createdate", "hs_lastmodifieddate",
                    "paymentinformation",
                    ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")),
     )

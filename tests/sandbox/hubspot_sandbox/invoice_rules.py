@@ -5,6 +5,11 @@ guides/api/crm/commerce/create-update-delete-invoices).
 
 HubSpot publishes no error text for these two rules; the sandbox answers with its usual
 `Property values were not valid` VALIDATION_ERROR naming the property (README.md says so).
+
+Undocumented either way, so switched (`store.Switches`, README.md "Switches"): creating an
+invoice already open in one call, writing `paid` directly, and an `hs_currency` that is a
+HubSpot currency but not one of the account's (knowledge base: an invoice's currency is one set
+up for the account). Refusals use the same VALIDATION_ERROR body naming the property.
 """
 
 from __future__ import annotations
@@ -27,9 +32,26 @@ def check(portal: Portal, otype: ObjectType, plan: Plan) -> None:
     if creating and not plan.props.get("hs_currency"):
         problems.append({"name": "hs_currency", "error": "REQUIRED_PROPERTY",
                          "message": "hs_currency is required to create an invoice"})
+    currency = plan.props.get("hs_currency")
+    if (currency and currency not in portal.currencies
+            and portal.switches.unset_currency == "refuse"):
+        problems.append({"name": "hs_currency", "error": "INVALID_OPTION", "value": currency,
+                         "message": f"{currency} was not one of the allowed options: "
+                                    f"[{', '.join(portal.currencies)}]"})
     status = plan.props.get("hs_invoice_status")
     current = "draft" if creating else plan.record.properties.get("hs_invoice_status", "draft")
-    if status and status != "draft" and current == "draft":
+    if creating and status and status != "draft" and not portal.switches.open_on_create:
+        problems.append({
+            "name": "hs_invoice_status", "error": "INVALID_INVOICE_STATUS", "value": status,
+            "message": "An invoice is created as draft: create it, associate a contact and line "
+                       "items, then update hs_invoice_status"})
+    elif status == "paid" and current != "paid" and not portal.switches.paid_settable:
+        problems.append({
+            "name": "hs_invoice_status", "error": "INVALID_INVOICE_STATUS", "value": status,
+            "message": "hs_invoice_status cannot be set to paid: an invoice is paid when payments "
+                       "covering its balance are recorded"})
+    if status and status != "draft" and current == "draft" and not any(
+            p["name"] == "hs_invoice_status" for p in problems):
         linked = {t for t, _id, _type in plan.associations}
         if not creating:
             for to_type in ("contacts", "line_items"):

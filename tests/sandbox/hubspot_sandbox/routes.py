@@ -90,6 +90,10 @@ class Router:
             ("GET", re.compile(r"/account-info/(v3|\d{4}-\d{2})/details"), self._account),
             ("POST", re.compile(r"/oauth/v2/private-apps/get/access-token-info"),
              self._token_info),
+            ("GET", re.compile(r"/settings/(?:v3/currencies|currencies/\d{4}-\d{2})"
+                               r"/company-currency"), self._company_currency),
+            ("GET", re.compile(r"/settings/(?:v3/currencies|currencies/\d{4}-\d{2})"
+                               r"/exchange-rates(?:/current)?"), self._exchange_rates),
         ]
 
     def is_search(self, method: str, path: str) -> bool:
@@ -126,10 +130,29 @@ class Router:
     def _account(self, c: Call, m: re.Match[str]) -> Reply:
         """GET /account-info/v3/details (developers.hubspot.com, "Retrieve account details")."""
         return 200, {"portalId": self.portal.portal_id, "accountType": "STANDARD",
-                     "timeZone": "US/Eastern", "companyCurrency": "USD",
-                     "additionalCurrencies": [], "utcOffset": "-05:00",
+                     "timeZone": "US/Eastern", "companyCurrency": self.portal.company_currency,
+                     "additionalCurrencies": list(self.portal.currencies[1:]),
+                     "utcOffset": "-05:00",
                      "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
                      "dataHostingLocation": "na1"}
+
+    # ---- account currencies (settings API, scope settings.currencies.read) ---------------------
+    def _company_currency(self, c: Call, m: re.Match[str]) -> Reply:
+        """GET .../company-currency: `{createdAt, id}`, id = the code (api-reference
+        account/settings/multicurrency/get-company-currency)."""
+        self._need(["settings.currencies.read"])
+        return 200, {"createdAt": "2024-01-02T03:04:05Z", "id": self.portal.company_currency}
+
+    def _exchange_rates(self, c: Call, m: re.Match[str]) -> Reply:
+        """GET .../exchange-rates[/current]: one rate per additional currency to the company
+        currency (fields as in get-current-exchange-rates); rate values are the sandbox's."""
+        self._need(["settings.currencies.read"])
+        home = self.portal.company_currency
+        return 200, {"results": [
+            {"id": str(i + 1), "fromCurrencyCode": code, "toCurrencyCode": home,
+             "conversionRate": 1.0, "effectiveAt": "2024-01-02T03:04:05Z", "visibleInUI": True,
+             "createdAt": "2024-01-02T03:04:05Z", "updatedAt": "2024-01-02T03:04:05Z"}
+            for i, code in enumerate(self.portal.currencies[1:])]}
 
     def _token_info(self, c: Call, m: re.Match[str]) -> Reply:
         """POST /oauth/v2/private-apps/get/access-token-info: the token's scopes, no scope needed
@@ -139,7 +162,7 @@ class Router:
         else:
             granted = sorted({f"crm.{kind}.{t.scope}.{rw}" for t in catalog.OBJECT_TYPES.values()
                               for kind in ("objects", "schemas") for rw in ("read", "write")}
-                             | {"e-commerce", "oauth"})
+                             | {"e-commerce", "oauth", "settings.currencies.read"})
         return 200, {"userId": 1, "hubId": self.portal.portal_id, "appId": 1, "scopes": granted}
 
     # ---- objects ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .faults import Fault, FaultPlan
 from .ratelimit import RateLimiter
 from .routes import Router
 from .server import RequestRecord, serve
-from .store import Portal
+from .store import Portal, Switches
 from .values import as_string, iso_ms
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
@@ -28,6 +28,9 @@ class HubSpotSandbox:
     `window_seconds` shortens the rolling rate-limit window for fast tests; `search_lag` makes
     records younger than that many seconds invisible to search, as HubSpot's index lags writes;
     `shuffle_results` (seeded by `seed`) returns batch results out of input order, as HubSpot does.
+    The keyword-only switches model what HubSpot leaves undocumented (README.md, "Switches"):
+    the account's currencies (`company_currency`, `currencies`: None = every sandbox currency)
+    and `unset_currency`, `open_on_create`, `paid_settable`, `payment_custom_properties`.
     """
 
     def __init__(self, token: str = "pat-sandbox-0000-test-token-do-not-log",  # noqa: S107
@@ -36,13 +39,21 @@ class HubSpotSandbox:
                  scopes: set[str] | None = None, payments_enabled: bool = True,
                  window_seconds: float = 10.0, search_lag: float = 0.0,
                  shuffle_results: bool = True, seed: int = 0,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, *,
+                 company_currency: str = "USD", currencies: tuple[str, ...] | None = None,
+                 unset_currency: str = "refuse", open_on_create: bool = True,
+                 paid_settable: bool = True, payment_custom_properties: bool = True) -> None:
         self.token = token
         self.portal_id = portal_id
         self.scopes = set(scopes) if scopes is not None else None
         self.payments_enabled = payments_enabled
         self._host, self._port = host, port
-        self._portal = Portal(portal_id, payments_enabled, shuffle_results, seed)
+        if unset_currency not in ("refuse", "accept"):
+            raise ValueError("unset_currency is 'refuse' or 'accept'")
+        self._portal = Portal(portal_id, payments_enabled, shuffle_results, seed,
+                              company_currency, currencies,
+                              Switches(open_on_create, paid_settable, payment_custom_properties,
+                                       unset_currency))
         self._limiter = RateLimiter(rate_limit_per_10s, daily_limit, search_per_second,
                                     window_seconds)
         self._faults = FaultPlan()

@@ -40,6 +40,23 @@ class Record:
 
 
 @dataclass
+class Switches:
+    """What HubSpot leaves undocumented, one way or the other (README.md, "Switches").
+
+    `open_on_create`: a create may carry a non-draft `hs_invoice_status` (the guide documents
+    only draft -> associate -> open). `paid_settable`: `hs_invoice_status: paid` may be written
+    (HubSpot documents paid as what recording payments does). `payment_custom_properties`:
+    custom properties may be created on payments. `unset_currency`: "refuse" or "accept" an
+    invoice whose `hs_currency` is not one of the account's currencies.
+    """
+
+    open_on_create: bool = True
+    paid_settable: bool = True
+    payment_custom_properties: bool = True
+    unset_currency: str = "refuse"
+
+
+@dataclass
 class TypeData:
     """One object type's records and indexes."""
 
@@ -59,9 +76,17 @@ class Portal:
     """All state of one sandboxed HubSpot account."""
 
     def __init__(self, portal_id: int, payments_enabled: bool = True,
-                 shuffle_results: bool = True, seed: int = 0) -> None:
+                 shuffle_results: bool = True, seed: int = 0, company_currency: str = "USD",
+                 currencies: tuple[str, ...] | None = None,
+                 switches: Switches | None = None) -> None:
         self.portal_id = portal_id
         self.payments_enabled = payments_enabled
+        self.switches = switches or Switches()
+        # The account's currencies: the company currency plus those with an exchange rate.
+        # None = every currency the sandbox offers is set up (each one valid on invoices).
+        self.company_currency = company_currency
+        extra = catalog.CURRENCIES if currencies is None else currencies
+        self.currencies = (company_currency, *sorted(set(extra) - {company_currency}))
         self.shuffle_results = shuffle_results
         self._rng = random.Random(seed)
         self.lock = threading.RLock()
@@ -239,6 +264,10 @@ class Portal:
         unique = bool(body.get("hasUniqueValue"))
         if unique:
             custom_unique = [p for p in data.properties.values()
+        if otype == "commerce_payments" and not self.switches.payment_custom_properties:
+            raise errors.validation(
+                f"Could not create property {name}: custom properties cannot be created on "
+                f"COMMERCE_PAYMENT objects in this account.")
                              if p["hasUniqueValue"] and not p["hubspotDefined"]
                              and not p.get("archived")]
             if len(custom_unique) >= MAX_UNIQUE_PROPERTIES:
