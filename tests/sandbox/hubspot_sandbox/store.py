@@ -261,13 +261,13 @@ class Portal:
         if body["type"] not in ("string", "number", "date", "datetime", "enumeration", "bool",
                                 "phone_number"):
             raise errors.validation(f"Invalid property type: {body['type']}")
-        unique = bool(body.get("hasUniqueValue"))
-        if unique:
-            custom_unique = [p for p in data.properties.values()
         if otype == "commerce_payments" and not self.switches.payment_custom_properties:
             raise errors.validation(
                 f"Could not create property {name}: custom properties cannot be created on "
                 f"COMMERCE_PAYMENT objects in this account.")
+        unique = bool(body.get("hasUniqueValue"))
+        if unique:
+            custom_unique = [p for p in data.properties.values()
                              if p["hasUniqueValue"] and not p["hubspotDefined"]
                              and not p.get("archived")]
             if len(custom_unique) >= MAX_UNIQUE_PROPERTIES:
