@@ -15,6 +15,7 @@ from typing import Any
 
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot.capabilities import Memo
 from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError
 from target_hubspot_finance.hubspot.properties import ensure_properties
@@ -83,6 +84,11 @@ class Runtime:
             types.remove("commerce_payments")
         return types
 
+    @cached_property
+    def capabilities(self) -> Memo:
+        """What this portal answered where HubSpot's docs are silent (hubspot/capabilities.py)."""
+        return Memo(self.ledger, self._portal_memo_key())
+
     # -- start-up ---------------------------------------------------------------------------
     def ensure_ready(self) -> None:
         """Create the property group and custom properties, once, before the first write.
@@ -143,15 +149,9 @@ class Runtime:
             except HubSpotError as exc:
                 if isinstance(exc, FatalHubSpotError) and exc.status == 401:
                     raise  # a bad token: no write would pass either
+                self._warn_other_portals(str(portal))
                 LOGGER.warning("Could not read the HubSpot portal id (%s): checking the custom "
                                "properties on every run", exc)
-                answer = {}
-            portal = answer.get("portalId") if isinstance(answer, dict) else None
-            if portal is not None:
-                self._memo_key = f"portal:{portal}"
-                self._warn_other_portals(str(portal))
-        return self._memo_key
-
     def _warn_other_portals(self, portal: str) -> None:
         """The ledger's ids and hashes are one portal's: say so when it meets another."""
         others = sorted(k.removeprefix("portal:") for k in self.ledger.lookup_prefix(
@@ -160,6 +160,12 @@ class Runtime:
             LOGGER.warning("This ledger was also used with HubSpot portal %s; now writing to "
                            "portal %s. Records it already synced there are not sent again: "
                            "use one ledger_url per portal", ", ".join(others), portal)
+
+                answer = {}
+            portal = answer.get("portalId") if isinstance(answer, dict) else None
+            if portal is not None:
+                self._memo_key = f"portal:{portal}"
+        return self._memo_key
 
     # -- companies for invoices and payments -----------------------------------------------
     def resolve_companies(self, names: Mapping[str, str | None]) -> dict[str, str]:

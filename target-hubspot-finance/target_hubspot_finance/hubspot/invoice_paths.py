@@ -1,0 +1,112 @@
+"""Invoice writes by the path a portal takes: one call where it accepts it, HubSpot's documented
+path where it refuses, remembered per portal.
+
+Why: HubSpot's invoices guide documents create a draft → associate a contact and line items →
+set the status to open. Creating an invoice already open in one call (the frugal path: one call
+per 100 invoices) and writing `paid` directly (HubSpot documents paid as what recording payments
+does) are undocumented. So a create carries the final status unless this portal refused that
+before; a refusal that names `hs_invoice_status` sends the refused inputs again as drafts with
+the same inline associations (the refused input wrote nothing) and then updates their status.
+A portal that refuses `paid` gets `open`: the payments associated with the invoice make it paid.
+
+Exactly once: a draft whose status update never happened is not recorded as synced, so the next
+run creates it again, meets HubSpot's 409 on the unique `sap_doc_num` and updates that invoice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot.capabilities import (
+    OPEN_ON_CREATE,
+    PAID_SETTABLE,
+    refuses_status,
+)
+
+if TYPE_CHECKING:
+    from target_hubspot_finance.hubspot.batches import Written
+    from target_hubspot_finance.runtime import Runtime
+
+LOGGER = logging.getLogger("target_hubspot_finance")
+STATUS = "hs_invoice_status"
+
+
+def _status(props: dict) -> str:
+    return str(props.get(STATUS) or "draft")
+
+
+def _with_status(props: dict, status: str) -> dict:
+    return {**props, STATUS: status}
+
+
+def _merge(into: Written, other: Written) -> None:
+    into.ids.update(other.ids)
+    into.new.update(other.new)
+    into.failed.update(other.failed)
+    into.conflicts.update(other.conflicts)
+    into.missing += [k for k in other.missing if k not in into.missing]
+
+
+def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -> Written:
+    """`batches.create` for invoices {key: (properties, inline associations)}, by the portal's
+    path; `ids` holds only invoices HubSpot holds with their wanted status."""
+    memo = rt.capabilities
+    paid_ok = memo.get(PAID_SETTABLE) is not False
+    want = {k: _status(p) for k, (p, _) in items.items()}
+    if not paid_ok:
+        want = {k: "open" if s == "paid" else s for k, s in want.items()}
+    one_call = memo.get(OPEN_ON_CREATE) is not False
+    first = {k: (_with_status(p, want[k] if one_call else "draft"), links)
+             for k, (p, links) in items.items()}
+    written = batches.create(rt.client, "invoices", first, *args)
+    later = [] if one_call else [k for k in written.ids if want[k] != "draft"]
+    if one_call:
+        refused = [k for k, err in written.failed.items()
+                   if want[k] != "draft" and refuses_status(err)]
+        if any(want[k] == "open" for k in refused):
+            memo.set(OPEN_ON_CREATE, False)
+        elif any(want[k] == "open" for k in written.ids):
+            memo.set(OPEN_ON_CREATE, True)
+        if refused:
+            LOGGER.info("HubSpot refused %d invoice(s) created with their status in one call: "
+                        "creating them as drafts, then setting the status (HubSpot's "
+                        "documented path, kept for this portal)", len(refused))
+            for key in refused:
+                del written.failed[key]
+            again = batches.create(rt.client, "invoices",
+                                   {k: (_with_status(first[k][0], "draft"), first[k][1])
+                                    for k in refused}, *args)
+            _merge(written, again)
+            later = [k for k in refused if k in again.ids]
+    if later:
+        opened = update(rt, {k: (written.ids[k], {STATUS: want[k]}) for k in later})
+        for key in later:
+            if key not in opened.ids:  # a draft HubSpot holds but did not open: not confirmed
+                written.ids.pop(key, None)
+                written.failed[key] = opened.failed.get(key) or {
+                    "category": "TARGET",
+                    "message": f"created as draft; HubSpot did not set status {want[key]}"}
+    return written
+
+
+def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
+    """`batches.update` for invoices {key: (HubSpot id, properties)}; `paid` becomes `open` on
+    a portal that refuses it (HubSpot's payments make the invoice paid)."""
+    memo = rt.capabilities
+    paid_ok = memo.get(PAID_SETTABLE) is not False
+    sent = {k: (i, p if paid_ok or _status(p) != "paid" else _with_status(p, "open"))
+            for k, (i, p) in items.items()}
+    written = batches.update(rt.client, "invoices", sent)
+    tried_paid = [k for k, (_, p) in sent.items() if STATUS in p and _status(p) == "paid"]
+    refused = [k for k in tried_paid if k in written.failed and refuses_status(written.failed[k])]
+    if refused:
+        memo.set(PAID_SETTABLE, False)
+        for key in refused:
+            del written.failed[key]
+        _merge(written, batches.update(rt.client, "invoices", {
+            k: (sent[k][0], _with_status(sent[k][1], "open")) for k in refused}))
+    elif any(k in written.ids for k in tried_paid):
+        memo.set(PAID_SETTABLE, True)
+    return written

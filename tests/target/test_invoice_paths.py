@@ -1,0 +1,76 @@
+"""Invoices reach their SAP status whichever way a portal answers the undocumented writes.
+
+HubSpot documents create-as-draft → associate → open; creating an invoice open in one call and
+writing `paid` directly are undocumented (sandbox switches `open_on_create`, `paid_settable`).
+Through the real target, each way: every invoice exists once, with its status (paid ones via
+their payments where `paid` is refused), nothing is dead-lettered, a rerun writes nothing, and a
+later load on a refusing portal does not pay the refusal again (the per-portal memo).
+"""
+
+from __future__ import annotations
+
+import pytest
+from target_factory import customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import ledger_rows
+
+N = 30  # invoices 1..N; every third is paid in full in SAP (PaidToDate = DocTotal)
+
+
+def _invoices(first: int, last: int) -> list[dict]:
+    out = []
+    for n in range(first, last + 1):
+        paid = n % 3 == 0
+        out.append(invoice(n, card=n % 4 + 1, PaidToDate=220.0 if paid else 0.0,
+                           DocumentStatus="bost_Close" if paid else "bost_Open"))
+    return out
+
+
+def _payments(first: int, last: int) -> list[dict]:
+    return [payment(n, card=n % 4 + 1, applies=[(n, 220.0)])
+            for n in range(first, last + 1) if n % 3 == 0]
+
+
+def _load(config: dict, first: int, last: int) -> None:
+    run(config, messages(("business_partners", [customer(c) for c in range(1, 5)]),
+                         ("invoices", _invoices(first, last)),
+                         ("incoming_payments", _payments(first, last)),
+                         state={"bookmarks": {"invoices": last}}))
+
+
+def _refusals(hs) -> int:
+    """Invoice batch writes HubSpot refused in part (207) or whole (400): in these loads only
+    the refusals of the undocumented status writes."""
+    return sum(1 for r in hs.requests if "/objects/invoices/batch/" in r.path
+               and r.status in (207, 400))
+
+
+@pytest.mark.parametrize("paid_settable", [True, False], ids=["paid-accepted", "paid-refused"])
+@pytest.mark.parametrize("open_on_create", [True, False],
+                         ids=["open-on-create-accepted", "open-on-create-refused"])
+def test_every_invoice_reaches_its_status_once_whichever_path_the_portal_takes(
+        hubspot_sandbox, target_config, open_on_create: bool, paid_settable: bool) -> None:
+    hs = hubspot_sandbox
+    hs.switches.open_on_create = open_on_create
+    hs.switches.paid_settable = paid_settable
+
+    _load(target_config, 1, N)
+
+    invoices = {int(o["properties"]["sap_doc_entry"]): o["properties"]
+                for o in hs.objects("invoices")}
+    assert sorted(invoices) == list(range(1, N + 1))  # each once
+    for n, props in invoices.items():
+        assert props["hs_invoice_status"] == ("paid" if n % 3 == 0 else "open"), n
+    assert ledger_rows(target_config, "dead_letter") == []
+
+    writes = hs.writes()
+    _load(target_config, 1, N)  # nothing changed: nothing written
+    assert hs.writes() == writes
+
+    refused_before = _refusals(hs)
+    assert (refused_before == 0) == (open_on_create and paid_settable)
+    _load(target_config, N + 1, N + 9)  # new invoices on a portal the target now knows
+    assert _refusals(hs) == refused_before
+    statuses = {int(o["properties"]["sap_doc_entry"]): o["properties"]["hs_invoice_status"]
+                for o in hs.objects("invoices")}
+    assert len(statuses) == N + 9
+    assert all(statuses[n] == ("paid" if n % 3 == 0 else "open") for n in range(N + 1, N + 10))
