@@ -52,6 +52,23 @@ def _keyring_key(service: str) -> str | None:
         return None
 
 
+def store_key_in_keyring(service: str, key: str) -> None:
+    """Store `key` in the OS keyring; a SecretError (one line) when there is no usable keyring
+    (a headless server has no backend: keep the key in the environment variable instead)."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise SecretError("the `keyring` package is not installed, so there is no OS keyring: "
+                          "keep the key in the environment variable instead") from None
+    try:
+        keyring.set_password(service, KEYRING_USER, key)
+    except (KeyringError, RuntimeError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SecretError(f"no usable OS keyring here ({reason}): on a headless server keep the "
+                          f"key in the environment variable instead") from None
+
+
 def load_key_from_text(raw: str, where: str = KEY_ENV_VAR) -> Fernet:
     """A Fernet key from its text form; `where` names its origin in the error for a bad key."""
     try:

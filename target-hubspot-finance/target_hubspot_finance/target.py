@@ -105,6 +105,17 @@ class TargetHubSpotFinance(Target):
 
             secrets.reveal(validate_token, setting="access_token")
 
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Type text values first (env variables, Meltano `kind: string` numbers such as
+        backoff_base_seconds '0.5'), so '30' is 30 before the schema checks it."""
+        from target_hubspot_finance import setting_types
+
+        try:
+            self._config = setting_types.typed(self.config_jsonschema, self._config)
+        except setting_types.SettingTypeError as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
+        return super()._validate_config(raise_errors=raise_errors)
+
     def _configure_logs(self) -> None:
         # singer-sdk logs an unparsable input line with a traceback before raising; the raise
         # becomes our one `stopped:` line, so its duplicate (and the traceback) is dropped.

@@ -8,15 +8,30 @@ split. A claim expires, so a replay killed mid-way does not lock its records for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, delete, insert, inspect
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+TTL = timedelta(minutes=30)  # a killed replay frees its records after this
 
 metadata = MetaData()
 
@@ -42,18 +57,19 @@ def _now() -> datetime:
 def ensure_table(engine: Engine) -> None:
     """Create `replay_claims` if missing; never touches the target's own tables.
 
-    Two replays starting together may both see it missing: the loser's CREATE fails, and the
-    table the winner made is all it needed.
+    Two replays starting together may both see it missing: the loser's CREATE fails (on
+    PostgreSQL an IntegrityError on its catalog's unique type name, elsewhere an operational or
+    programming error), and the table the winner made is all it needed.
     """
     try:
         metadata.create_all(engine, tables=[replay_claims])
-    except (OperationalError, ProgrammingError):
+    except DBAPIError:
         if not inspect(engine).has_table(replay_claims.name):
             raise
 
 
 def claim(engine: Engine, owner: str, keys: Iterable[tuple[str, str]],
-          ttl: timedelta = timedelta(minutes=30)) -> list[tuple[str, str]]:
+          ttl: timedelta = TTL) -> list[tuple[str, str]]:
     """Claim each (stream, sap_key) not held by a live claim; returns the keys now held by `owner`.
 
     Each key is its own short transaction: a lost race on one key (IntegrityError) costs only that
@@ -86,3 +102,33 @@ def release(engine: Engine, owner: str, keys: Iterable[tuple[str, str]] | None =
             conn.execute(delete(replay_claims).where(and_(
                 replay_claims.c.owner == owner, replay_claims.c.stream == stream,
                 replay_claims.c.sap_key == key)))
+
+
+def renew(engine: Engine, owner: str, ttl: timedelta = TTL) -> None:
+    """Push back the expiry of every claim `owner` holds (the replay is still alive)."""
+    with engine.begin() as conn:
+        conn.execute(update(replay_claims).where(replay_claims.c.owner == owner)
+                     .values(expires_at=_now() + ttl))
+
+
+@contextlib.contextmanager
+def heartbeat(engine: Engine, owner: str, ttl: timedelta = TTL,
+              every: timedelta | None = None) -> Iterator[None]:
+    """Renew `owner`'s claims every `every` (a third of `ttl`) while the block runs, so a long
+    replay keeps its records however long HubSpot takes, and a killed one still frees them after
+    `ttl`. A failed renewal is retried at the next beat (the claim outlives two misses)."""
+    stop = threading.Event()
+    wait = (every or ttl / 3).total_seconds()
+
+    def beat() -> None:
+        while not stop.wait(wait):
+            with contextlib.suppress(DBAPIError):
+                renew(engine, owner, ttl)
+
+    thread = threading.Thread(target=beat, name=f"replay-claims-{owner}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

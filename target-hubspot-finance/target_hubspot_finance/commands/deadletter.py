@@ -17,6 +17,8 @@ from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Engine
 
 TABLE = "dead_letter"
+# The record field each stream's ledger key is made of (sinks: CardCode, else DocEntry).
+KEY_FIELDS = {"business_partners": "CardCode"}
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,28 @@ def table(engine: Engine) -> Table | None:
     return Table(TABLE, MetaData(), autoload_with=engine)
 
 
-def entries(engine: Engine, streams: Sequence[str] = (), keys: Sequence[str] = ()
-            ) -> list[DeadLetterEntry]:
-    """Dead-letter rows, oldest failure first; `streams` / `keys` narrow them (a key matches the
-    SAP key or the SAP document number)."""
+def belongs_to(entry: DeadLetterEntry, namespace: str | None) -> bool:
+    """Is this row one SAP company's (`key_namespace`)? Its ledger key is the namespaced key
+    of its own record, so a row of another company (or of no namespace) never matches; a
+    record without its key field falls back to the key's prefix."""
+    prefix = f"{namespace}:" if namespace else ""
+    own = entry.record.get(KEY_FIELDS.get(entry.stream, "DocEntry")) \
+        if isinstance(entry.record, dict) else None
+    if own is not None and str(own) != "":
+        return entry.sap_key == f"{prefix}{own}"
+    return entry.sap_key.startswith(prefix) if prefix else True
+
+
+def entries(engine: Engine, streams: Sequence[str] = (), keys: Sequence[str] = (),
+            namespace: str | None = None) -> list[DeadLetterEntry]:
+    """Dead-letter rows of one SAP company (`namespace`), oldest failure first; `streams` /
+    `keys` narrow them (a key matches the SAP key or the SAP document number)."""
     dl = table(engine)
     if dl is None:
         return []
     query = select(dl).order_by(dl.c.first_failed_at, dl.c.stream, dl.c.sap_key)
+    if namespace:  # the database narrows; belongs_to decides
+        query = query.where(dl.c.sap_key.startswith(f"{namespace}:", autoescape=True))
     if streams:
         query = query.where(dl.c.stream.in_(list(streams)))
     if keys:
@@ -100,12 +116,13 @@ def entries(engine: Engine, streams: Sequence[str] = (), keys: Sequence[str] = (
         query = query.where(dl.c.sap_key.in_(wanted) | dl.c.doc_num.in_(wanted))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [DeadLetterEntry(
+    found = [DeadLetterEntry(
         stream=r["stream"], sap_key=str(r["sap_key"]),
         doc_num="" if r["doc_num"] is None else str(r["doc_num"]),
         record=_loads(r["record"]) or {}, error=_loads(r["error"]),
         first_failed_at=r["first_failed_at"], last_failed_at=r["last_failed_at"],
         attempts=int(r["attempts"] or 0)) for r in rows]
+    return [e for e in found if belongs_to(e, namespace)]
 
 
 def _when(value: datetime | str | None) -> str:

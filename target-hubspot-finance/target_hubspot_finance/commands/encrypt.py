@@ -13,6 +13,8 @@ import click
 
 from target_hubspot_finance import secrets
 
+ENCRYPT = "target-hubspot-finance-encrypt"
+
 # The key's home for each secret: (environment variable, keyring service). tap_sapb1.secrets
 # uses the sap-password pair.
 KEY_HOMES = {
@@ -39,12 +41,18 @@ def _read_secret() -> str:
 def main(purpose: str, *, generate_key: bool, store_in_keyring: bool, verify: bool) -> None:
     """Encrypt a secret for a setting (prints `enc:...`), or make and store keys."""
     env_var, service = KEY_HOMES[purpose]
+    if store_in_keyring and not generate_key:
+        raise click.UsageError("--store-in-keyring stores a new key: use it with --generate-key")
+    if generate_key and verify:
+        raise click.UsageError("--generate-key and --verify do not go together")
     if generate_key:
         key = secrets.generate_key()
         if store_in_keyring:
-            import keyring  # only this option needs it
-
-            keyring.set_password(service, secrets.KEYRING_USER, key)
+            try:
+                secrets.store_key_in_keyring(service, key)
+            except secrets.SecretError as exc:
+                raise click.ClickException(f"{exc} ({env_var}=$({ENCRYPT} --generate-key))"
+                                           ) from None
             click.echo(f"stored a new key in the OS keyring (service '{service}', "
                        f"user '{secrets.KEYRING_USER}')")
         else:
@@ -53,8 +61,11 @@ def main(purpose: str, *, generate_key: bool, store_in_keyring: bool, verify: bo
     try:
         fernet = secrets.load_key(env_var, service)
         if verify:
-            secrets.reveal(_read_secret(), setting="the value", env_var=env_var,
-                           keyring_service=service)
+            value = _read_secret()
+            if not secrets.is_encrypted(value):
+                raise click.ClickException("not encrypted: the value does not start with enc:, "
+                                           "so there is nothing for the key to open")
+            secrets.reveal(value, setting="the value", env_var=env_var, keyring_service=service)
             click.echo(f"ok: the key in {env_var} / keyring '{service}' opens this value")
             return
         secret = _read_secret()

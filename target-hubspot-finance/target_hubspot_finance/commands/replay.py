@@ -13,14 +13,16 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import click
 from sqlalchemy import MetaData, Table, delete, inspect, select
 from sqlalchemy.engine import Engine
 
-from target_hubspot_finance import ledger
-from target_hubspot_finance.commands import claims, deadletter, settings
+from target_hubspot_finance.commands import claims, deadletter, ledger_access, settings
 from target_hubspot_finance.commands.settings import config_option
+
+HEARTBEAT: timedelta | None = None  # claim renewal period (None: a third of claims.TTL)
 
 # Primary keys of the tap's streams (docs/CONTRACTS.md), for the SCHEMA message of a replay.
 KEY_PROPERTIES = {"business_partners": ["CardCode"], "invoices": ["DocEntry"],
@@ -39,8 +41,13 @@ class Outcome:
 
 
 def ledger_engine(config: dict) -> Engine:
-    """The ledger named by the target's settings (see `ledger.ledger_engine`)."""
-    return ledger.ledger_engine(config.get("ledger_url"))
+    """The existing ledger named by the target's settings (never a new empty one)."""
+    return ledger_access.open_existing(config)
+
+
+def namespace_of(config: dict) -> str | None:
+    """This SAP company's `key_namespace`: a replay touches only its rows."""
+    return config.get("key_namespace") or None
 
 
 def singer_messages(items: Sequence[deadletter.DeadLetterEntry]) -> str:
@@ -77,27 +84,31 @@ def with_namespace(config: dict, keys: Sequence[str]) -> list[str]:
 
 def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
            engine: Engine | None = None) -> Outcome:
-    """Replay the selected dead-letter records once; see the module docstring."""
+    """Replay the selected dead-letter records of this SAP company once; see the module
+    docstring. Claims are renewed while the target sends (claims.heartbeat)."""
     engine = engine or ledger_engine(config)
     keys = with_namespace(config, keys)
+    namespace = namespace_of(config)
     outcome = Outcome()
-    wanted = deadletter.entries(engine, streams, keys)
+    wanted = deadletter.entries(engine, streams, keys, namespace)
     owner = claims.new_owner()
-    held = set(claims.claim(engine, owner, [e.key for e in wanted]))
+    held = set(claims.claim(engine, owner, [e.key for e in wanted], ttl=claims.TTL))
     outcome.skipped_claimed = [e.key for e in wanted if e.key not in held]
     try:
-        # Re-read under the claim: a concurrent replay may have finished some meanwhile.
-        current = {e.key: e for e in deadletter.entries(engine, streams, keys) if e.key in held}
-        todo = []
-        for entry in current.values():
-            if _superseded(engine, entry):
-                _drop(engine, entry)
-                outcome.superseded.append(entry.key)
-            else:
-                todo.append(entry)
-        if todo:
-            run_through_target(config, singer_messages(todo))
-        after = {e.key for e in deadletter.entries(engine, streams, keys)}
+        with claims.heartbeat(engine, owner, claims.TTL, HEARTBEAT):
+            # Re-read under the claim: a concurrent replay may have finished some meanwhile.
+            current = {e.key: e for e in deadletter.entries(engine, streams, keys, namespace)
+                       if e.key in held}
+            todo = []
+            for entry in current.values():
+                if _superseded(engine, entry):
+                    _drop(engine, entry)
+                    outcome.superseded.append(entry.key)
+                else:
+                    todo.append(entry)
+            if todo:
+                run_through_target(config, singer_messages(todo))
+        after = {e.key for e in deadletter.entries(engine, streams, keys, namespace)}
         for entry in todo:
             outcome.replayed.append(entry.key)
             (outcome.still_failed if entry.key in after else outcome.succeeded).append(entry.key)
@@ -144,7 +155,8 @@ def main(ctx: click.Context, config_args: tuple[str, ...]) -> None:
 @click.pass_obj
 def list_command(config: dict, streams: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> None:
     """One line per failed record: stream, key, doc number, attempts, when, HubSpot's error."""
-    items = deadletter.entries(ledger_engine(config), streams, with_namespace(config, keys))
+    items = deadletter.entries(ledger_engine(config), streams, with_namespace(config, keys),
+                               namespace_of(config))
     if not items:
         click.echo("dead-letter is empty")
         return
@@ -159,8 +171,9 @@ def list_command(config: dict, streams: tuple[str, ...] = (), keys: tuple[str, .
 @click.pass_obj
 def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -> None:
     """Replay the selected records; exit 1 when any still fails."""
+    engine = ledger_engine(config)  # a missing ledger is one line, before anything is claimed
     try:
-        out = replay(config, streams, keys)
+        out = replay(config, streams, keys, engine=engine)
     except Exception as exc:  # HubSpot or the ledger stopped the replay: one line, claims freed
         errors = getattr(exc, "errors", None)
         summary = getattr(exc, "summary", None)
@@ -174,8 +187,8 @@ def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -
         click.echo(f"dropped   {stream} {key}: a later run already synced it")
     for stream, key in out.skipped_claimed:
         click.echo(f"skipped   {stream} {key}: another replay is sending it now")
-    engine = ledger_engine(config)
-    errors = {e.key: e for e in deadletter.entries(engine, streams, with_namespace(config, keys))}
+    errors = {e.key: e for e in deadletter.entries(engine, streams, with_namespace(config, keys),
+                                                   namespace_of(config))}
     for key in out.still_failed:
         reason = deadletter.error_summary(errors[key].error) if key in errors else "failed"
         click.echo(f"failed    {key[0]} {key[1]}: {reason}")

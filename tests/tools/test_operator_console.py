@@ -1,0 +1,151 @@
+"""The operator commands as an operator runs them (console scripts in a shell, settings in
+TARGET_HUBSPOT_FINANCE_* variables as Meltano exports them): typed settings, a ledger that must
+exist, a Starter portal that passes `check`, and encrypt's one-line answers (issue 13, 2-3, 8-10).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from target_hubspot_finance.ledger import Failure, Ledger
+
+BIN = Path(sys.executable).parent
+TOKEN = "pat-sandbox-0000-test-token-do-not-log"
+
+
+def run(command: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        stdin: str = "") -> subprocess.CompletedProcess:
+    """A console script with only the given settings in its environment."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("TARGET_HUBSPOT_FINANCE", "TAP_SAPB1", "MELTANO_",
+                                 "HUBSPOT_FINANCE_ENCRYPTION_KEY"))}
+    return subprocess.run([str(BIN / command), *args], env={**base, **(env or {})}, cwd=cwd,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def one_line_error(done: subprocess.CompletedProcess) -> str:
+    """The command failed with exactly one line on stderr and no traceback."""
+    assert done.returncode != 0, done.stdout
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_number_settings_from_the_environment_are_typed_for_every_command(hubspot_sandbox,
+                                                                          tmp_path):
+    """Meltano exports every setting as text: '30', '0.5', 'true' must be values, not strings."""
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(ledger)  # one record waits in the dead-letter, so replay starts the target
+    book.record_failures([Failure("business_partners", "C90001", None, {
+        "CardCode": "C90001", "CardName": "Replayed Ltd", "CardType": "cCustomer"},
+        {"category": "VALIDATION_ERROR", "message": "fixed since"})])
+    book.engine.dispose()
+    env = {"TARGET_HUBSPOT_FINANCE_ACCESS_TOKEN": TOKEN,
+           "TARGET_HUBSPOT_FINANCE_API_BASE_URL": hubspot_sandbox.url,
+           "TARGET_HUBSPOT_FINANCE_LEDGER_URL": ledger,
+           "TARGET_HUBSPOT_FINANCE_REQUEST_TIMEOUT": "30",
+           "TARGET_HUBSPOT_FINANCE_BACKOFF_BASE_SECONDS": "0.5",
+           "TARGET_HUBSPOT_FINANCE_PROGRESS_INTERVAL_SECONDS": "30",
+           "TARGET_HUBSPOT_FINANCE_MAX_RETRIES": "5",
+           "TARGET_HUBSPOT_FINANCE_DRY_RUN": "false"}
+    replayed = run("target-hubspot-finance-replay", "run", env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "1 succeeded, 0 still failing" in replayed.stdout
+    checked = run("target-hubspot-finance-check", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    bad = run("target-hubspot-finance-replay", "list",
+              env={**env, "TARGET_HUBSPOT_FINANCE_REQUEST_TIMEOUT": "thirty"})
+    assert one_line_error(bad) == ("Error: setting request_timeout must be a number, got "
+                                   "'thirty' (from TARGET_HUBSPOT_FINANCE_REQUEST_TIMEOUT)")
+
+
+def test_a_missing_ledger_is_refused_and_never_created(tmp_path):
+    missing = tmp_path / "typo" / "ledger.db"
+    done = run("target-hubspot-finance-replay", "list",
+               env={"TARGET_HUBSPOT_FINANCE_LEDGER_URL": f"sqlite:///{missing}"})
+    line = one_line_error(done)
+    assert line.startswith(f"Error: no ledger at {missing}") and "ledger_url" in line
+    assert "dead-letter is empty" not in done.stdout
+    assert not missing.exists() and not missing.parent.exists()
+    # No ledger_url at all, run from an empty folder: the default ledger does not exist either.
+    done = run("target-hubspot-finance-replay", "run", cwd=tmp_path,
+               env={"MELTANO_PROJECT_ROOT": str(tmp_path)})
+    assert "ledger_url" in one_line_error(done)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.suffix == ".db") == []
+
+
+def test_a_database_without_ledger_tables_is_not_an_all_clear(tmp_path):
+    other = tmp_path / "other.db"
+    create_engine(f"sqlite:///{other}").connect().close()  # an empty SQLite file
+    done = run("target-hubspot-finance-replay", "list",
+               env={"TARGET_HUBSPOT_FINANCE_LEDGER_URL": f"sqlite:///{other}"})
+    assert "holds no ledger tables" in one_line_error(done)
+
+
+def test_an_unreachable_postgresql_ledger_is_one_line_without_the_password():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    url = f"postgresql+psycopg2://ledger:Sup3rS3cret@127.0.0.1:{port}/ledger"
+    for args in (["list"], ["run"]):
+        done = run("target-hubspot-finance-replay", *args,
+                   env={"TARGET_HUBSPOT_FINANCE_LEDGER_URL": url})
+        line = one_line_error(done)
+        assert line.startswith("Error: cannot reach the ledger postgresql+psycopg2://ledger:***@")
+        assert "Sup3rS3cret" not in done.stdout + done.stderr
+
+
+def test_check_passes_a_starter_portal_although_meltano_passes_190(tmp_path):
+    """meltano.yml's default rate_limit_per_10s (190) is not the operator's mistake: the run
+    follows HubSpot's headers, so check says so and passes."""
+    from hubspot_sandbox import HubSpotSandbox
+
+    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=100) as starter:
+        done = run("target-hubspot-finance-check", env={
+            "TARGET_HUBSPOT_FINANCE_ACCESS_TOKEN": TOKEN,
+            "TARGET_HUBSPOT_FINANCE_API_BASE_URL": starter.url,
+            "TARGET_HUBSPOT_FINANCE_RATE_LIMIT_PER_10S": "190"})
+    assert done.returncode == 0, done.stdout
+    assert "rate limit seen: 100 requests per 10 s (Free/Starter)" in done.stdout
+    assert "sends at most 100 per 10 s" in done.stdout
+    assert "FAIL" not in done.stdout
+
+
+@pytest.fixture
+def no_keyring(tmp_path) -> dict[str, str]:
+    """A headless server: the keyring library finds no backend."""
+    return {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "HOME": str(tmp_path)}
+
+
+def test_store_in_keyring_without_a_keyring_backend_is_one_line(no_keyring):
+    done = run("target-hubspot-finance-encrypt", "--generate-key", "--store-in-keyring",
+               env=no_keyring)
+    line = one_line_error(done)
+    assert "no usable OS keyring" in line and "HUBSPOT_FINANCE_ENCRYPTION_KEY" in line
+
+
+def test_verify_of_a_plain_value_is_not_ok(no_keyring):
+    key = run("target-hubspot-finance-encrypt", "--generate-key").stdout.strip()
+    env = {**no_keyring, "HUBSPOT_FINANCE_ENCRYPTION_KEY": key}
+    done = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin="pat-plain-token")
+    assert "not encrypted" in one_line_error(done)
+    assert "ok" not in done.stdout
+    sealed = run("target-hubspot-finance-encrypt", env=env, stdin="pat-plain-token").stdout.strip()
+    opened = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin=sealed)
+    assert opened.returncode == 0 and opened.stdout.startswith("ok:")
+
+
+def test_store_in_keyring_alone_is_refused_not_ignored(no_keyring):
+    done = run("target-hubspot-finance-encrypt", "--store-in-keyring", env=no_keyring,
+               stdin="pat-plain-token")
+    assert done.returncode == 2
+    assert "use it with --generate-key" in done.stderr
+    assert "enc:" not in done.stdout
