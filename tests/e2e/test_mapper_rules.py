@@ -80,6 +80,19 @@ MESSAGES = [
     invoice(6, due=None),                                  # no due date
     invoice(7, due=f"{YESTERDAY}T00:00:00Z"),              # the other date form SAP sends
     invoice(8, total=0.3, paid=0.1),                       # exact decimal subtraction
+    schema("invoices", "DocEntry", DocNum={"type": "integer"}, CardCode=STRING,
+           DocCurrency=STRING, DocTotal=NUMBER, DocTotalFc=NUMBER, PaidToDate=NUMBER,
+           PaidToDateFC=NUMBER, DocumentStatus=STRING, Cancelled=STRING, DocDueDate=STRING,
+           Comments=STRING, sap_updated_at=STRING, DocumentLines=ARRAY),
+    # EUR invoice in a USD company: 226.83 EUR (252.71 USD), 100 EUR (111.40 USD) paid
+    record("invoices", DocEntry=9, DocNum=1009, CardCode="C00001", DocCurrency="EUR",
+           DocTotal=252.71, DocTotalFc=226.83, PaidToDate=111.40, PaidToDateFC=100.0,
+           DocumentStatus="bost_Open", Cancelled="tNO", DocDueDate=TOMORROW,
+           sap_updated_at="2026-01-02T10:00:00+00:00", DocumentLines=[]),
+    record("invoices", DocEntry=10, DocNum=1010, CardCode="C00001", DocCurrency="USD",
+           DocTotal=50.0, DocTotalFc=0.0, PaidToDate=20.0, PaidToDateFC=0.0,
+           DocumentStatus="bost_Open", Cancelled="tNO", DocDueDate=TOMORROW,
+           sap_updated_at="2026-01-02T10:00:00+00:00", DocumentLines=[]),
     schema("credit_notes", "DocEntry", DocTotal=NUMBER, Comments=STRING),
     record("credit_notes", DocEntry=1, DocTotal=10.0, Comments="goodwill, internal"),
     schema("incoming_payments", "DocEntry", TransferSum=NUMBER, Remarks=STRING,
@@ -128,10 +141,16 @@ def test_open_amount_is_total_minus_paid_to_the_cent(mapped):
     assert by_entry[8]["OpenAmount"] == 0.2  # 0.3 - 0.1 in floats would be 0.19999999999999998
 
 
+def test_open_amount_is_in_the_invoices_own_currency_not_sap_local_currency(mapped):
+    by_entry = {r["DocEntry"]: r for r in records(mapped, "invoices")}
+    assert by_entry[9]["OpenAmount"] == 126.83  # EUR, as HubSpot shows the invoice
+    assert by_entry[10]["OpenAmount"] == 30.0   # a local-currency invoice: Fc fields are 0
+
+
 def test_overdue_only_when_open_unpaid_not_cancelled_and_past_due(mapped):
     overdue = {r["DocEntry"]: r["IsOverdue"] for r in records(mapped, "invoices")}
     assert overdue == {1: True, 2: False, 3: False, 4: False, 5: False, 6: False, 7: True,
-                       8: True}
+                       8: True, 9: False, 10: False}
 
 
 def test_derived_fields_are_typed_for_the_target(mapped):
