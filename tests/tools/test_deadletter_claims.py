@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine, text
 
 from target_hubspot_finance.commands import claims, deadletter
 from target_hubspot_finance.commands.replay import main as replay_main
-from target_hubspot_finance.ledger import ledger_engine
+from target_hubspot_finance.ledger import Failure, Ledger, ledger_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "target"))
+from target_factory import customer
+
+TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 
 
 def contract_dead_letter(engine) -> Table:
@@ -101,34 +110,112 @@ def test_an_expired_claim_is_taken_over(engine):
     assert claims.claim(engine, "third", keys) == []
 
 
-def claims_of_three_concurrent_replayers(url: str) -> tuple[list, list]:
-    """60 keys claimed at once by three replayers, each on its own engine: (keys, all claimed)."""
-    keys = [("invoices", str(i)) for i in range(60)]
-    claims.ensure_table(ledger_engine(url))
-    results: dict[str, list] = {}
+def three_at_once(work) -> dict[str, object]:
+    """Run `work(name)` in three threads released together; name -> its result.
+
+    Fails unless every replayer finished, with no exception: one survivor doing all the work
+    (the others crashed on a locked database) is not a pass.
+    """
+    barrier = threading.Barrier(3)
+    results: dict[str, object] = {}
+    errors: dict[str, BaseException] = {}
 
     def replayer(name: str) -> None:
-        eng = ledger_engine(url)  # SQLite: waits up to 30 s for the other writers
-        results[name] = claims.claim(eng, name, keys)
-        eng.dispose()
+        try:
+            barrier.wait(60)
+            results[name] = work(name)
+        except BaseException as exc:  # collected for the assertion below
+            errors[name] = exc
 
     threads = [threading.Thread(target=replayer, args=(n,)) for n in ("a", "b", "c")]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(180)
+    assert not [t.name for t in threads if t.is_alive()], "a replayer never finished"
+    assert errors == {}, f"replayers crashed: {errors!r}"
+    assert sorted(results) == ["a", "b", "c"]
+    return results
+
+
+def claims_of_three_concurrent_replayers(url: str) -> tuple[list, list]:
+    """60 keys claimed at once by three replayers, each on its own engine: (keys, all claimed)."""
+    keys = [("invoices", str(i)) for i in range(60)]
+    claims.ensure_table(ledger_engine(url))
+
+    def claim_all(name: str) -> list:
+        eng = ledger_engine(url)  # SQLite: waits up to 30 s for the other writers
+        try:
+            return claims.claim(eng, name, keys)
+        finally:
+            eng.dispose()
+
+    results = three_at_once(claim_all)
     return keys, [k for held in results.values() for k in held]
 
 
-def test_concurrent_replays_on_sqlite_split_the_keys_without_overlap(tmp_path):
+def test_concurrent_claims_on_sqlite_split_the_keys_without_overlap(tmp_path):
     keys, got = claims_of_three_concurrent_replayers(f"sqlite:///{tmp_path / 'shared.db'}")
     assert sorted(got) == sorted(keys)  # every key claimed exactly once
 
 
 @pytest.mark.postgres
-def test_concurrent_replays_on_postgresql_split_the_keys_without_overlap(postgres_url):
+def test_concurrent_claims_on_postgresql_split_the_keys_without_overlap(postgres_url):
     keys, got = claims_of_three_concurrent_replayers(postgres_url)
     assert sorted(got) == sorted(keys)
+
+
+def upserted_card_codes(hs) -> list[str]:
+    """sap_card_code of every company input HubSpot received in batch upserts (repeats kept)."""
+    return [i["id"] for r in hs.requests if r.method == "POST" and
+            "companies/batch/upsert" in r.path and isinstance(r.body, dict)
+            for i in r.body.get("inputs", [])]
+
+
+def replay_exit_code(args: list[str]) -> int:
+    """`target-hubspot-finance-replay ARGS` in this thread; its exit code (0 = clean)."""
+    try:
+        replay_main.main(args, standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except click.ClickException as exc:
+        raise AssertionError(f"replay failed: {exc.format_message()}") from None
+    return 0
+
+
+def three_concurrent_replays(hs, ledger_url: str, tmp_path) -> None:
+    """40 dead-lettered customers replayed by three replays at once: each exits 0, and HubSpot
+    receives each customer exactly once."""
+    customers = [customer(n) for n in range(1, 41)]
+    Ledger(ledger_url).record_failures([
+        Failure("business_partners", c["CardCode"], None, c,
+                {"category": "RATE_LIMITS", "message": "gave up after retries"})
+        for c in customers])
+    config = tmp_path / "replay.json"
+    config.write_text(json.dumps({"access_token": TOKEN, "api_base_url": hs.url,
+                                  "ledger_url": ledger_url}))
+    codes = three_at_once(lambda _: replay_exit_code(["--config", str(config), "run"]))
+    assert codes == {"a": 0, "b": 0, "c": 0}
+    sent = upserted_card_codes(hs)
+    assert sorted(sent) == sorted(c["CardCode"] for c in customers)  # each exactly once
+    assert deadletter.entries(create_engine(ledger_url)) == []
+
+
+def test_three_concurrent_replays_on_sqlite_each_exit_0_and_send_each_record_once(
+        hubspot_sandbox, tmp_path):
+    three_concurrent_replays(hubspot_sandbox, f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
+
+
+@pytest.mark.postgres
+def test_three_concurrent_replays_on_postgresql_each_exit_0_and_send_each_record_once(
+        postgres_url, hubspot_sandbox, tmp_path):
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"replay_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    three_concurrent_replays(hubspot_sandbox, postgres_url.rsplit("/", 1)[0] + f"/{name}",
+                             tmp_path)
 
 
 def test_replay_list_command_prints_the_table_and_a_count(tmp_path):
