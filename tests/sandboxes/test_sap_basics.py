@@ -173,7 +173,8 @@ def test_keyset_filter_on_dates_and_times(sb, http):
      lambda r: r["DocumentStatus"] != "bost_Open" or r["DocEntry"] < 5),
     ("CardCode eq 'C00003' and (Cancelled eq 'tYES' or PaidToDate gt 0)",
      lambda r: r["CardCode"] == "C00003" and (r["Cancelled"] == "tYES" or r["PaidToDate"] > 0)),
-    ("U_HubSpotDealId ne null", lambda r: r["U_HubSpotDealId"] is not None),
+    ("Comments ne null", lambda r: r["Comments"] is not None),
+    ("CancelStatus eq 'csCancellation'", lambda r: r["CancelStatus"] == "csCancellation"),
 ])
 def test_filter_operators_match_python_semantics(sb, http, flt, check):
     rows, _ = get_all(http, f"{sb.url}/Invoices?$filter={flt}", {"Prefer": "odata.maxpagesize=500"})

@@ -62,3 +62,31 @@ def test_busy_port_is_one_clear_line():
                                "--invoices", "5"], capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_udf_option_gives_the_company_those_fields():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sap_sandbox", "--invoices", "5", "--customers", "2",
+         "--payments", "1", "--credit-notes", "0", "--udf", "Document.U_HubSpotDealId",
+         "--udf", "BusinessPartner.U_Rating=Int32", "--numbering", "yearly"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[5]
+        s = requests.Session()
+        s.post(f"{url}/Login", json={"CompanyDB": "SBODEMOUS", "UserName": "manager",
+                                     "Password": "S3cr3t-B1-passw0rd!"}, timeout=5)
+        inv = s.get(f"{url}/Invoices", timeout=5).json()["value"][0]
+        bp = s.get(f"{url}/BusinessPartners", timeout=5).json()["value"][0]
+        meta = s.get(f"{url}/$metadata", timeout=5).text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert "U_HubSpotDealId" in inv and "U_Segment" not in bp and bp["U_Rating"] is None
+    assert '<Property Name="U_Rating" Type="Edm.Int32"/>' in meta
+
+
+def test_bad_udf_option_is_one_clear_line():
+    proc = subprocess.run([sys.executable, "-m", "sap_sandbox", "--udf", "Document.DealId"],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 2
+    assert "bad --udf 'Document.DealId'" in proc.stderr and "Traceback" not in proc.stderr

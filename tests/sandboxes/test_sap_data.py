@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sap_sandbox import DataSpec, SapSandbox
+from sap_sandbox.schema import HUBSPOT_UDFS
 
 SPEC = DataSpec(seed=21, customers=60, suppliers=6, leads=6, invoices=600, credit_notes=20,
                 payments=300, anchor=datetime(2026, 6, 1))
@@ -50,23 +51,42 @@ def test_payments_apply_to_real_invoices_of_the_same_customer(data):
     applied = defaultdict(float)
     for pay in data["IncomingPayments"]:
         assert pay["PaymentInvoices"]
-        total = pay["CashSum"] + pay["TransferSum"] + pay["CheckSum"] + pay["CreditSum"]
+        # SAP's Payment has no CheckSum/CreditSum: checks and cards are collections.
+        total = (pay["CashSum"] + pay["TransferSum"]
+                 + sum(c["CheckSum"] for c in pay["PaymentChecks"])
+                 + sum(c["CreditSum"] for c in pay["PaymentCreditCards"]))
         assert total == pytest.approx(sum(p["SumApplied"] for p in pay["PaymentInvoices"]))
         for line in pay["PaymentInvoices"]:
             inv = invoices[line["DocEntry"]]
             assert inv["CardCode"] == pay["CardCode"]
-            assert inv["Cancelled"] == "tNO"
-            assert (pay["UpdateDate"], pay["UpdateTime"]) <= (inv["UpdateDate"], inv["UpdateTime"])
+            assert inv["Cancelled"] == "tNO" and inv["CancelStatus"] == "csNo"
+            assert pay["DocDate"] <= inv["UpdateDate"]  # paying re-stamps the invoice
             applied[inv["DocEntry"]] += line["SumApplied"]
     for entry, inv in invoices.items():
         assert inv["PaidToDate"] == pytest.approx(applied.get(entry, 0.0), abs=0.011)
 
 
+def test_payments_pay_by_cash_transfer_check_and_card(data):
+    ways = Counter()
+    for pay in data["IncomingPayments"]:
+        assert "UpdateDate" not in pay and "CheckSum" not in pay and "CreditSum" not in pay
+        ways.update(k for k in ("CashSum", "TransferSum") if pay[k])
+        ways.update(k for k in ("PaymentChecks", "PaymentCreditCards") if pay[k])
+    assert set(ways) == {"CashSum", "TransferSum", "PaymentChecks", "PaymentCreditCards"}
+
+
 def test_document_status_matches_payments_and_cancellation(data):
     statuses = Counter()
+    cancellations = Counter((i["CardCode"], i["DocTotal"]) for i in data["Invoices"]
+                            if i["CancelStatus"] == "csCancellation")
     for inv in data["Invoices"]:
-        if inv["Cancelled"] == "tYES":
+        if inv["CancelStatus"] == "csCancellation":
+            assert inv["DocumentStatus"] == "bost_Close" and inv["Cancelled"] == "tNO"
+            statuses["cancellation"] += 1
+        elif inv["Cancelled"] == "tYES":
             assert inv["DocumentStatus"] == "bost_Close" and inv["PaidToDate"] == 0.0
+            assert inv["CancelStatus"] == "csYes"
+            assert cancellations[(inv["CardCode"], inv["DocTotal"])] >= 1
             statuses["cancelled"] += 1
         elif inv["PaidToDate"] == inv["DocTotal"]:
             assert inv["DocumentStatus"] == "bost_Close"
@@ -75,6 +95,44 @@ def test_document_status_matches_payments_and_cancellation(data):
             assert inv["DocumentStatus"] == "bost_Open" and inv["PaidToDate"] < inv["DocTotal"]
             statuses["partial" if inv["PaidToDate"] else "open"] += 1
     assert all(statuses[k] > 0 for k in ("cancelled", "paid", "partial", "open")), statuses
+    assert statuses["cancellation"] == statuses["cancelled"]
+
+
+def test_foreign_currency_amounts_are_consistent(data):
+    """EUR documents in the USD company: no suffix = USD, Fc/FC = EUR, DocRate between."""
+    foreign = [i for i in data["Invoices"] if i["DocCurrency"] == "EUR"]
+    assert len(foreign) > len(data["Invoices"]) * 0.05
+    for inv in foreign:
+        rate = inv["DocRate"]
+        assert inv["DocTotal"] == pytest.approx(inv["DocTotalFc"] * rate, abs=0.05)
+        assert inv["VatSum"] == pytest.approx(inv["VatSumFc"] * rate, abs=0.05)
+        assert inv["PaidToDate"] == pytest.approx(inv["PaidToDateFC"] * rate, abs=0.05)
+        assert sum(li["RowTotalFC"] for li in inv["DocumentLines"]) + inv["VatSumFc"] == (
+            pytest.approx(inv["DocTotalFc"], abs=0.05))
+    domestic = [i for i in data["Invoices"] if i["DocCurrency"] == "USD"]
+    assert all(i["DocTotalFc"] == 0.0 and i["PaidToDateFC"] == 0.0 for i in domestic)
+    by_entry = {i["DocEntry"]: i for i in foreign}
+    applied_fc = defaultdict(float)
+    for pay in data["IncomingPayments"]:
+        for line in pay["PaymentInvoices"]:
+            if line["DocEntry"] in by_entry:
+                rate = by_entry[line["DocEntry"]]["DocRate"]
+                assert line["AppliedFC"] == pytest.approx(line["SumApplied"] / rate, abs=0.05)
+                applied_fc[line["DocEntry"]] += line["AppliedFC"]
+    for entry, inv in by_entry.items():
+        assert inv["PaidToDateFC"] == pytest.approx(applied_fc[entry], abs=0.011)
+
+
+def test_documents_carry_a_series_and_a_doc_num():
+    single = SapSandbox(data=SPEC).all("Invoices")
+    assert {i["Series"] for i in single} == {4}
+    assert len({i["DocNum"] for i in single}) == len(single)
+    yearly = SapSandbox(data=DataSpec(**{**SPEC.__dict__, "numbering": "yearly"})).all("Invoices")
+    series = {i["Series"] for i in yearly}
+    assert len(series) >= 4  # two a year, over two or three years
+    by_num = Counter(i["DocNum"] for i in yearly)
+    assert by_num[1] == len(series)  # every series starts at 1: DocNum repeats across series
+    assert len({(i["Series"], i["DocNum"]) for i in yearly}) == len(yearly)
 
 
 def test_credit_notes_point_at_the_invoice_they_credit(data):
@@ -113,7 +171,7 @@ def test_business_partner_balance_is_its_open_invoice_amount(data):
 
 def test_update_stamps_span_two_years_and_often_share_a_second(data):
     stamps = [(r["UpdateDate"], r["UpdateTime"]) for name in ("BusinessPartners", "Invoices",
-                                                              "IncomingPayments")
+                                                              "CreditNotes")
               for r in data[name]]
     days = sorted(d for d, _ in stamps)
     assert days[0] >= (SPEC.anchor - timedelta(days=730)).strftime("%Y-%m-%d")
@@ -129,9 +187,20 @@ def test_value_forms_are_sap_s(data):
     assert len(inv["UpdateTime"]) == 8 and inv["UpdateTime"][2] == ":"
     assert inv["Cancelled"] in ("tYES", "tNO")
     assert isinstance(inv["DocTotal"], float)
-    deal_ids = [i["U_HubSpotDealId"] for i in data["Invoices"] if i["U_HubSpotDealId"]]
-    assert 0 < len(deal_ids) < len(data["Invoices"]) * 0.1
+    assert not any(k.startswith("U_") for i in data["Invoices"] for k in i)  # standard company
+
+
+def test_configured_udfs_are_filled_and_leave_other_values_alone(data):
+    sb = SapSandbox(data=SPEC, udfs=HUBSPOT_UDFS)
+    invoices = sb.all("Invoices")
+    deal_ids = [i["U_HubSpotDealId"] for i in invoices if i["U_HubSpotDealId"]]
+    assert 0 < len(deal_ids) < len(invoices) * 0.1
     assert all(isinstance(d, str) and d.isdigit() for d in deal_ids)
+    assert all("U_HubSpotDealId" in c for c in sb.all("CreditNotes"))
+    segments = {bp["U_Segment"] for bp in sb.all("BusinessPartners")}
+    assert len(segments) > 1
+    strip = [{k: v for k, v in i.items() if not k.startswith("U_")} for i in invoices]
+    assert strip == data["Invoices"]
 
 
 def test_due_date_follows_payment_terms(data):

@@ -12,6 +12,7 @@ from typing import Any
 
 from sap_sandbox.datagen import DataSpec
 from sap_sandbox.sandbox import SapSandbox
+from sap_sandbox.schema import HUBSPOT_UDFS, parse_udf
 
 
 def parse_fault(spec: str) -> dict[str, Any]:
@@ -41,6 +42,13 @@ def parse_fault(spec: str) -> dict[str, Any]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"bad --fault {spec!r}: {exc}") from None
     return fault
+
+
+def _udf(text: str) -> tuple[str, str, str]:
+    try:
+        return parse_udf(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad --udf {text!r}: {exc}") from None
 
 
 def _day(text: str) -> datetime:
@@ -83,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", type=parse_fault,
                    help="inject a fault, e.g. 503@3,7 (requests 3 and 7), drop%%0.05 (5%% of "
                         "requests), timeout@2:path=Invoices:delay=8:times=1; repeatable")
+    p.add_argument("--numbering", choices=("single", "yearly"), default="single",
+                   help="document numbering: one series per type (default), or two series a "
+                        "year each numbering from 1 (DocNum repeats across series)")
+    p.add_argument("--udf", action="append", default=[], type=_udf, metavar="TYPE.U_NAME[=TYPE]",
+                   help="a user-defined field the company has, e.g. Document.U_HubSpotDealId or "
+                        "BusinessPartner.U_Rating=Int32; repeatable (default: none, a standard "
+                        "company)")
+    p.add_argument("--hubspot-udfs", action="store_true",
+                   help="the demo company's UDFs: Document.U_HubSpotDealId, "
+                        "BusinessPartner.U_Segment")
     p.add_argument("--company-db", default="SBODEMOUS")
     p.add_argument("--username", default="manager")
     p.add_argument("--password", default="S3cr3t-B1-passw0rd!")
@@ -93,14 +111,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     spec = DataSpec(seed=args.seed, customers=args.customers, suppliers=args.suppliers,
                     leads=args.leads, invoices=args.invoices, credit_notes=args.credit_notes,
-                    payments=args.payments, anchor=args.anchor)
+                    payments=args.payments, anchor=args.anchor, numbering=args.numbering)
+    udfs: dict[str, dict[str, str]] = {}
+    for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():
+        udfs.setdefault(type_name, {}).update(fields)
+    for type_name, field, edm in args.udf:
+        udfs.setdefault(type_name, {})[field] = edm
     sb = SapSandbox(data=spec, max_page_size=args.max_page_size,
                     honour_page_size=not args.ignore_page_size,
                     session_timeout=args.session_timeout, tls=args.tls,
                     company_db=args.company_db, username=args.username, password=args.password,
                     host=args.host, port=args.port,
                     time_filter_precision=args.time_filter_precision,
-                    session_error_form=args.session_error_form, date_form=args.date_form)
+                    session_error_form=args.session_error_form, date_form=args.date_form,
+                    udfs=udfs or None)
     try:
         for fault in args.fault:
             sb.add_fault(**fault)
@@ -123,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"CA certificate to trust: {sb.ca_cert_path}", flush=True)
         for fault in args.fault:
             print(f"Fault: {fault}", flush=True)
+        for type_name, fields in udfs.items():
+            print(f"UDFs of {type_name}: {', '.join(fields)}", flush=True)
         print("Stop with Ctrl-C (or SIGTERM).", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             done.wait()

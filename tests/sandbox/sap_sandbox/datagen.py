@@ -1,11 +1,13 @@
 """Deterministic, realistic SAP Business One data of any size, from a seed.
 
 Consistency the tap and the target rely on: payments apply to real invoices of the same customer,
-an invoice paid in full is bost_Close with PaidToDate = DocTotal, cancelled invoices are closed and
-unpaid, credit notes point at the invoice they credit (BaseType 13 + BaseEntry/BaseLine), lines
-use real ChartOfAccounts codes and ProfitCenters, a BP's CurrentAccountBalance is its open invoice
-amount. Update stamps spread over the history window and many records share one second (batch
-postings), so boundary handling is exercised.
+an invoice paid in full is bost_Close with PaidToDate = DocTotal (PaidToDateFC = DocTotalFc for a
+foreign-currency one), a cancelled invoice is closed, unpaid, CancelStatus csYes, and has its
+cancellation document (CancelStatus csCancellation) as SAP creates one; credit notes point at the
+invoice they credit (BaseType 13 + BaseEntry/BaseLine), lines use real ChartOfAccounts codes and
+ProfitCenters, a BP's CurrentAccountBalance is its open invoice amount. Update stamps spread over
+the history window and many records share one second (batch postings), so boundary handling is
+exercised. Every property is one SAP's metadata has (`schema.py`); UDFs only when configured.
 """
 
 from __future__ import annotations
@@ -18,12 +20,18 @@ from typing import Any, TypeVar
 
 from sap_sandbox import reference_data as ref
 from sap_sandbox.rows import Rows
+from sap_sandbox.schema import Schema
 
 Record = dict[str, Any]
 # DocumentLines fields, in the order SAP lists them for the ones the contract names.
 LINE_FIELDS = ("LineNum", "ItemCode", "ItemDescription", "Quantity", "UnitPrice", "Price",
-               "Currency", "DiscountPercent", "LineTotal", "TaxCode", "AccountCode",
-               "CostingCode", "LineStatus", "BaseType", "BaseEntry", "BaseLine")
+               "Currency", "DiscountPercent", "LineTotal", "RowTotalFC", "TaxCode",
+               "AccountCode", "CostingCode", "LineStatus", "BaseType", "BaseEntry", "BaseLine")
+NUMBERINGS = ("single", "yearly")
+# Series numbers of the one-series company (SAP's "Primary" series; the numbers are a choice).
+SINGLE_SERIES = {"Invoices": 4, "CreditNotes": 14, "IncomingPayments": 15}
+DOC_NUM_BASE = {"Invoices": 4000, "CreditNotes": 7000, "IncomingPayments": 9000}
+SEGMENTS = ("Enterprise", "Mid-Market", "SMB", "Public Sector")
 T = TypeVar("T")
 
 
@@ -41,6 +49,31 @@ class DataSpec:
     lines_per_invoice: tuple[int, int] = (1, 5)
     history_days: int = 730
     anchor: datetime | None = None  # end of the history window; None = today's local midnight
+    # "single": one numbering series per document type, DocNum = base + DocEntry.
+    # "yearly": two series a year (domestic / foreign currency), each numbering from 1, so one
+    # DocNum belongs to several documents of a type (SAP's per-period series).
+    numbering: str = "single"
+
+
+def series_of(entity_set: str, doc_date: str | None, foreign: bool, numbering: str) -> int:
+    """The numbering series a new document of `entity_set` goes to."""
+    if numbering == "single" or not doc_date:
+        return SINGLE_SERIES[entity_set]
+    base = {"Invoices": 100, "CreditNotes": 300, "IncomingPayments": 500}[entity_set]
+    return base + (int(doc_date[:4]) - 2000) * 2 + int(foreign)
+
+
+def number_documents(entity_set: str, docs: list[Record], numbering: str) -> None:
+    """Series and DocNum for generated documents, in DocEntry order within each series."""
+    counters: dict[int, int] = {}
+    for doc in docs:
+        foreign = doc.get("DocCurrency") not in (None, "USD")
+        series = series_of(entity_set, doc["DocDate"], foreign, numbering)
+        if numbering == "single":
+            doc["Series"], doc["DocNum"] = series, DOC_NUM_BASE[entity_set] + doc["DocEntry"]
+        else:
+            counters[series] = counters.get(series, 0) + 1
+            doc["Series"], doc["DocNum"] = series, counters[series]
 
 
 class _Moments:
@@ -107,8 +140,11 @@ def _phone(rng: random.Random) -> str:
 
 
 class _Generator:
-    def __init__(self, spec: DataSpec) -> None:
+    def __init__(self, spec: DataSpec, schema: Schema) -> None:
+        if spec.numbering not in NUMBERINGS:
+            raise ValueError(f"numbering must be one of {', '.join(NUMBERINGS)}")
         self.spec = spec
+        self.schema = schema
         self.rng = random.Random(spec.seed)
         anchor = spec.anchor or datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
         span = max(spec.history_days, 1) * 86400
@@ -148,6 +184,7 @@ class _Generator:
             n_contacts = rng.randint(0, 1)
         contacts = [self._contact(code, domain) for _ in range(n_contacts)]
         terms = _pick(rng, ref.PAYMENT_TERMS)[0]
+        segment = _pick(rng, SEGMENTS)
         addresses = [{"AddressName": "Bill To", "AddressType": "bo_BillTo", "Street": street,
                       "City": city, "ZipCode": zip_code, "State": state, "Country": "US",
                       "BPCode": code, "RowNum": 0}]
@@ -174,7 +211,11 @@ class _Generator:
             "Notes": None if rng.random() < 0.8 else "Key account",
             "CreateDate": create_date, "UpdateDate": update_date, "UpdateTime": update_time,
             "ContactEmployees": contacts, "BPAddresses": addresses,
-        }
+        } | self._udfs("BusinessPartner", U_Segment=segment)
+
+    def _udfs(self, type_name: str, **known: Any) -> Record:
+        """The company's UDFs of a type: a known one with its generated value, others null."""
+        return {name: known.get(name) for name in self.schema.udfs.get(type_name, {})}
 
     def _contact(self, card_code: str, domain: str) -> Record:
         rng = self.rng
@@ -189,7 +230,7 @@ class _Generator:
                 "Position": _pick(rng, ref.POSITIONS), "Active": "tYES"}
 
     # -- documents ----------------------------------------------------------------------------
-    def invoices(self, customers: list[Record]) -> tuple[list[Record], list[int]]:
+    def invoices(self, customers: list[Record], count: int) -> tuple[list[Record], list[int]]:
         """Invoices plus each one's creation moment (payments and credit notes come after it)."""
         spec, rng, moments = self.spec, self.rng, self.moments
         lo, hi = spec.lines_per_invoice
@@ -197,44 +238,47 @@ class _Generator:
         created_at: list[int] = []
         if not customers:
             return out, created_at
-        for i in range(spec.invoices):
+        for i in range(count):
             bp = _pick(rng, customers)
             created = moments.draw()
             day, time = moments.stamp(created)
             terms = self.terms[bp["PayTermsGrpCode"]]
             foreign = rng.random() < 0.15
             rate = round(rng.uniform(1.04, 1.16), 4) if foreign else 1.0
-            lines, net, vat = self._lines(rng.randint(lo, hi), rate, foreign)
+            lines, net, vat, net_fc, vat_fc = self._lines(rng.randint(lo, hi), rate, foreign)
             total = round(net + vat, 2)
             contacts = bp["ContactEmployees"]
             entry = i + 1
+            deal = str(rng.randint(10**10, 10**11)) if rng.random() < 0.03 else None
             out.append({
-                "DocEntry": entry, "DocNum": 4000 + entry, "DocType": "dDocument_Items",
+                "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "dDocument_Items",
                 "DocDate": day, "DocDueDate": moments.due(created, terms[2], terms[3]),
                 "TaxDate": day,
                 "CardCode": bp["CardCode"], "CardName": bp["CardName"],
                 "NumAtCard": f"PO-{rng.randint(10000, 99999)}" if rng.random() < 0.4 else None,
                 "DocCurrency": "EUR" if foreign else "USD", "DocRate": rate,
-                "DocTotal": total, "DocTotalFc": round(total / rate, 2) if foreign else 0.0,
-                "VatSum": round(vat, 2), "PaidToDate": 0.0, "DocumentStatus": "bost_Open",
-                "Cancelled": "tNO", "Comments": None if rng.random() < 0.7 else "Based on quote",
+                "DocTotal": total, "DocTotalFc": round(net_fc + vat_fc, 2) if foreign else 0.0,
+                "VatSum": round(vat, 2), "VatSumFc": round(vat_fc, 2) if foreign else 0.0,
+                "PaidToDate": 0.0, "PaidToDateFC": 0.0, "DocumentStatus": "bost_Open",
+                "Cancelled": "tNO", "CancelStatus": "csNo",
+                "Comments": None if rng.random() < 0.7 else "Based on quote",
                 "SalesPersonCode": bp["SalesPersonCode"], "PaymentGroupCode": terms[0],
                 "ContactPersonCode": _pick(rng, contacts)["InternalCode"]
                 if contacts else None,
-                "U_HubSpotDealId": str(rng.randint(10**10, 10**11))
-                if rng.random() < 0.03 else None,
                 "CreationDate": day, "UpdateDate": day, "UpdateTime": time,
                 "DocumentLines": lines,
-            })
+            } | self._udfs("Document", U_HubSpotDealId=deal))
             created_at.append(created)
             if rng.random() < 0.25:  # edited later (comments, due date ...)
                 self._touch(out[-1], moments.draw(created))
         return out, created_at
 
-    def _lines(self, count: int, rate: float, foreign: bool) -> tuple[Any, float, float]:
+    def _lines(self, count: int, rate: float,
+               foreign: bool) -> tuple[Any, float, float, float, float]:
+        """Lines plus (net, VAT) in local currency and in the document's currency."""
         rng = self.rng
         rows: list[tuple[Any, ...]] = []
-        net = vat = 0.0
+        net = vat = net_fc = vat_fc = 0.0
         currency = "EUR" if foreign else "USD"
         tax_code, tax_rate = _pick(rng, ref.TAX_CODES)
         for num in range(count):
@@ -242,32 +286,39 @@ class _Generator:
             qty = float(_pick(rng, (1, 1, 1, 2, 2, 3, 5, 10, 12, 20)))
             price = round(base_price * rng.uniform(0.9, 1.1), 2)
             disc = _pick(rng, (0.0, 0.0, 0.0, 5.0, 10.0))
-            line_total = round(qty * price * (1 - disc / 100) * rate, 2)
+            row_fc = round(qty * price * (1 - disc / 100), 2)
+            line_total = round(row_fc * rate, 2)  # LineTotal: local currency (USD)
             net += line_total
             vat += line_total * tax_rate
+            net_fc += row_fc
+            vat_fc += row_fc * tax_rate
             rows.append((num, code, desc, qty, price, round(price * (1 - disc / 100), 2),
-                         currency, disc, line_total, tax_code, account,
-                         _pick(rng, ref.PROFIT_CENTERS)[0], "bost_Open", -1, None, None))
-        return Rows(LINE_FIELDS, tuple(rows)), net, vat
+                         currency, disc, line_total, row_fc if foreign else 0.0, tax_code,
+                         account, _pick(rng, ref.PROFIT_CENTERS)[0], "bost_Open", -1, None,
+                         None))
+        return Rows(LINE_FIELDS, tuple(rows)), net, vat, net_fc, vat_fc
 
     def _touch(self, record: Record, moment: int) -> None:
         date, time = self.moments.stamp(moment)
         if (date, time) > (record["UpdateDate"], record["UpdateTime"]):
             record["UpdateDate"], record["UpdateTime"] = date, time
 
-    def cancel_some(self, invoices: list[Record], created_at: list[int]) -> None:
-        """About 2% of invoices are cancelled: closed, unpaid, stamped when cancelled."""
+    def cancel_some(self, invoices: list[Record], created_at: list[int], count: int) -> None:
+        """Cancel `count` invoices as SAP does: the original closed, unpaid, Cancelled tYES,
+        CancelStatus csYes; a cancellation document (csCancellation) appended after them."""
         rng = self.rng
-        for i in rng.sample(range(len(invoices)), k=len(invoices) // 50):
-            inv = invoices[i]
-            inv["Cancelled"], inv["DocumentStatus"] = "tYES", "bost_Close"
-            inv["DocumentLines"] = _closed(inv["DocumentLines"])
-            self._touch(inv, self.moments.draw(created_at[i]))
+        for i in sorted(rng.sample(range(len(invoices)), k=count)):
+            moment = self.moments.draw(created_at[i])
+            cancellation = cancel_document(invoices[i], len(invoices) + 1,
+                                           self.moments.stamp(moment))
+            self._touch(invoices[i], moment)
+            invoices.append(cancellation)
+            created_at.append(moment)
 
     def credit_notes(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
         """Credit notes copying one line of an invoice (the invoice is left as it was)."""
         rng, out = self.rng, []
-        eligible = [i for i, inv in enumerate(invoices) if inv["Cancelled"] == "tNO"]
+        eligible = [i for i, inv in enumerate(invoices) if inv["CancelStatus"] == "csNo"]
         for n in range(min(self.spec.credit_notes, len(eligible))):
             i = _pick(rng, eligible)
             inv = invoices[i]
@@ -279,25 +330,30 @@ class _Generator:
             tax_rate = dict(ref.TAX_CODES)[src["TaxCode"]]
             vat = round(line_total * tax_rate, 2)
             total = round(line_total + vat, 2)
-            line = dict(src, Quantity=qty, LineTotal=line_total, LineNum=0, LineStatus="bost_Close",
-                        BaseType=13, BaseEntry=inv["DocEntry"], BaseLine=src["LineNum"],
-                        AccountCode="440000")
-            entry = n + 1
+            foreign = inv["DocCurrency"] != "USD"
             rate = inv["DocRate"]
+            row_fc = round(src["RowTotalFC"] / src["Quantity"] * qty, 2) if foreign else 0.0
+            line = dict(src, Quantity=qty, LineTotal=line_total, RowTotalFC=row_fc, LineNum=0,
+                        LineStatus="bost_Close", BaseType=13, BaseEntry=inv["DocEntry"],
+                        BaseLine=src["LineNum"], AccountCode="440000")
+            vat_fc = round(row_fc * tax_rate, 2)
+            entry = n + 1
             out.append({
-                "DocEntry": entry, "DocNum": 7000 + entry, "DocType": "dDocument_Items",
+                "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "dDocument_Items",
                 "DocDate": day, "DocDueDate": day, "TaxDate": day,
                 "CardCode": inv["CardCode"], "CardName": inv["CardName"],
                 "NumAtCard": inv["NumAtCard"], "DocCurrency": inv["DocCurrency"], "DocRate": rate,
-                "DocTotal": total, "DocTotalFc": round(total / rate, 2) if rate != 1.0 else 0.0,
-                "VatSum": vat, "PaidToDate": total, "DocumentStatus": "bost_Close",
-                "Cancelled": "tNO", "Comments": f"Based on A/R Invoice {inv['DocNum']}.",
+                "DocTotal": total, "DocTotalFc": round(row_fc + vat_fc, 2) if foreign else 0.0,
+                "VatSum": vat, "VatSumFc": vat_fc, "PaidToDate": total,
+                "PaidToDateFC": round(row_fc + vat_fc, 2) if foreign else 0.0,
+                "DocumentStatus": "bost_Close", "Cancelled": "tNO", "CancelStatus": "csNo",
+                "Comments": f"Based on A/R Invoice {inv['DocNum']}.",
                 "SalesPersonCode": inv["SalesPersonCode"],
                 "PaymentGroupCode": inv["PaymentGroupCode"],
-                "ContactPersonCode": inv["ContactPersonCode"], "U_HubSpotDealId": None,
+                "ContactPersonCode": inv["ContactPersonCode"],
                 "CreationDate": day, "UpdateDate": day, "UpdateTime": time,
                 "DocumentLines": Rows.pack([line]),
-            })
+            } | self._udfs("Document"))
         return out
 
     def payments(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
@@ -307,7 +363,7 @@ class _Generator:
         rng, moments, out = self.rng, self.moments, []
         open_by_card: dict[str, list[int]] = {}
         for i, inv in enumerate(invoices):
-            if inv["Cancelled"] == "tNO":
+            if inv["CancelStatus"] == "csNo":
                 open_by_card.setdefault(inv["CardCode"], []).append(i)
         cards = list(open_by_card)
         for n in range(self.spec.payments):
@@ -326,58 +382,112 @@ class _Generator:
                 if other != picks[0]:
                     picks.append(other)
             moment = moments.draw(max(created_at[i] for i in picks))
-            day, time = moments.stamp(moment)
+            day, _ = moments.stamp(moment)
             applied: list[Record] = []
             total = 0.0
             for line_num, i in enumerate(picks):
                 inv = invoices[i]
                 due = round(inv["DocTotal"] - inv["PaidToDate"], 2)
                 amount = due if rng.random() < 0.75 else round(due * rng.uniform(0.3, 0.7), 2)
-                inv["PaidToDate"] = round(inv["PaidToDate"] + amount, 2)
-                if inv["PaidToDate"] >= inv["DocTotal"]:
-                    inv["PaidToDate"], inv["DocumentStatus"] = inv["DocTotal"], "bost_Close"
-                    inv["DocumentLines"] = _closed(inv["DocumentLines"])
+                applied_fc = apply_to_invoice(inv, amount)
+                if inv["DocumentStatus"] == "bost_Close":
                     pool.remove(i)
                 self._touch(inv, moment)
-                rate = inv["DocRate"]
                 applied.append({"LineNum": line_num, "DocEntry": inv["DocEntry"],
-                                "SumApplied": amount,
-                                "AppliedFC": round(amount / rate, 2) if rate != 1.0 else 0.0,
+                                "SumApplied": amount, "AppliedFC": applied_fc,
                                 "InvoiceType": "it_Invoice", "DocLine": 0})
                 total += amount
             total = round(total, 2)
             how = rng.random()
             entry = n + 1
+            transfer = 0.2 <= how < 0.8
             out.append({
-                "DocEntry": entry, "DocNum": 9000 + entry, "DocType": "rCustomer", "DocDate": day,
-                "CardCode": card, "CardName": invoices[picks[0]]["CardName"], "DocCurrency": "USD",
-                "CashSum": total if how < 0.2 else 0.0,
-                "TransferSum": total if 0.2 <= how < 0.9 else 0.0,
-                "CheckSum": total if how >= 0.9 else 0.0, "CreditSum": 0.0,
-                "TransferDate": day if 0.2 <= how < 0.9 else None,
-                "TransferReference": f"WT{rng.randint(100000, 999999)}"
-                if 0.2 <= how < 0.9 else None,
-                "Cancelled": "tNO", "Remarks": None, "UpdateDate": day, "UpdateTime": time,
+                "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "rCustomer",
+                "DocDate": day, "TaxDate": day, "CardCode": card,
+                "CardName": invoices[picks[0]]["CardName"], "DocCurrency": "USD", "DocRate": 1.0,
+                "CashSum": total if how < 0.2 else 0.0, "TransferSum": total if transfer else 0.0,
+                "TransferDate": day if transfer else None,
+                "TransferReference": f"WT{rng.randint(100000, 999999)}" if transfer else None,
+                "Cancelled": "tNO", "CancelStatus": "csNo", "Remarks": None,
                 "PaymentInvoices": Rows.pack(applied),
-            })
+                "PaymentChecks": [check_line(day, total, 100000 + entry)]
+                if 0.8 <= how < 0.9 else [],
+                "PaymentCreditCards": [card_line(total, f"{rng.randint(0, 9999):04d}")]
+                if how >= 0.9 else [],
+            } | self._udfs("Payment"))
         return out
 
 
-def _closed(lines: Any) -> Any:
+def _closed(lines: Any, status: str = "bost_Close") -> Any:
     if isinstance(lines, Rows):
-        return lines.with_field("LineStatus", "bost_Close")
-    return [dict(line, LineStatus="bost_Close") for line in lines]
+        return lines.with_field("LineStatus", status)
+    return [dict(line, LineStatus=status) for line in lines]
 
 
-def generate(spec: DataSpec) -> dict[str, list[Record]]:
-    """All seven entity sets, each a list in key order (nested document arrays as `Rows`)."""
-    gen = _Generator(spec)
+def check_line(day: str, amount: float, number: int) -> Record:
+    """A PaymentChecks row: a check for `amount` (a payment's check amount lives here)."""
+    return {"LineNum": 0, "DueDate": day, "CheckNumber": number, "BankCode": "BOA",
+            "CountryCode": "US", "CheckSum": amount, "Currency": "USD", "CheckAccount": "111000",
+            "ManualCheck": "tNO", "Trnsfrable": "tNO"}
+
+
+def card_line(amount: float, last4: str) -> Record:
+    """A PaymentCreditCards row: a card payment of `amount`."""
+    return {"LineNum": 0, "CreditCard": 1, "CreditAcct": "111000", "CreditCardNumber": last4,
+            "CardValidUntil": "2029-12-31", "VoucherNum": f"V{last4}", "PaymentMethodCode": 1,
+            "NumOfPayments": 1, "FirstPaymentSum": amount, "CreditSum": amount,
+            "CreditCur": "USD", "NumOfCreditPayments": 1, "CreditType": "cr_Regular"}
+
+
+def apply_to_invoice(inv: Record, amount: float, applied_fc: float | None = None) -> float:
+    """Add a payment of `amount` (local currency; negative to take one back) to an invoice, as
+    SAP does; returns the document-currency part (AppliedFC, 0 for a local-currency invoice;
+    computed at DocRate unless given). `inv` is changed."""
+    foreign = inv.get("DocCurrency") not in (None, "USD")
+    if applied_fc is None:
+        applied_fc = round(amount / inv["DocRate"], 2) if foreign else 0.0
+    inv["PaidToDate"] = round(inv["PaidToDate"] + amount, 2)
+    inv["PaidToDateFC"] = round((inv.get("PaidToDateFC") or 0.0) + applied_fc, 2)
+    if round(inv["PaidToDate"], 2) >= inv["DocTotal"] and amount > 0:
+        inv["PaidToDate"], inv["DocumentStatus"] = inv["DocTotal"], "bost_Close"
+        if foreign:  # paid in full: the FC part is what was still due, whatever the rounding
+            applied_fc = round(inv["DocTotalFc"] - inv["PaidToDateFC"] + applied_fc, 2)
+            inv["PaidToDateFC"] = inv["DocTotalFc"]
+        inv["DocumentLines"] = _closed(inv["DocumentLines"])
+    elif amount < 0 and inv["DocumentStatus"] == "bost_Close" and inv["CancelStatus"] == "csNo":
+        inv["DocumentStatus"] = "bost_Open"  # a cancelled payment reopens what it paid
+        inv["DocumentLines"] = _closed(inv["DocumentLines"], "bost_Open")
+    return applied_fc
+
+
+def cancel_document(doc: Record, entry: int, stamp: tuple[str, str]) -> Record:
+    """Cancel `doc` in place (Cancelled tYES, CancelStatus csYes, closed) and return SAP's
+    cancellation document for it (CancelStatus csCancellation, closed, dated `stamp`)."""
+    doc["Cancelled"], doc["CancelStatus"], doc["DocumentStatus"] = "tYES", "csYes", "bost_Close"
+    doc["DocumentLines"] = _closed(doc["DocumentLines"])
+    day, time = stamp
+    return dict(doc, DocEntry=entry, DocNum=0, Cancelled="tNO", CancelStatus="csCancellation",
+                DocDate=day, TaxDate=day, CreationDate=day, UpdateDate=day, UpdateTime=time,
+                Comments=f"Cancellation of document {doc['DocNum']}")
+
+
+def generate(spec: DataSpec, schema: Schema | None = None) -> dict[str, list[Record]]:
+    """All seven entity sets, each a list in key order (nested document arrays as `Rows`).
+
+    `schema` says which UDFs the company has (none by default); their values are drawn either
+    way, so adding UDFs leaves every other value as it was."""
+    gen = _Generator(spec, schema or Schema())
     partners = gen.partners()
     customers = [bp for bp in partners if bp["CardType"] == "cCustomer"]
-    invoices, created_at = gen.invoices(customers)
-    gen.cancel_some(invoices, created_at)
+    cancels = spec.invoices // 51  # about 2% of originals, each with its cancellation document
+    invoices, created_at = gen.invoices(customers, spec.invoices - cancels)
+    number_documents("Invoices", invoices, spec.numbering)
+    gen.cancel_some(invoices, created_at, cancels)
+    number_documents("Invoices", invoices, spec.numbering)
     credit_notes = gen.credit_notes(invoices, created_at)
+    number_documents("CreditNotes", credit_notes, spec.numbering)
     payments = gen.payments(invoices, created_at)
+    number_documents("IncomingPayments", payments, spec.numbering)
     balance: dict[str, float] = {}
     for inv in invoices:
         if inv["DocumentStatus"] == "bost_Open":

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sap_sandbox import errors
+from sap_sandbox import errors, postings
 from sap_sandbox.errors import SapError
 from sap_sandbox.metadata import metadata_xml
 from sap_sandbox.paging import int_option, next_link, page_size
@@ -28,6 +28,10 @@ SERVICE_LAYER_VERSION = "1000230"  # what Login reports as Version (a 10.0 FP bu
 ROUTE_ID = ".node1"
 _PATH = re.compile(r"^/b1s/(?P<version>v1|v2)(?:/(?P<resource>.*))?$")
 _ENTITY = re.compile(r"^(?P<set>[A-Za-z_]\w*)\((?P<key>.+)\)$")
+_ACTION = re.compile(r"^(?P<set>[A-Za-z_]\w*)\((?P<key>[^)]+)\)/(?P<action>\w+)$")
+# SAP's bound actions `POST /Invoices(n)/Cancel`, `POST /IncomingPayments(n)/Cancel` (204).
+_ACTIONS = {("Invoices", "Cancel"): postings.cancel_invoice,
+            ("IncomingPayments", "Cancel"): postings.cancel_payment}
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError,
                 ssl.SSLError, socket.timeout, OSError)
 
@@ -232,7 +236,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             sb._sessions.close(session.session_id)
             return self._send_empty(204)
         if resource == "$metadata" and method == "GET":
-            return self._send(200, metadata_xml(self._version), "application/xml;charset=utf-8")
+            return self._send(200, metadata_xml(self._version, sb.schema),
+                              "application/xml;charset=utf-8")
         if resource in sb._store.sets:
             if method == "GET":
                 return self._collection(resource, query)
@@ -242,6 +247,11 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         if resource.endswith("/$count") and resource[:-7] in sb._store.sets:
             rows = sb._store.query(resource[:-7], query.get("$filter"), None)
             return self._send(200, str(len(rows)).encode(), "text/plain;charset=utf-8")
+        m = _ACTION.match(resource)
+        if m and method == "POST" and (m.group("set"), m.group("action")) in _ACTIONS:
+            key = sb._store.parse_key(m.group("set"), m.group("key"))
+            _ACTIONS[(m.group("set"), m.group("action"))](sb._store, key)
+            return self._send_empty(204)
         m = _ENTITY.match(resource)
         if m and m.group("set") in sb._store.sets:
             name = m.group("set")
@@ -356,6 +366,6 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         sb = self.server.sandbox
         try:
             rec = sb._store.create(name, self._json_body(body), keep_given_stamp=False)
-        except ValueError as exc:
+        except ValueError as exc:  # a missing or duplicate key
             raise SapError(400, -1000, str(exc)) from None
         self._send_json(201, render_record(rec, None, sb.date_form))

@@ -10,11 +10,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from sap_sandbox import postings
 from sap_sandbox.clock import SandboxClock
 from sap_sandbox.datagen import DataSpec, generate
 from sap_sandbox.faults import Fault, FaultPlan
 from sap_sandbox.handler import SandboxServer
 from sap_sandbox.records import RequestRecord
+from sap_sandbox.schema import Schema, Udfs
 from sap_sandbox.sessions import SessionTable
 from sap_sandbox.store import Store
 from sap_sandbox.tls import make_tls
@@ -32,8 +34,11 @@ class SapSandbox:
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
                  host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
                  session_error_form: str = "nested", date_form: str = "iso",
-                 require_route_id: bool = False) -> None:
+                 require_route_id: bool = False, udfs: Udfs | None = None) -> None:
         self.spec = data or DataSpec()
+        # The company's user-defined fields, by SAP type: {"Document": {"U_X": "Edm.String"}}.
+        # None: a standard company (no U_* anywhere), as SAP ships it.
+        self.schema = Schema(udfs)
         self.max_page_size = max_page_size
         self.honour_page_size = honour_page_size
         self.session_timeout = session_timeout
@@ -55,8 +60,9 @@ class SapSandbox:
             raise ValueError(f"date_form must be one of {', '.join(DATE_FORMS)}")
         self.date_form = date_form
         self.clock = SandboxClock()
-        self._store = Store(generate(self.spec), self.clock,
-                            minute_times=time_filter_precision == "minute")
+        self._store = Store(generate(self.spec, self.schema), self.clock,
+                            minute_times=time_filter_precision == "minute", schema=self.schema,
+                            numbering=self.spec.numbering)
         self._sessions = SessionTable(self.clock, session_timeout)
         self._faults = FaultPlan(self.spec.seed)
         self._callbacks: list[Callback] = []
@@ -185,6 +191,24 @@ class SapSandbox:
     def update(self, entity_set: str, key: Any, values: dict[str, Any]) -> dict[str, Any]:
         """Change fields of a record; it gets a fresh UpdateDate/UpdateTime (unless given)."""
         return self._store.update(entity_set, key, values)
+
+    def post_payment(self, card_code: str, lines: list[dict[str, Any]], way: str = "transfer",
+                     doc_date: str | None = None) -> dict[str, Any]:
+        """An incoming payment applying `lines` ({"DocEntry", "SumApplied", "InvoiceType"}, type
+        it_Invoice by default; it_JournalEntry, it_DownPayment, it_CredItnote ... stored as
+        given). Invoices it pays get PaidToDate(FC), maybe bost_Close, and a fresh stamp.
+        `way`: "cash", "transfer", "check" (PaymentChecks) or "card" (PaymentCreditCards)."""
+        return postings.post_payment(self._store, card_code, lines, way, doc_date)
+
+    def cancel_payment(self, doc_entry: int) -> dict[str, Any]:
+        """Cancel a payment as SAP does: Cancelled tYES, CancelStatus csYes; the invoices it paid
+        are reopened (PaidToDate/PaidToDateFC reduced, bost_Open) and re-stamped."""
+        return postings.cancel_payment(self._store, doc_entry)
+
+    def cancel_invoice(self, doc_entry: int) -> dict[str, Any]:
+        """Cancel an unpaid invoice as SAP does: the original gets Cancelled tYES, CancelStatus
+        csYes, bost_Close; returns the new cancellation document (csCancellation)."""
+        return postings.cancel_invoice(self._store, doc_entry)
 
     def get(self, entity_set: str, key: Any) -> dict[str, Any]:
         return self._store.get(entity_set, key)

@@ -10,7 +10,6 @@ does too (a `$skip` page after a change sees the new order).
 from __future__ import annotations
 
 import copy
-import functools
 import operator
 import threading
 from collections import OrderedDict
@@ -19,22 +18,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sap_sandbox.clock import SandboxClock
-from sap_sandbox.datagen import DataSpec, generate
+from sap_sandbox.datagen import DOC_NUM_BASE, series_of
 from sap_sandbox.errors import NO_MATCHING_RECORDS, SapError, query_error
 from sap_sandbox.odata_filter import compile_filter
+from sap_sandbox.schema import Schema
 
 Record = dict[str, Any]
 
 
 @dataclass
 class EntitySet:
-    """One entity set: its key field and records by key, in insertion (key) order."""
+    """One entity set: its key field, records by key (insertion order) and its type's fields."""
 
     name: str
     key: str
     key_is_text: bool
+    type_name: str = ""
     records: dict[Any, Record] = field(default_factory=dict)
-    fields: set[str] = field(default_factory=set)
+    fields: dict[str, str] = field(default_factory=dict)  # SAP's properties (+ UDFs) -> type
     next_key: int = 1
 
 
@@ -48,19 +49,11 @@ ENTITY_KEYS: dict[str, tuple[str, bool]] = {
     "ProfitCenters": ("CenterCode", True),
     "PaymentTermsTypes": ("GroupNumber", False),
 }
-# Sets whose records SAP stamps with UpdateDate/UpdateTime on every change.
-STAMPED = {"BusinessPartners", "Invoices", "CreditNotes", "IncomingPayments"}
+# Sets whose records SAP stamps with UpdateDate/UpdateTime on every change (SAP's Payment type
+# has no such properties: api-facts.md "SAP's metadata").
+STAMPED = {"BusinessPartners", "Invoices", "CreditNotes"}
+DOCUMENT_SETS = ("Invoices", "CreditNotes", "IncomingPayments")
 _CACHE_SIZE = 16
-
-
-@functools.cache
-def known_fields(name: str) -> frozenset[str]:
-    """Every field of an entity set, even when it holds no record (an empty CreditNotes still
-    answers `$filter=UpdateDate ...`): the fields of a one-of-each generated sample."""
-    sample = generate(DataSpec(seed=0, customers=1, suppliers=0, leads=0, invoices=1,
-                               credit_notes=1, payments=1, lines_per_invoice=(1, 1)))
-    records = sample.get(name) or [{}]
-    return frozenset(records[0])
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -76,23 +69,32 @@ class Store:
     """Thread-safe entity sets plus the cached query path the HTTP layer pages over."""
 
     def __init__(self, data: dict[str, list[Record]], clock: SandboxClock,
-                 minute_times: bool = False) -> None:
+                 minute_times: bool = False, schema: Schema | None = None,
+                 numbering: str = "single") -> None:
         self.clock = clock
         self.minute_times = minute_times
+        self.schema = schema or Schema()
+        self.numbering = numbering
         self._lock = threading.RLock()
         self._version = 0
         self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
         self.sets: dict[str, EntitySet] = {}
         for name, (key, is_text) in ENTITY_KEYS.items():
-            es = EntitySet(name, key, is_text)
+            es = EntitySet(name, key, is_text, self.schema.type_of(name))
+            es.fields = self.schema.fields(name)
             for rec in data.get(name, []):
                 es.records[rec[key]] = rec
-            es.fields = set(known_fields(name))
-            if es.records:
-                es.fields |= set(next(iter(es.records.values())))
-                if not is_text:
-                    es.next_key = max(es.records) + 1
+            if es.records and not is_text:
+                es.next_key = max(es.records) + 1
             self.sets[name] = es
+
+    @property
+    def lock(self) -> Any:
+        """Held across a multi-record change (postings.py) so no reader sees half of it."""
+        return self._lock
+
+    def next_key(self, name: str) -> int:
+        return self.entity_set(name).next_key
 
     # -- lookup -------------------------------------------------------------------------------
     def entity_set(self, name: str) -> EntitySet:
@@ -162,19 +164,37 @@ class Store:
             key = rec[es.key]
             if key in es.records:
                 raise ValueError(f"{name}({key!r}) already exists")
+            self._check_properties(es, rec)
             if not es.key_is_text:
                 es.next_key = max(es.next_key, key + 1)
-            if name in ("Invoices", "CreditNotes", "IncomingPayments"):
-                offset = {"Invoices": 4000, "CreditNotes": 7000}.get(name, 9000)
-                rec.setdefault("DocNum", key + offset)
+            if name in DOCUMENT_SETS:
+                self._number(es, rec)
             if name in STAMPED:
                 day, _ = self.clock.stamp()
                 rec.setdefault("CreationDate" if name != "BusinessPartners" else "CreateDate", day)
             self._stamp(name, rec, values, keep_given_stamp)
+            for udf in self.schema.udfs.get(es.type_name, {}):
+                rec.setdefault(udf, None)
             es.records[key] = rec
-            es.fields.update(rec)
             self._changed()
             return copy.deepcopy(rec)
+
+    def _check_properties(self, es: EntitySet, rec: Record) -> None:
+        """SAP refuses a property its type lacks (a UDF the company never created included)."""
+        bad = self.schema.unknown_properties(es.type_name, rec)
+        if bad:
+            raise SapError(400, -1000, f"Property '{bad[0]}' of '{es.name}' is invalid")
+
+    def _number(self, es: EntitySet, rec: Record) -> None:
+        """Series (if not given) and the next DocNum of that series, as SAP numbers a document."""
+        if rec.get("Series") is None:
+            foreign = rec.get("DocCurrency") not in (None, "USD")
+            rec["Series"] = series_of(es.name, rec.get("DocDate"), foreign, self.numbering)
+        if rec.get("DocNum") is None:
+            used = [r.get("DocNum") or 0 for r in es.records.values()
+                    if r.get("Series") == rec["Series"]]
+            start = DOC_NUM_BASE[es.name] if self.numbering == "single" else 0
+            rec["DocNum"] = max(used, default=start) + 1
 
     def update(self, name: str, key: Any, values: Record, keep_given_stamp: bool = True) -> Record:
         """Change fields of a record (a new dict replaces the old), stamped with the SAP clock."""
@@ -186,9 +206,9 @@ class Store:
             rec = dict(old)
             rec.update(copy.deepcopy(values))
             rec[es.key] = key
+            self._check_properties(es, rec)
             self._stamp(name, rec, values, keep_given_stamp)
             es.records[key] = rec
-            es.fields.update(rec)
             self._changed()
             return copy.deepcopy(rec)
 

@@ -1,0 +1,106 @@
+"""Posting and cancelling through the SAP sandbox's mutation API changes records as SAP does."""
+
+from __future__ import annotations
+
+import pytest
+
+from sap_sandbox import DataSpec, SapSandbox
+from sap_sandbox.errors import SapError
+
+SPEC = DataSpec(seed=8, customers=10, suppliers=1, leads=1, invoices=60, credit_notes=2,
+                payments=10)
+
+
+@pytest.fixture
+def sb():
+    with SapSandbox(data=SPEC) as sandbox:
+        yield sandbox
+
+
+def _open_invoice(sb, foreign=False):
+    return next(i for i in sb.all("Invoices")
+                if i["DocumentStatus"] == "bost_Open" and i["PaidToDate"] == 0
+                and i["CancelStatus"] == "csNo" and (i["DocCurrency"] == "EUR") is foreign)
+
+
+@pytest.mark.parametrize("foreign", [False, True], ids=["USD", "EUR"])
+def test_cancelling_a_payment_reopens_and_restamps_the_invoice(sb, foreign):
+    inv = _open_invoice(sb, foreign)
+    balance = sb.get("BusinessPartners", inv["CardCode"])["CurrentAccountBalance"]
+    pay = sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
+                                             "SumApplied": inv["DocTotal"]}], way="check")
+    paid = sb.get("Invoices", inv["DocEntry"])
+    assert paid["DocumentStatus"] == "bost_Close" and paid["PaidToDate"] == inv["DocTotal"]
+    assert paid["PaidToDateFC"] == inv["DocTotalFc"]
+    assert pay["PaymentChecks"][0]["CheckSum"] == inv["DocTotal"]
+    assert "UpdateDate" not in pay and "UpdateTime" not in pay
+    assert sb.get("BusinessPartners", inv["CardCode"])["CurrentAccountBalance"] == (
+        pytest.approx(balance - inv["DocTotal"]))
+
+    sb.clock.advance(120)
+    cancelled = sb.cancel_payment(pay["DocEntry"])
+    assert cancelled["Cancelled"] == "tYES" and cancelled["CancelStatus"] == "csYes"
+    assert "UpdateDate" not in cancelled
+    reopened = sb.get("Invoices", inv["DocEntry"])
+    assert reopened["DocumentStatus"] == "bost_Open"
+    assert reopened["PaidToDate"] == 0.0 and reopened["PaidToDateFC"] == 0.0
+    assert {li["LineStatus"] for li in reopened["DocumentLines"]} == {"bost_Open"}
+    assert (reopened["UpdateDate"], reopened["UpdateTime"]) == sb.clock.stamp()
+    assert (reopened["UpdateDate"], reopened["UpdateTime"]) > (paid["UpdateDate"],
+                                                               paid["UpdateTime"])
+    assert sb.get("BusinessPartners", inv["CardCode"])["CurrentAccountBalance"] == (
+        pytest.approx(balance))
+    with pytest.raises(SapError, match="already cancelled"):
+        sb.cancel_payment(pay["DocEntry"])
+
+
+def test_partial_payment_keeps_the_invoice_open_with_fc_paid(sb):
+    inv = _open_invoice(sb, foreign=True)
+    sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"], "SumApplied": 10.0}])
+    after = sb.get("Invoices", inv["DocEntry"])
+    assert after["DocumentStatus"] == "bost_Open" and after["PaidToDate"] == 10.0
+    assert after["PaidToDateFC"] == pytest.approx(10.0 / inv["DocRate"], abs=0.01)
+    with pytest.raises(SapError, match="exceeds"):
+        sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
+                                           "SumApplied": inv["DocTotal"]}])
+
+
+@pytest.mark.parametrize("kind", ["it_JournalEntry", "it_DownPayment", "it_CredItnote"])
+def test_payment_lines_of_other_invoice_types_leave_invoices_alone(sb, kind):
+    before = sb.all("Invoices")
+    pay = sb.post_payment("C00001", [{"DocEntry": 1, "SumApplied": 50.0, "InvoiceType": kind}],
+                          way="cash")
+    assert pay["PaymentInvoices"][0]["InvoiceType"] == kind and pay["CashSum"] == 50.0
+    sb.cancel_payment(pay["DocEntry"])
+    assert sb.all("Invoices") == before
+
+
+def test_cancelling_an_invoice_creates_sap_s_cancellation_document(sb, http):
+    inv = _open_invoice(sb)
+    sb.clock.advance(60)
+    doc = sb.cancel_invoice(inv["DocEntry"])
+    original = sb.get("Invoices", inv["DocEntry"])
+    assert original["Cancelled"] == "tYES" and original["CancelStatus"] == "csYes"
+    assert original["DocumentStatus"] == "bost_Close"
+    assert (original["UpdateDate"], original["UpdateTime"]) == sb.clock.stamp()
+    assert doc["CancelStatus"] == "csCancellation" and doc["Cancelled"] == "tNO"
+    assert doc["DocEntry"] == max(i["DocEntry"] for i in sb.all("Invoices"))
+    assert doc["CardCode"] == inv["CardCode"] and doc["DocTotal"] == inv["DocTotal"]
+    assert doc["Series"] == inv["Series"] and doc["DocNum"] > inv["DocNum"]
+    with pytest.raises(SapError):
+        sb.cancel_invoice(inv["DocEntry"])
+    # Over HTTP: SAP's bound action POST /Invoices(n)/Cancel answers 204.
+    other = _open_invoice(sb)
+    r = http.post(f"{sb.url}/Invoices({other['DocEntry']})/Cancel", timeout=5)
+    assert r.status_code == 204
+    assert sb.get("Invoices", other["DocEntry"])["CancelStatus"] == "csYes"
+
+
+def test_a_paid_invoice_cannot_be_cancelled(sb, http):
+    paid = next(i for i in sb.all("Invoices") if i["PaidToDate"] > 0)
+    with pytest.raises(SapError, match="payments"):
+        sb.cancel_invoice(paid["DocEntry"])
+    pay = next(p for p in sb.all("IncomingPayments") if p["Cancelled"] == "tNO")
+    r = http.post(f"{sb.url}/IncomingPayments({pay['DocEntry']})/Cancel", timeout=5)
+    assert r.status_code == 204
+    assert sb.get("IncomingPayments", pay["DocEntry"])["CancelStatus"] == "csYes"
