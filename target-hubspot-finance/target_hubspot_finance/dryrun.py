@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT, BatchResult, HubSpotClient, chunks
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
-from target_hubspot_finance.ledger import Ledger, metadata
+from target_hubspot_finance.ledger import Ledger, default_ledger_url, metadata
 from target_hubspot_finance.report import Report
 
 LOGGER = logging.getLogger("target_hubspot_finance.dryrun")
@@ -143,7 +143,7 @@ class DryRunClient(HubSpotClient):
 
 def _source_engine(url: str | None) -> Engine | None:
     """The real ledger, opened only if it exists (a dry run never creates a SQLite file)."""
-    url = url or "sqlite:///hubspot_finance_ledger.db"
+    url = url or default_ledger_url()
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         database = parsed.database

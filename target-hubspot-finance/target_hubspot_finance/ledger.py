@@ -21,6 +21,7 @@ Public API for the operator tools (replay, reconcile, dry run) — keep it stabl
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,7 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-DEFAULT_LEDGER_URL = "sqlite:///hubspot_finance_ledger.db"
+LEGACY_LEDGER_FILE = "hubspot_finance_ledger.db"  # the default before 0.3: the working dir
+LEDGER_DIR = "target-hubspot-finance"
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
 metadata = MetaData()
@@ -118,6 +120,18 @@ applications = Table(
     Index("ix_applications_card", "card_code"),
 )
 
+ledger_meta = Table(  # what the ledger's keys and ids belong to: HubSpot portal, key namespace
+    "ledger_meta", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+MEMO_TYPE = "_properties"  # synced_objects rows of the property memo (runtime.py), not records
+
+
+class LedgerMismatchError(ValueError):
+    """The ledger belongs to another HubSpot portal or key namespace: using it would write by
+    another portal's ids or create every object again. The message is the one line to show."""
+
 
 @dataclass(frozen=True)
 class Synced:
@@ -168,10 +182,33 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[list[str]]:
         yield list(items[start:start + size])
 
 
+def default_ledger_url() -> str:
+    """Where the ledger lives when `ledger_url` is not set: the project's state folder, not
+    the working directory (a run from another folder must find the same ledger).
+
+    Meltano sets MELTANO_PROJECT_ROOT: `<project>/.meltano/target-hubspot-finance/ledger.db`.
+    Plain Singer: `$XDG_STATE_HOME` (else `~/.local/state`)`/target-hubspot-finance/ledger.db`.
+    A ledger left at the old default (`./hubspot_finance_ledger.db`) is never silently replaced
+    by a new empty one (that would create every object again): one line says what to set.
+    """
+    project = os.environ.get("MELTANO_PROJECT_ROOT")
+    if project:
+        path = Path(project) / ".meltano" / LEDGER_DIR / "ledger.db"
+    else:
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        path = Path(state) / LEDGER_DIR / "ledger.db"
+    legacy = Path(LEGACY_LEDGER_FILE)
+    if legacy.is_file() and not path.exists() and legacy.resolve() != path.resolve():
+        raise LedgerMismatchError(
+            f"found a ledger at the old default ./{LEGACY_LEDGER_FILE}; the default is now "
+            f"{path}: set ledger_url to sqlite:///{legacy.resolve()} or move the file there")
+    return f"sqlite:///{path}"
+
+
 def ledger_engine(url: str | None) -> Engine:
     """The ledger's engine; on SQLite a writer waits up to 30 s for another (a replay beside a
     scheduled run) instead of failing after SQLite's default 5 s."""
-    url = url or DEFAULT_LEDGER_URL
+    url = url or default_ledger_url()
     args = {"timeout": 30} if url.startswith("sqlite") else {}
     _make_sqlite_folder(url)
     return create_engine(url, connect_args=args, future=True)
@@ -250,6 +287,78 @@ class Ledger:
             conn.execute(synced_objects.insert(), [
                 {"object_type": object_type, "sap_key": k, "hubspot_id": i, "content_hash": h,
                  "updated_at": now} for k, (i, h) in by_key.items()])
+
+    def lookup_ids(self, object_type: str, hubspot_ids: Iterable[str]) -> dict[str, Synced]:
+        """The SAP keys the ledger maps to these HubSpot ids (whose object is it?)."""
+        ids = sorted({str(i) for i in hubspot_ids})
+        out: dict[str, Synced] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows = conn.execute(select(synced_objects.c.sap_key, synced_objects.c.hubspot_id,
+                                           synced_objects.c.content_hash).where(
+                    synced_objects.c.object_type == object_type,
+                    synced_objects.c.hubspot_id.in_(chunk)))
+                out.update({r.sap_key: Synced(r.hubspot_id, r.content_hash) for r in rows})
+        return out
+
+    # -- whose ledger: portal and key namespace ---------------------------------------------
+    def meta(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {r.name: r.value for r in conn.execute(select(ledger_meta))}
+
+    def _set_meta(self, name: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(ledger_meta).where(ledger_meta.c.name == name))
+            conn.execute(ledger_meta.insert().values(name=name, value=value))
+
+    def _record_keys(self, limit: int = 1000) -> list[str]:
+        """Some SAP keys of synced records (not the property memo): is the ledger in use?"""
+        with self.engine.connect() as conn:
+            return [r.sap_key for r in conn.execute(
+                select(synced_objects.c.sap_key).where(
+                    synced_objects.c.object_type.in_(("companies", "invoices", "payments")))
+                .limit(limit))]
+
+    def bind_portal(self, portal: str) -> None:
+        """Ids in this ledger belong to one HubSpot portal: the first portal written to is
+        remembered, and any other is refused (its objects would be updated by foreign ids).
+        A ledger from before this check is bound to the portal its property memo names."""
+        portal = str(portal)
+        known = self.meta().get("portal_id")
+        if known is None:
+            memos = {k.removeprefix("portal:") for k in self.lookup_prefix(MEMO_TYPE,
+                                                                           ["portal:"])}
+            if memos and portal not in memos and self._record_keys(1):
+                known = min(memos)
+        if known is not None and known != portal:
+            raise LedgerMismatchError(
+                f"this ledger holds the HubSpot ids of portal {known}, but the access token "
+                f"writes to portal {portal}; its ids must never be used there: give portal "
+                f"{portal} its own ledger_url")
+        if known is None:
+            self._set_meta("portal_id", portal)
+
+    def bind_namespace(self, namespace: str | None, new_namespace: bool = False) -> None:
+        """`key_namespace` is part of every ledger and HubSpot key: renaming it on a ledger with
+        records would create every object again. A namespace this ledger has not seen, while
+        it holds records under others, is refused unless `new_namespace` says it is another
+        SAP company in the same portal. A ledger from before this check is read for the
+        namespaces its keys carry."""
+        wanted = namespace or ""
+        raw = self.meta().get("key_namespaces")
+        if raw is not None:
+            known = set(json.loads(raw))
+        else:
+            known = {k.split(":", 1)[0] if ":" in k else "" for k in self._record_keys()}
+        if known and wanted not in known and not new_namespace:
+            names = ", ".join(repr(n) if n else "(none)" for n in sorted(known))
+            raise LedgerMismatchError(
+                f"key_namespace {wanted!r} is new to this ledger, whose records use {names}: "
+                f"a renamed namespace would create every object again, so set it back; if "
+                f"{wanted!r} is another SAP company in this portal, set new_key_namespace: "
+                f"true for its first run")
+        if wanted not in known or raw is None:
+            self._set_meta("key_namespaces", json.dumps(sorted(known | {wanted})))
 
     # -- events and dead letter -----------------------------------------------------------
     def log_events(self, events: Iterable[Event]) -> None:
@@ -387,6 +496,18 @@ class Ledger:
                           for s in chunk], applications.c.source_key.in_(chunk))))
             if rows:
                 conn.execute(applications.insert(), [{"kind": kind, **r} for r in rows])
+
+    def application_sources(self, kind: str, invoice_keys: Iterable[str]) -> dict[str, str]:
+        """{source_key: invoice_key} of what applies to these invoices (e.g. payment lines)."""
+        wanted = sorted({str(k) for k in invoice_keys})
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(select(applications.c.source_key, applications.c.invoice_key)
+                                    .where(applications.c.kind == kind,
+                                           applications.c.invoice_key.in_(chunk)))
+                out.update({r.source_key: r.invoice_key for r in rows})
+        return out
 
     def application_totals(self, kind: str, column: str,
                            keys: Iterable[str]) -> dict[str, Totals]:

@@ -59,6 +59,8 @@ class Runtime:
         runtime = cls(config=config, ledger=Ledger(config.get("ledger_url")), client=client,
                       report=report)
         client.on_missing_properties = runtime.repair_properties
+        runtime.ledger.bind_namespace(  # a renamed namespace: one line, stop
+            runtime.namespace, bool(config.get("new_key_namespace")))
         return runtime
 
     # -- settings ---------------------------------------------------------------------------
@@ -149,21 +151,12 @@ class Runtime:
             except HubSpotError as exc:
                 if isinstance(exc, FatalHubSpotError) and exc.status == 401:
                     raise  # a bad token: no write would pass either
-                self._warn_other_portals(str(portal))
                 LOGGER.warning("Could not read the HubSpot portal id (%s): checking the custom "
                                "properties on every run", exc)
-    def _warn_other_portals(self, portal: str) -> None:
-        """The ledger's ids and hashes are one portal's: say so when it meets another."""
-        others = sorted(k.removeprefix("portal:") for k in self.ledger.lookup_prefix(
-            MEMO_TYPE, ["portal:"]) if k != f"portal:{portal}")
-        if others:
-            LOGGER.warning("This ledger was also used with HubSpot portal %s; now writing to "
-                           "portal %s. Records it already synced there are not sent again: "
-                           "use one ledger_url per portal", ", ".join(others), portal)
-
                 answer = {}
             portal = answer.get("portalId") if isinstance(answer, dict) else None
             if portal is not None:
+                self.ledger.bind_portal(str(portal))  # another portal's ledger: one line, stop
                 self._memo_key = f"portal:{portal}"
         return self._memo_key
 

@@ -29,12 +29,14 @@ from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.associations import LinkBuffer
 from target_hubspot_finance.hubspot.errors import HubSpotError
 from target_hubspot_finance.hubspot.properties import PropertySetupError
+from target_hubspot_finance.ledger import LedgerMismatchError
 from target_hubspot_finance.runtime import Runtime
 from target_hubspot_finance.sinks import SINKS, HubSpotSink
 from target_hubspot_finance.sinks.base import PRIORITY
 
 # Errors an operator can fix (bad input, unreachable API or ledger): one line, exit 1.
-FORESEEABLE = (HubSpotError, PropertySetupError, sqlalchemy.exc.OperationalError,
+FORESEEABLE = (HubSpotError, PropertySetupError, LedgerMismatchError,
+               sqlalchemy.exc.OperationalError,
                sqlalchemy.exc.ArgumentError, SingerError, SyncError)
 
 
@@ -51,8 +53,9 @@ class TargetHubSpotFinance(Target):
         th.Property("rate_limit_per_10s", th.IntegerType, default=190,
                     description="Requests per rolling 10 s the target allows itself (a ceiling:"
                                 " HubSpot's X-HubSpot-RateLimit-Max lowers it, never raises it)."),
-        th.Property("ledger_url", th.StringType, default="sqlite:///hubspot_finance_ledger.db",
-                    description="SQLAlchemy URL of the ledger (SQLite file or PostgreSQL)."),
+        th.Property("ledger_url", th.StringType,
+                    description="SQLAlchemy URL of the ledger (SQLite file or PostgreSQL); "
+                                "default: the project's state folder (ledger.py)."),
         th.Property("auto_create_companies", th.BooleanType, default=True,
                     description="Create a minimal company when a document's customer is not in"
                                 " HubSpot; off: such documents go to the dead-letter."),
@@ -86,6 +89,9 @@ class TargetHubSpotFinance(Target):
         th.Property("key_namespace", th.StringType,
                     description="Prefix of every SAP key written to HubSpot and the ledger, so"
                                 " several SAP companies can share one portal."),
+        th.Property("new_key_namespace", th.BooleanType, default=False,
+                    description="This key_namespace is another SAP company, new to a ledger"
+                                " that holds others (a renamed one is refused: duplicates)."),
         th.Property("dry_run", th.BooleanType, default=False,
                     description="Report what would be written; write nothing (operator tools)."),
         th.Property("log_format", th.StringType, default="text",
@@ -165,7 +171,8 @@ class TargetHubSpotFinance(Target):
     @cached_property
     def links(self) -> LinkBuffer:
         """Association pairs held across drains for full calls (hubspot/associations.py)."""
-        return LinkBuffer(self.runtime.client, self.runtime.ledger)
+        return LinkBuffer(self.runtime.client, self.runtime.ledger,
+                          ready=self.runtime.ensure_ready)
 
     def _drain_all(self, sink_list: Iterable[Sink], parallelism: int) -> None:
         for sink in sorted(sink_list, key=self._priority):

@@ -1,9 +1,8 @@
 """The ledger's "this portal has our custom properties" memo: keyed by HubSpot portal id, and
 repaired within the run when HubSpot says a property is missing after all.
 
-Known limit these tests respect: the rest of the ledger (HubSpot ids, hashes) is not keyed by
-portal, so records already synced to portal A are not re-sent to portal B; the target warns
-when one ledger meets a second portal.
+A ledger's HubSpot ids belong to one portal: a ledger that meets a second portal is refused
+with one line before any write (tests/target/test_ledger_portal.py).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.errors import missing_property_names
 from target_hubspot_finance.hubspot.properties import ensure_properties
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+from target_hubspot_finance.ledger import LedgerMismatchError
 
 TOKEN_B = "pat-sandbox-1111-other-portal-token"
 
@@ -49,18 +49,13 @@ def test_the_memo_is_keyed_by_portal_id_never_by_url_or_token(hubspot_sandbox, t
     assert hubspot_sandbox.token not in str(memo)
 
 
-def test_a_ledger_moved_to_another_portal_creates_the_properties_there_first(
-        hubspot_sandbox, target_config, caplog):
+def test_a_ledger_moved_to_another_portal_is_refused_before_any_write(
+        hubspot_sandbox, target_config):
     run(cfg(target_config), _records(1))
     with HubSpotSandbox(token=TOKEN_B, portal_id=87654321) as other:
-        target, _ = run(cfg(target_config, api_base_url=other.url, access_token=TOKEN_B),
-                        _records(3))
-        assert other.count(status=400) == 0  # properties read and created before any write
-        assert target.runtime.client.calls["properties.companies.read"] == 1
-        assert "sap_card_code" in {p["name"] for p in other.properties("companies")}
-        _synced(other, 3)
-        assert ledger_rows(target_config, "dead_letter") == []
-    assert "also used with HubSpot portal 12345678" in caplog.text
+        with pytest.raises(LedgerMismatchError, match="portal 12345678.*portal 87654321"):
+            run(cfg(target_config, api_base_url=other.url, access_token=TOKEN_B), _records(3))
+        assert other.writes() == 0
 
 
 def test_a_reset_portal_with_the_same_id_is_repaired_in_the_run_and_synced(

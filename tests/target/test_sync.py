@@ -322,22 +322,27 @@ def test_key_namespace_keeps_two_sap_companies_apart_in_one_portal(hubspot_sandb
     hs = hubspot_sandbox
     text_in = messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]))
     run(cfg(target_config, key_namespace="US01"), text_in)
-    run(cfg(target_config, key_namespace="DE01"), text_in)
+    run(cfg(target_config, key_namespace="DE01", new_key_namespace=True), text_in)
     assert set(by(hs, "companies", "sap_card_code")) == {"US01:C00001", "DE01:C00001"}
     assert set(by(hs, "invoices", "sap_doc_num")) == {"US01:4001", "DE01:4001"}
     assert len(hs.objects("line_items")) == 6
 
 
-def test_an_unknown_deal_id_is_reported_and_the_invoice_still_written(
+def test_an_unknown_deal_id_is_reported_the_invoice_written_and_dead_lettered_until_linked(
         hubspot_sandbox, target_config):
+    """Links are part of the write (issue 11 item 8): the invoice is in HubSpot, but not
+    confirmed while its deal link is refused; the dead-letter holds HubSpot's answer."""
     target, _ = run(cfg(target_config), messages(
         ("business_partners", [customer(1)]),
         ("invoices", [invoice(1, U_HubSpotDealId="999999"), invoice(2)])))
     stats = target.runtime.report.streams["invoices"]
-    assert (stats.created, stats.failed, stats.links_failed) == (2, 0, 1)
+    assert (stats.created, stats.failed, stats.links_failed) == (1, 0, 1)
+    assert len(hubspot_sandbox.objects("invoices")) == 2
     assert hubspot_sandbox.associations("invoices", "deals") == []
-    events = [e for e in ledger_rows(target_config, "sync_events") if e["action"] == "skipped"]
-    assert [(e["sap_key"], e["detail"][:23]) for e in events] == [("1", "link failed: deal 99999")]
+    events = [e for e in ledger_rows(target_config, "sync_events") if e["action"] == "failed"]
+    assert [(e["sap_key"], e["detail"][:12]) for e in events] == [("1", "link failed:")]
+    dead = ledger_rows(target_config, "dead_letter")
+    assert [d["sap_key"] for d in dead] == ["1"] and "deal 999999" in str(dead[0]["error"])
 
 
 def test_a_malformed_record_is_dead_lettered_with_one_line_and_the_run_goes_on(

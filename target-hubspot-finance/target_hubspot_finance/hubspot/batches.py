@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_hubspot_finance.hubspot.client import BATCH_LIMIT, HubSpotClient, chunks
+from target_hubspot_finance.hubspot.client import BATCH_LIMIT, BatchResult, HubSpotClient, chunks
 
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
+_TAKEN = re.compile(r"with (\S+) (.+?) already exists")  # "... with sap_x V already exists"
 
 
 @dataclass
@@ -28,7 +29,24 @@ class Written:
     missing: list[str] = field(default_factory=list)         # update: id unknown to HubSpot
 
 
-def _fold(written: Written, keys: list[str], result: Any) -> None:
+def conflict_of(err: Any) -> tuple[str | None, str | None]:
+    """(existing HubSpot id, property named taken or None) of a 409 / `already exists` answer;
+    (None, None) for any other error. Takes a batch entry or a whole-call `{status, body}`."""
+    body = err.get("body") if isinstance(err, dict) and isinstance(err.get("body"), dict) \
+        else err
+    if not isinstance(body, dict):
+        return None, None
+    message = str(body.get("message", ""))
+    match = _EXISTING_ID.search(message)
+    if not match or not (body.get("category") == "CONFLICT" or "already exists" in message):
+        return None, None
+    taken = _TAKEN.search(message)
+    return match.group(1), taken.group(1) if taken else None
+
+
+def _fold(written: Written, keys: list[str], result: Any, key_property: str | None) -> None:
+    """Sort the call's answers by key. Only a create treats a 409 on its own key property as
+    "HubSpot has it already" (`conflicts`); any other refusal is a failure of that key."""
     for key in keys:
         if key in result.results:
             item = result.results[key]
@@ -36,10 +54,9 @@ def _fold(written: Written, keys: list[str], result: Any) -> None:
             written.new[key] = bool(item.get("new", False))
         elif key in result.errors:
             err = result.errors[key]
-            match = _EXISTING_ID.search(str(err.get("message", "")))
-            if match and (err.get("category") == "CONFLICT" or "already exists" in
-                          str(err.get("message", ""))):
-                written.conflicts[key] = match.group(1)
+            existing, prop = conflict_of(err)
+            if existing and key_property and prop in (None, key_property):
+                written.conflicts[key] = existing
             else:
                 written.failed[key] = err
         elif result.untraced_errors:
@@ -48,29 +65,79 @@ def _fold(written: Written, keys: list[str], result: Any) -> None:
             written.missing.append(key)
 
 
+def _send(client: HubSpotClient, object_type: str, op: str, inputs: list[dict],
+          id_property: str | None = None) -> Any:
+    """One batch call; when HubSpot fails the whole call with 409 (one input's unique value is
+    taken, nothing written) the refused input is found and the others are sent again.
+
+    Why: whether a conflict in a traced batch is one 207 entry or fails the whole call is not
+    documented. A whole-call 409 names the taken value (then one more call for the rest) or,
+    for contacts, only the existing id (then the batch is halved until the input is alone:
+    at most 2·log2(100) extra calls per refused input). Nothing of a failed call was written,
+    so sending the inputs again cannot duplicate.
+    """
+    result = client.batch(object_type, op, inputs, id_property=id_property)
+    whole = next((e for e in result.untraced_errors if e.get("status") == 409), None)
+    if whole is None or result.results:
+        return result
+    if len(inputs) == 1:
+        result.untraced_errors.remove(whole)
+        result.errors[str(inputs[0]["objectWriteTraceId"])] = whole.get("body") or whole
+        return result
+    culprit = _holder(inputs, whole, id_property)
+    merged = BatchResult()
+    if culprit is not None:
+        merged.errors[str(culprit["objectWriteTraceId"])] = whole.get("body") or whole
+        parts = [[i for i in inputs if i is not culprit]]
+    else:
+        parts = [inputs[:len(inputs) // 2], inputs[len(inputs) // 2:]]
+    for part in parts:
+        one = _send(client, object_type, op, part, id_property)
+        merged.results.update(one.results)
+        merged.errors.update(one.errors)
+        merged.untraced_errors += one.untraced_errors
+    return merged
+
+
+def _holder(inputs: list[dict], err: dict, id_property: str | None) -> dict | None:
+    """The one input holding the value a 409 says is taken, when the message names it."""
+    body = err.get("body") if isinstance(err.get("body"), dict) else err
+    taken = _TAKEN.search(str(body.get("message", "")))
+    if not taken:
+        return None
+    prop, value = taken.group(1), taken.group(2)
+    hits = [i for i in inputs if str((i.get("properties") or {}).get(prop)) == value
+            or (id_property == prop and str(i.get("id")) == value)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def upsert(client: HubSpotClient, object_type: str, id_property: str,
            items: dict[str, tuple[str, dict]]) -> Written:
-    """Upsert {key: (unique value, properties)} by `id_property`; `new` says created."""
+    """Upsert {key: (unique value, properties)} by `id_property`; `new` says created.
+    A refused input (a 409 included: another object holds one of its unique values) is in
+    `failed` with HubSpot's answer."""
     written = Written()
     keys = list(items)
     for chunk in chunks(keys, BATCH_LIMIT):
         inputs = [{"idProperty": id_property, "id": items[k][0], "properties": items[k][1],
                    "objectWriteTraceId": k} for k in chunk]
-        _fold(written, list(chunk), client.batch(object_type, "upsert", inputs))
+        _fold(written, list(chunk), _send(client, object_type, "upsert", inputs), None)
     return written
 
 
 def create(client: HubSpotClient, object_type: str,
-           items: dict[str, tuple[dict, list[dict]]]) -> Written:
-    """Create {key: (properties, inline associations)}; an existing unique value → conflicts."""
+           items: dict[str, tuple[dict, list[dict]]], key_property: str | None = None
+           ) -> Written:
+    """Create {key: (properties, inline associations)}; an existing `key_property` value →
+    `conflicts` (HubSpot has this very object already); any other 409 → `failed`."""
     written = Written()
     keys = list(items)
     for chunk in chunks(keys, BATCH_LIMIT):
         inputs = [{"properties": items[k][0], "associations": items[k][1],
                    "objectWriteTraceId": k} for k in chunk]
-        _fold(written, list(chunk), client.batch(object_type, "create", inputs))
+        _fold(written, list(chunk), _send(client, object_type, "create", inputs),
+              key_property or "")
         for key in chunk:
-            written.new.setdefault(key, True)
             if key in written.ids:
                 written.new[key] = True
     return written
@@ -84,13 +151,13 @@ def update(client: HubSpotClient, object_type: str,
     for chunk in chunks(keys, BATCH_LIMIT):
         inputs = [{"id": items[k][0], "properties": items[k][1], "objectWriteTraceId": k}
                   for k in chunk]
-        result = client.batch(object_type, "update", inputs)
+        result = _send(client, object_type, "update", inputs)
         # Batch update echoes no trace id in some answers: match by HubSpot id as well.
         by_id = {str(v.get("id")): v for v in result.results.values()}
         for key in chunk:
             if key not in result.results and items[key][0] in by_id:
                 result.results[key] = by_id[items[key][0]]
-        _fold(written, list(chunk), result)
+        _fold(written, list(chunk), result, None)
     for key in written.ids:
         written.new[key] = False
     return written

@@ -134,6 +134,16 @@ class HubSpotSink(BatchSink):
                   for key, err in errors.items()]
         return events
 
+    def link_failed(self, records: dict[str, dict], errors: dict[str, Any],
+                    ids: dict[str, str] | None = None) -> list[Event]:
+        """Written, but a link HubSpot refused: not confirmed. Dead-lettered with HubSpot's
+        answer (a replay or the next change sends it again) and counted as `links failed`."""
+        self.rt.ledger.record_failures(
+            Failure(self.stream_name, key, _text(records[key].get("DocNum")), records[key], err)
+            for key, err in errors.items())
+        return [Event(self.stream_name, key, "failed", (ids or {}).get(key),
+                      f"{LINK_FAILED}: {_short(err)}") for key, err in errors.items()]
+
 
 def _log_events(logger: Any, events: list[Event], config: Any) -> None:
     """One log line per sync event, with stream/sap_key/hubspot_id/action as fields for

@@ -108,6 +108,9 @@ class ObjectsApi:
         traced = bool(inputs) and all(item.get("objectWriteTraceId") for item in inputs)
         if failures and not traced:
             raise failures[0][1]
+        conflicts = [err for _, err in failures if err.status == 409]
+        if conflicts and self.portal.conflict_fails_batch:
+            raise conflicts[0]  # the whole call answers 409, nothing written (switch)
         results = []
         for i, plan in enumerate(plans):
             if isinstance(plan, ApiError) or plan is None:

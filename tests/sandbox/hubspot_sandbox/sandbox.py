@@ -175,6 +175,11 @@ class HubSpotSandbox:
         is handled (record.status is 0): tamper with data mid-run, as the SAP sandbox allows."""
         self._callbacks.append(callback)
 
+    def set_conflict_fails_batch(self, on: bool = True) -> None:
+        """A 409 CONFLICT on one input fails the whole batch call with 409 (nothing written)
+        instead of one 207 entry: HubSpot documents neither; a client must survive both."""
+        self._portal.conflict_fails_batch = on
+
     def set_rate_limit(self, n: int) -> None:
         self._limiter.set_limit(n)
 

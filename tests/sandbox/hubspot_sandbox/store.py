@@ -88,6 +88,9 @@ class Portal:
         extra = catalog.CURRENCIES if currencies is None else currencies
         self.currencies = (company_currency, *sorted(set(extra) - {company_currency}))
         self.shuffle_results = shuffle_results
+        # Undocumented: whether a 409 (unique value taken) inside a traced batch is one 207 entry
+        # or fails the whole call. Both are handled by a client; tests switch (sandbox.py).
+        self.conflict_fails_batch = False
         self._rng = random.Random(seed)
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
