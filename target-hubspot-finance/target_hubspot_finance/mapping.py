@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ HANDLERS = ("companies", "invoices", "payments", "credit_notes", "ignore")
 # Unique-value properties each object is upserted by (never renamed or dropped).
 UNIQUE_KEYS = {
     "companies": "sap_card_code",
-    "invoices": "sap_doc_num",
+    "invoices": "sap_invoice_key",  # DocEntry: DocNum repeats across numbering series
     "line_items": "sap_line_key",
     "commerce_payments": "sap_payment_key",
     "contacts": "email",
@@ -100,7 +101,9 @@ CUSTOM_PROPERTIES: dict[str, list[PropertySpec]] = {
     "contacts": [_s("sap_contact_key", "SAP contact person key"),
                  _s("sap_card_code", "SAP customer code")],
     "invoices": [
-        _s("sap_doc_num", "SAP document number", unique=True), _s("sap_doc_entry", "SAP DocEntry"),
+        _s("sap_invoice_key", "SAP invoice key (DocEntry)", unique=True),
+        _s("sap_doc_num", "SAP document number"), _s("sap_doc_entry", "SAP DocEntry"),
+        _s("sap_series", "SAP numbering series"),
         _s("sap_card_code", "SAP customer code"), _n("sap_doc_total", "SAP document total"),
         _n("sap_vat_sum", "SAP tax amount"), _n("sap_paid_to_date", "SAP paid to date"),
         _n("sap_open_balance", "SAP open balance"), _s("sap_document_status", "SAP status"),
@@ -109,6 +112,11 @@ CUSTOM_PROPERTIES: dict[str, list[PropertySpec]] = {
         _s("sap_credit_note_numbers", "SAP credit notes"),
         _n("sap_payment_count", "SAP payment count"),
         _d("sap_last_payment_date", "SAP last payment date"),
+        _n("sap_doc_total_local", "SAP document total (local currency)"),
+        _n("sap_vat_sum_local", "SAP tax amount (local currency)"),
+        _n("sap_paid_to_date_local", "SAP paid to date (local currency)"),
+        _s("sap_local_currency", "SAP local currency"),
+        _s("sap_cancel_status", "SAP cancel status"),
     ],
     "line_items": [
         _s("sap_line_key", "SAP line key", unique=True), _s("sap_doc_num", "SAP document number"),
@@ -116,6 +124,7 @@ CUSTOM_PROPERTIES: dict[str, list[PropertySpec]] = {
         _s("sap_account_code", "SAP G/L account"), _s("sap_account_name", "SAP G/L account name"),
         _s("sap_profit_center", "SAP profit center"),
         _s("sap_profit_center_name", "SAP profit center name"),
+        _n("sap_line_total_local", "SAP line total (local currency)"),
     ],
     "commerce_payments": [
         _s("sap_payment_key", "SAP payment key", unique=True),
@@ -123,6 +132,8 @@ CUSTOM_PROPERTIES: dict[str, list[PropertySpec]] = {
         _s("sap_card_code", "SAP customer code"),
         _s("sap_invoice_doc_entry", "SAP invoice DocEntry"),
         _n("sap_payment_total", "SAP payment total"), _b("sap_cancelled", "SAP cancelled"),
+        _s("sap_applied_to", "SAP applied to"),
+        _n("sap_applied_local", "SAP amount applied (local currency)"),
     ],
 }
 
@@ -167,16 +178,30 @@ def sap_datetime(value: Any) -> str | None:
     return f"{day}T00:00:00.000Z" if day else None
 
 
-def num(value: Any) -> float | None:
-    """A JSON number (or numeric text) as float; None stays None."""
+def num(value: Any, name: str | None = None) -> float | None:
+    """A JSON number (or numeric text) as float; None stays None.
+
+    NaN and infinities are refused (MappingError, so the record is dead-lettered with the
+    field named): HubSpot takes only valid JSON, and a NaN dropped silently would hide a
+    broken SAP figure behind an older, still-shown value.
+    """
     if value in (None, ""):
         return None
+    where = f"{name}: " if name else ""
     if isinstance(value, bool):
-        raise MappingError(f"not a number: {value!r}")
+        raise MappingError(f"{where}not a number: {value!r}")
     try:
-        return float(value)
+        out = float(value)
     except (TypeError, ValueError):
-        raise MappingError(f"not a number: {value!r}") from None
+        raise MappingError(f"{where}not a number: {value!r}") from None
+    if not math.isfinite(out):
+        raise MappingError(f"{where}not a finite number: {value!r}")
+    return out
+
+
+def field_num(record: Mapping[str, Any], name: str) -> float | None:
+    """`num` of one SAP field, naming the field in the error."""
+    return num(record.get(name), name)
 
 
 def text(value: Any) -> str | None:
@@ -242,10 +267,10 @@ def map_company(record: Mapping[str, Any], namespace: str | None = None) -> dict
         "sap_card_type": text(record.get("CardType")),
         "sap_group_code": text(record.get("GroupCode")),
         "sap_currency": text(record.get("Currency")),
-        "sap_credit_limit": money(num(record.get("CreditLimit"))),
-        "sap_max_commitment": money(num(record.get("MaxCommitment"))),
-        "sap_balance": money(num(record.get("CurrentAccountBalance"))),
-        "sap_open_orders_balance": money(num(record.get("OpenOrdersBalance"))),
+        "sap_credit_limit": money(field_num(record, "CreditLimit")),
+        "sap_max_commitment": money(field_num(record, "MaxCommitment")),
+        "sap_balance": money(field_num(record, "CurrentAccountBalance")),
+        "sap_open_orders_balance": money(field_num(record, "OpenOrdersBalance")),
         "sap_payment_terms": payment_terms_name(record),
         "sap_payment_terms_code": text(record.get("PayTermsGrpCode")),
         "sap_email": text(record.get("EmailAddress")),
@@ -294,24 +319,142 @@ def map_contact(contact: Mapping[str, Any], card_code: str) -> dict[str, Any] | 
     })
 
 
+# -- money: every amount in the document's own currency ------------------------------------
+# SAP's unsuffixed amounts are in the company's local currency; the Fc/FC twins are in the
+# document's currency (Service Layer `Document`/`DocumentLine`/`Payment`/`PaymentInvoice`,
+# b1sl models; SDK help "Documents.DocTotalFc"). HubSpot shows an invoice, its lines and its
+# payments in the invoice's `hs_currency`, so those take the twin on a foreign document.
+FC_TWIN = {"DocTotal": "DocTotalFc", "VatSum": "VatSumFc", "PaidToDate": "PaidToDateFC",
+           "LineTotal": "RowTotalFC", "SumApplied": "AppliedFC", "CashSum": "CashSumFC"}
+CANCELLED_DOC = "csYes"          # CancelStatus of a document that was cancelled
+CANCELLATION_DOC = "csCancellation"  # CancelStatus of the document SAP made to cancel another
+
+
+def is_foreign(record: Mapping[str, Any], local: str | None = None) -> bool:
+    """Whether a SAP document is in a currency other than the company's local one.
+
+    With `local_currency` set, by DocCurrency. Without it, by SAP's own marks: a local
+    document has its Fc amounts at 0 and DocRate 1, a foreign one has neither.
+    """
+    currency = (text(record.get("DocCurrency")) or "").upper()
+    if local and currency:
+        return currency != local.upper()
+    rate = field_num(record, "DocRate")
+    return bool(field_num(record, "DocTotalFc") or field_num(record, "CashSumFC")
+                or field_num(record, "AppliedFC") or rate not in (None, 0.0, 1.0))
+
+
+def doc_amount(record: Mapping[str, Any], name: str, foreign: bool,
+               what: str = "document") -> float | None:
+    """SAP amount `name` in the document's currency: its Fc twin on a foreign document.
+
+    A foreign document whose twin is missing (not selected, dropped by a mapper) or 0 while
+    the local figure is not is refused: a local figure under a foreign currency code is the
+    wrong money, worse than none.
+    """
+    if not foreign:
+        return field_num(record, name)
+    twin = FC_TWIN[name]
+    value = field_num(record, twin)
+    local_value = field_num(record, name)
+    if not value:
+        if not local_value:
+            return value if value is not None else local_value
+        raise MappingError(f"{what} in {text(record.get('DocCurrency')) or 'a foreign currency'}"
+                           f" has no {twin} (its amount in that currency): select {twin}, or"
+                           " set local_currency to the SAP company's local currency")
+    return value
+
+
+def check_local(record: Mapping[str, Any], local: str | None, what: str) -> None:
+    """A document in the local currency whose Fc total is another figure means `local_currency`
+    is not the SAP company's (SAP leaves Fc at 0, or equal, on a local document)."""
+    if not local:
+        return
+    fc, total = field_num(record, "DocTotalFc"), field_num(record, "DocTotal")
+    if fc and total is not None and abs(fc - total) > 0.005:
+        raise MappingError(f"{what} is in {local.upper()} with a different DocTotalFc ({fc} vs "
+                           f"{total}): local_currency {local.upper()} does not look like the SAP"
+                           " company's local currency")
+
+
+@dataclass(frozen=True)
+class DocMoney:
+    """An invoice's or credit note's figures in its own currency (`local_*`: SAP's local)."""
+
+    currency: str | None
+    foreign: bool
+    total: float | None
+    vat: float | None
+    paid: float | None
+    local_total: float | None
+    local_vat: float | None
+    local_paid: float | None
+
+
+def document_money(record: Mapping[str, Any], local: str | None = None,
+                   what: str = "document") -> DocMoney:
+    foreign = is_foreign(record, local)
+    if not foreign:
+        check_local(record, local, what)
+    return DocMoney(
+        (text(record.get("DocCurrency")) or "").upper() or None, foreign,
+        doc_amount(record, "DocTotal", foreign, what), doc_amount(record, "VatSum", foreign, what),
+        doc_amount(record, "PaidToDate", foreign, what), field_num(record, "DocTotal"),
+        field_num(record, "VatSum"), field_num(record, "PaidToDate"))
+
+
+def is_cancelled(record: Mapping[str, Any]) -> bool:
+    """Cancelled in SAP: `Cancelled` tYES, or `CancelStatus` csYes."""
+    return yes(record.get("Cancelled")) or record.get("CancelStatus") == CANCELLED_DOC
+
+
+def is_cancellation(record: Mapping[str, Any]) -> bool:
+    """SAP's cancellation document (CancelStatus csCancellation): it reverses another document,
+    which arrives itself as cancelled; it is neither an invoice nor a credit of its own."""
+    return record.get("CancelStatus") == CANCELLATION_DOC
+
+
+INVOICE_MONEY = "invoice"  # ledger applications kind holding an invoice's currency and total
+
+
+def invoice_money_row(key: str, record: Mapping[str, Any], local: str | None) -> dict[str, Any]:
+    """Ledger row (applications, kind `invoice`) of an invoice's currency (in `doc_num`) and
+    total in that currency: read back by the payment and credit note sinks."""
+    figures = document_money(record, local, f"invoice {record.get('DocNum')}")
+    return {"source_key": key, "invoice_key": key, "card_code": text(record.get("CardCode")),
+            "doc_num": figures.currency, "amount": money(figures.total) or 0.0,
+            "applied_on": None}
+
+
 # -- invoices and line items ---------------------------------------------------------------
-def invoice_status(record: Mapping[str, Any], credited: float = 0.0) -> str:
+def invoice_status(record: Mapping[str, Any], credited: float = 0.0,
+                   local: str | None = None) -> str:
     """HubSpot status from SAP: cancelled or fully credited → voided; closed or paid in full →
-    paid; else open. (Draft is decided later: HubSpot needs a contact and line items.)"""
-    total = num(record.get("DocTotal")) or 0.0
-    paid = num(record.get("PaidToDate")) or 0.0
-    if yes(record.get("Cancelled")):
+    paid; else open. (Draft is decided later: HubSpot needs a contact and line items.)
+    Amounts compared in the invoice's currency (credits are kept in it too)."""
+    if is_cancelled(record):
         return "voided"
+    figures = document_money(record, local, "invoice")
+    total, paid = figures.total or 0.0, figures.paid or 0.0
+    return status_for(total, paid, credited, record.get("DocumentStatus") == "bost_Close")
+
+
+def status_for(total: float, paid: float, credited: float, closed: bool) -> str:
+    """voided when credited in full, paid when closed or paid in full (credits count), else
+    open: one rule for the invoice sink and the credit note sink."""
     if total > 0 and credited >= total - 0.005:
         return "voided"
-    if record.get("DocumentStatus") == "bost_Close" or (total > 0 and paid >= total - 0.005):
+    if closed or (total > 0 and paid + credited >= total - 0.005):
         return "paid"
     return "open"
 
 
 def map_invoice(record: Mapping[str, Any], namespace: str | None = None,
-                credits: Any = None, payments: Any = None) -> dict[str, Any]:
-    """An A/R invoice as invoice properties (upsert key `sap_doc_num`).
+                credits: Any = None, payments: Any = None,
+                local: str | None = None) -> dict[str, Any]:
+    """An A/R invoice as invoice properties (upsert key `sap_doc_num`), amounts in its own
+    currency (`sap_*_local`: SAP's local-currency figures, for finance).
 
     `credits`/`payments` are ledger totals (`Ledger.application_totals`) or None.
     """
@@ -321,15 +464,20 @@ def map_invoice(record: Mapping[str, Any], namespace: str | None = None,
     currency = text(record.get("DocCurrency"))
     if not currency:
         raise MappingError(f"invoice {doc_num} has no DocCurrency (HubSpot needs hs_currency)")
-    total = num(record.get("DocTotal"))
-    paid = num(record.get("PaidToDate")) or 0.0
-    open_amount = num(record.get("OpenAmount"))
+    figures = document_money(record, local, f"invoice {doc_num}")
+    total, paid = figures.total, figures.paid or 0.0
+    open_amount = field_num(record, "OpenAmount")
     if open_amount is None and total is not None:
         open_amount = total - paid
     credited = credits.amount if credits else 0.0
+    entry = text(record.get("DocEntry"))
+    if not entry:
+        raise MappingError(f"invoice {doc_num} has no DocEntry")
     props = {
+        "sap_invoice_key": namespaced(namespace, entry),
         "sap_doc_num": namespaced(namespace, doc_num),
-        "sap_doc_entry": text(record.get("DocEntry")),
+        "sap_doc_entry": entry,
+        "sap_series": text(record.get("Series")),
         "sap_card_code": text(record.get("CardCode")),
         "hs_currency": currency.upper(),
         "hs_invoice_date": sap_date(record.get("DocDate")),
@@ -337,13 +485,18 @@ def map_invoice(record: Mapping[str, Any], namespace: str | None = None,
         "hs_title": f"SAP invoice {doc_num}",
         "hs_purchase_order_number": text(record.get("NumAtCard")),
         "hs_comments": text(record.get("Comments")),
-        "hs_invoice_status": invoice_status(record, credited),
+        "hs_invoice_status": invoice_status(record, credited, local),
         "sap_doc_total": money(total),
-        "sap_vat_sum": money(num(record.get("VatSum"))),
+        "sap_vat_sum": money(figures.vat),
         "sap_paid_to_date": money(paid),
         "sap_open_balance": money(open_amount),
+        "sap_doc_total_local": money(figures.local_total),
+        "sap_vat_sum_local": money(figures.local_vat),
+        "sap_paid_to_date_local": money(figures.local_paid),
+        "sap_local_currency": local.upper() if local else None,
         "sap_document_status": text(record.get("DocumentStatus")),
-        "sap_cancelled": boolean(record.get("Cancelled")),
+        "sap_cancelled": boolean(is_cancelled(record)),
+        "sap_cancel_status": text(record.get("CancelStatus")),
         "sap_is_overdue": (boolean(record["IsOverdue"])
                            if record.get("IsOverdue") is not None else None),
     }
@@ -367,9 +520,12 @@ def line_problem(line: Mapping[str, Any]) -> str | None:
     if not text(line.get("ItemCode")) and not text(line.get("ItemDescription")):
         return "line has neither ItemCode nor ItemDescription"
     try:
-        quantity = num(line.get("Quantity"))
+        quantity = field_num(line, "Quantity")
         price = num(line.get("UnitPrice") if line.get("UnitPrice") is not None
-                    else line.get("Price"))
+                    else line.get("Price"), "UnitPrice")
+        field_num(line, "LineTotal")
+        field_num(line, "RowTotalFC")
+        field_num(line, "DiscountPercent")
     except MappingError as exc:
         return str(exc)
     if quantity is None or price is None:
@@ -378,25 +534,38 @@ def line_problem(line: Mapping[str, Any]) -> str | None:
 
 
 def map_line_item(record: Mapping[str, Any], line: Mapping[str, Any],
-                  namespace: str | None = None) -> dict[str, Any]:
-    """A document line as line item properties (upsert key `sap_line_key`).
+                  namespace: str | None = None, local: str | None = None) -> dict[str, Any]:
+    """A document line as line item properties (upsert key `sap_line_key`), in the
+    document's currency.
 
-    HubSpot computes `amount` = quantity * price * (1 - discount %), which is SAP's LineTotal
-    when the price sent is SAP's UnitPrice (before discount) with DiscountPercent.
+    HubSpot computes `amount` = quantity * price * (1 - discount %), which is SAP's line total
+    when the price sent is SAP's UnitPrice (before discount) with DiscountPercent. SAP gives
+    UnitPrice in the line's own `Currency`; a line priced in another currency than its
+    document is sent at its document-currency total / quantity instead, no discount.
     """
+    doc_currency = (text(record.get("DocCurrency")) or "").upper() or None
+    foreign = is_foreign(record, local)
+    row_total = doc_amount(line | {"DocCurrency": doc_currency}, "LineTotal", foreign,
+                           f"line {line.get('LineNum')}")
     unit = line.get("UnitPrice") if line.get("UnitPrice") is not None else line.get("Price")
+    price, discount = num(unit, "UnitPrice"), field_num(line, "DiscountPercent") or None
+    quantity = field_num(line, "Quantity")
+    line_currency = (text(line.get("Currency")) or "").upper()
+    if line_currency and doc_currency and line_currency != doc_currency and quantity \
+            and row_total is not None:
+        price, discount = num(round(row_total / quantity, 6), "line total / Quantity"), None
     return _clean({
         "sap_line_key": line_key(record, line, namespace),
         "name": text(line.get("ItemDescription")) or text(line.get("ItemCode")),
         "hs_sku": text(line.get("ItemCode")),
-        "quantity": num(line.get("Quantity")),
-        "price": num(unit),
-        "hs_discount_percentage": num(line.get("DiscountPercent")) or None,
-        "hs_line_item_currency_code": (text(line.get("Currency"))
-                                       or text(record.get("DocCurrency")) or "").upper() or None,
-        "hs_position_on_quote": num(line.get("LineNum")),
+        "quantity": quantity,
+        "price": price,
+        "hs_discount_percentage": discount,
+        "hs_line_item_currency_code": doc_currency,
+        "hs_position_on_quote": field_num(line, "LineNum"),
         "sap_doc_num": text(record.get("DocNum")),
-        "sap_line_total": money(num(line.get("LineTotal"))),
+        "sap_line_total": money(row_total),
+        "sap_line_total_local": money(field_num(line, "LineTotal")),
         "sap_tax_code": text(line.get("TaxCode")),
         "sap_account_code": text(line.get("AccountCode")),
         "sap_account_name": text(line.get("AccountName")),
@@ -405,30 +574,50 @@ def map_line_item(record: Mapping[str, Any], line: Mapping[str, Any],
     })
 
 
-def map_tax_line(record: Mapping[str, Any], namespace: str | None = None) -> dict[str, Any] | None:
-    """SAP's VatSum as one more line item (`<DocEntry>-tax`), so HubSpot's billed amount and
-    balance due equal SAP's DocTotal (document lines are net of tax). None without tax."""
-    vat = num(record.get("VatSum"))
-    if not vat:
+def map_tax_line(record: Mapping[str, Any], namespace: str | None = None,
+                 local: str | None = None) -> dict[str, Any] | None:
+    """SAP's tax (VatSum, or VatSumFc on a foreign document) as one more line item
+    (`<DocEntry>-tax`), so HubSpot's billed amount and balance due equal SAP's total in the
+    invoice's currency (document lines are net of tax). None without tax."""
+    figures = document_money(record, local, f"invoice {record.get('DocNum')}")
+    if not figures.vat:
         return None
-    currency = text(record.get("DocCurrency"))
     return _clean({
         "sap_line_key": namespaced(namespace, f"{record.get('DocEntry')}-tax"),
-        "name": "Tax", "quantity": 1.0, "price": money(vat),
-        "hs_line_item_currency_code": currency.upper() if currency else None,
-        "sap_doc_num": text(record.get("DocNum")), "sap_line_total": money(vat),
+        "name": "Tax", "quantity": 1.0, "price": money(figures.vat),
+        "hs_line_item_currency_code": figures.currency,
+        "sap_doc_num": text(record.get("DocNum")), "sap_line_total": money(figures.vat),
+        "sap_line_total_local": money(figures.local_vat),
     })
 
 
 # -- payments and credit notes -------------------------------------------------------------
+# What a PaymentInvoices line pays (BoRcptInvTypes). Only it_Invoice lines pay a HubSpot
+# invoice; a credit note the payment uses only nets the money received; everything else is
+# money received for another SAP document (a HubSpot payment without an invoice).
+APPLIED_TO = {"it_Invoice": "invoice", "it_JournalEntry": "journal entry",
+              "it_DownPayment": "down payment", "it_Return": "return",
+              "it_OpeningBalance": "opening balance", "it_Receipt": "receipt",
+              "it_ARCorrectionInvoice": "correction invoice",
+              "it_CorrectionInvoice": "correction invoice", "it_TaxInvoice": "tax invoice"}
+CREDIT_NOTE_LINE = "it_CredItnote"
+
+
 @dataclass(frozen=True)
 class Application:
-    """One amount a SAP document applies: a payment to an invoice, a credit note to one."""
+    """One amount a SAP document applies: a payment to an invoice, a credit note to one.
+
+    `amount` is in `currency`: the invoice's currency for a line paying an invoice, the
+    payment's for other money. `local_amount` is SAP's local-currency figure.
+    """
 
     source_key: str          # <DocEntry>-<LineNum> (or <DocEntry>-account)
-    invoice_key: str | None  # the invoice's DocEntry, None for on-account money
+    invoice_key: str | None  # the invoice's DocEntry, None for money not paying an invoice
     amount: float
     applied_on: str | None
+    currency: str | None = None
+    applied_to: str | None = None      # what a payment line paid: invoice, journal entry, ...
+    local_amount: float | None = None
 
     def row(self, card_code: str | None, doc_num: str | None) -> dict[str, Any]:
         return {"source_key": self.source_key, "invoice_key": self.invoice_key or "",
@@ -436,89 +625,164 @@ class Application:
                 "applied_on": self.applied_on}
 
 
-def payment_method(record: Mapping[str, Any]) -> str | None:
-    sums = {"bank transfer": num(record.get("TransferSum")) or 0.0,
-            "cash": num(record.get("CashSum")) or 0.0,
-            "check": num(record.get("CheckSum")) or 0.0,
-            "credit card": num(record.get("CreditSum")) or 0.0}
+def _payment_sums(record: Mapping[str, Any], foreign: bool) -> dict[str, float]:
+    """Money received per method in the payment's currency (CashSum is local: SDK help
+    "Payments.CashSum"; its twin CashSumFC is in the payment's currency)."""
+    cash = field_num(record, "CashSumFC") if foreign else field_num(record, "CashSum")
+    if foreign and cash is None:
+        cash = doc_amount(record, "CashSum", foreign, f"payment {record.get('DocNum')}")
+    return {"bank transfer": field_num(record, "TransferSum") or 0.0, "cash": cash or 0.0,
+            "check": field_num(record, "CheckSum") or 0.0,
+            "credit card": field_num(record, "CreditSum") or 0.0}
+
+
+def payment_method(record: Mapping[str, Any], local: str | None = None) -> str | None:
+    sums = _payment_sums(record, is_foreign(record, local))
     best = max(sums, key=lambda k: sums[k])
     return best if sums[best] > 0 else None
 
 
-def payment_total(record: Mapping[str, Any]) -> float:
-    return round(sum(num(record.get(k)) or 0.0
-                     for k in ("CashSum", "TransferSum", "CheckSum", "CreditSum")), 2)
+def payment_total(record: Mapping[str, Any], local: str | None = None) -> float:
+    """What the customer paid, in the payment's currency."""
+    return round(sum(_payment_sums(record, is_foreign(record, local)).values()), 2)
 
 
-def payment_applications(record: Mapping[str, Any]) -> list[Application]:
-    """One application per invoice the payment pays; on-account money as one more.
+def payment_applications(record: Mapping[str, Any], local: str | None = None,
+                         invoice_currency: Mapping[str, str] | None = None
+                         ) -> list[Application]:
+    """One application per document line the payment pays; money on account as one more.
 
-    Lines against credit notes (`it_CredItnote`) only net the amount and are not HubSpot
-    payments. A cancelled payment applies 0, so HubSpot's balance due comes back.
+    Each it_Invoice line pays its invoice in the invoice's currency (AppliedFC when that is
+    foreign, else SumApplied; `invoice_currency` maps invoice DocEntry → currency code, from
+    the ledger). A credit note the payment uses (it_CredItnote) nets the money received and is
+    no HubSpot payment; a line for any other document (journal entry, down payment, unknown
+    type...) is money received for it: a HubSpot payment linked to no invoice. So the HubSpot
+    payments of a SAP payment add up to the money received plus the credit notes it used.
+    A cancelled payment applies 0, so HubSpot's balance due comes back.
     """
     entry = text(record.get("DocEntry"))
     if not entry:
         raise MappingError("payment without DocEntry")
     day = sap_date(record.get("DocDate"))
-    cancelled = yes(record.get("Cancelled"))
+    cancelled = is_cancelled(record)
+    pay_currency = (text(record.get("DocCurrency")) or "").upper() or None
+    pay_foreign = is_foreign({k: record.get(k) for k in ("DocCurrency", "DocRate", "CashSumFC")},
+                             local)
+    what = f"payment {record.get('DocNum')}"
     out: list[Application] = []
-    applied = 0.0
+    received = 0.0  # money the lines account for, in the payment's currency
     for line in record.get("PaymentInvoices") or []:
-        amount = num(line.get("SumApplied")) or 0.0
-        if line.get("InvoiceType", "it_Invoice") != "it_Invoice":
-            applied -= amount
+        kind = line.get("InvoiceType")
+        where = f"{what} line {line.get('LineNum')}"
+        in_payment = doc_amount(line | {"DocCurrency": pay_currency}, "SumApplied",
+                                pay_foreign, where) or 0.0
+        local_amount = field_num(line, "SumApplied")
+        if kind == CREDIT_NOTE_LINE or in_payment < 0:
+            received -= abs(in_payment)
             continue
-        applied += amount
-        out.append(Application(f"{entry}-{line.get('LineNum')}", text(line.get("DocEntry")),
-                               0.0 if cancelled else round(amount, 2), day))
-    rest = round(payment_total(record) - applied, 2)
+        received += in_payment
+        key = f"{entry}-{line.get('LineNum')}"
+        if kind == "it_Invoice":
+            invoice = text(line.get("DocEntry"))
+            amount, currency = _invoice_side(line, invoice, pay_currency, pay_foreign,
+                                             local, invoice_currency or {}, where)
+            out.append(Application(key, invoice, 0.0 if cancelled else round(amount, 2), day,
+                                   currency, "invoice", local_amount))
+        else:
+            label = APPLIED_TO.get(str(kind), f"SAP document type {kind}" if kind
+                                   else "SAP document of unknown type")
+            out.append(Application(key, None, 0.0 if cancelled else round(in_payment, 2), day,
+                                   pay_currency, f"{label} {line.get('DocEntry')}",
+                                   local_amount))
+    rest = round(payment_total(record, local) - received, 2)
     if rest > 0.005:
-        out.append(Application(f"{entry}-account", None, 0.0 if cancelled else rest, day))
+        out.append(Application(f"{entry}-account", None, 0.0 if cancelled else rest, day,
+                               pay_currency, "on account", None))
     return out
 
 
+def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: str | None,
+                  pay_foreign: bool, local: str | None, invoice_currency: Mapping[str, str],
+                  where: str) -> tuple[float, str | None]:
+    """The amount a payment line pays and its currency, both the invoice's."""
+    currency = invoice_currency.get(str(invoice)) if invoice else None
+    if currency and local:
+        foreign = currency != local.upper()
+    elif currency and currency == pay_currency:
+        foreign = pay_foreign
+    else:
+        rate = field_num(line, "DocRate")
+        foreign = bool(field_num(line, "AppliedFC")) or rate not in (None, 0.0, 1.0)
+    if not currency:
+        if foreign == pay_foreign:
+            currency = pay_currency
+        elif not foreign and local:
+            currency = local.upper()
+        else:
+            raise MappingError(f"{where} pays invoice DocEntry {invoice} in a currency the "
+                               "target has not seen yet: sync that invoice first, then replay")
+    amount = doc_amount(line | {"DocCurrency": currency}, "SumApplied", foreign, where) or 0.0
+    return amount, currency
+
+
 def map_payment(record: Mapping[str, Any], app: Application,
-                namespace: str | None = None) -> dict[str, Any]:
-    """A payment application as a commerce payment (upsert key `sap_payment_key`)."""
-    currency = text(record.get("DocCurrency"))
+                namespace: str | None = None, local: str | None = None) -> dict[str, Any]:
+    """A payment application as a commerce payment (upsert key `sap_payment_key`), in the
+    currency of the invoice it pays (else the payment's)."""
+    currency = app.currency or text(record.get("DocCurrency"))
+    cancelled = is_cancelled(record)
     return _clean({
         "sap_payment_key": namespaced(namespace, app.source_key),
         "hs_initial_amount": app.amount,
         "hs_initiated_date": sap_datetime(record.get("DocDate")),
         "hs_currency_code": currency.upper() if currency else None,
-        "hs_payment_method": payment_method(record),
+        "hs_payment_method": payment_method(record, local),
         "hs_reference_number": text(record.get("TransferReference")),
         "hs_latest_status": "succeeded",
+        "hs_internal_comment": (f"Cancelled in SAP (payment {text(record.get('DocNum'))})"
+                                if cancelled else None),
         "sap_payment_doc_num": text(record.get("DocNum")),
         "sap_card_code": text(record.get("CardCode")),
         "sap_invoice_doc_entry": app.invoice_key,
-        "sap_payment_total": payment_total(record),
-        "sap_cancelled": boolean(record.get("Cancelled")),
+        "sap_payment_total": payment_total(record, local),
+        "sap_applied_to": app.applied_to,
+        "sap_applied_local": money(app.local_amount),
+        "sap_cancelled": boolean(cancelled),
     })
 
 
-def credit_applications(record: Mapping[str, Any]) -> list[Application]:
-    """How much of a credit note goes to each invoice it is based on (BaseType 13).
+def credit_applications(record: Mapping[str, Any],
+                        local: str | None = None) -> list[Application]:
+    """How much of a credit note goes to each invoice it is based on (BaseType 13), in the
+    credit note's currency (which is its base invoice's).
 
-    Lines are summed per base invoice and grossed up by DocTotal / sum(LineTotal), so tax is
-    credited in the same proportion. A cancelled credit note credits nothing.
+    Lines are summed per base invoice and grossed up by the total / sum of line totals, so
+    tax is credited in the same proportion. A cancelled credit note credits nothing; SAP's
+    cancellation document (csCancellation) is no credit at all (empty list).
     """
     entry = text(record.get("DocEntry"))
     if not entry:
         raise MappingError("credit note without DocEntry")
+    if is_cancellation(record):
+        return []
+    what = f"credit note {record.get('DocNum')}"
+    foreign = is_foreign(record, local)
+    currency = (text(record.get("DocCurrency")) or "").upper() or None
     per_invoice: dict[str, float] = {}
     lines_total = 0.0
     for line in record.get("DocumentLines") or []:
-        amount = num(line.get("LineTotal")) or 0.0
+        amount = doc_amount(line | {"DocCurrency": currency}, "LineTotal", foreign,
+                            f"{what} line {line.get('LineNum')}") or 0.0
         lines_total += amount
         if str(line.get("BaseType")) == "13" and line.get("BaseEntry") is not None:
             key = str(line.get("BaseEntry"))
             per_invoice[key] = per_invoice.get(key, 0.0) + amount
-    total = num(record.get("DocTotal")) or lines_total
+    total = document_money(record, local, what).total or lines_total
     factor = total / lines_total if lines_total else 1.0
     day = sap_date(record.get("DocDate"))
-    cancelled = yes(record.get("Cancelled"))
-    return [Application(f"{entry}-{key}", key, 0.0 if cancelled else round(v * factor, 2), day)
+    cancelled = is_cancelled(record)
+    return [Application(f"{entry}-{key}", key, 0.0 if cancelled else round(v * factor, 2), day,
+                        currency)
             for key, v in sorted(per_invoice.items())]
 
 
@@ -535,6 +799,8 @@ def apply_property_map(object_type: str, props: dict[str, Any], record: Mapping[
         if source.startswith("field:"):
             value = record.get(source[len("field:"):])
             if target and value is not None:
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise MappingError(f"{source[len('field:'):]}: not a finite number: {value!r}")
                 out[target] = text(value) if not isinstance(value, int | float) else value
             continue
         if source == UNIQUE_KEYS.get(object_type) or source not in out:

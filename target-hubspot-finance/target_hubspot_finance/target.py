@@ -66,6 +66,10 @@ class TargetHubSpotFinance(Target):
                     allowed_values=["commerce_payments", "properties"],
                     description="commerce_payments objects, or payment figures on invoice and"
                                 " company properties (portals without payments)."),
+        th.Property("local_currency", th.StringType,
+                    description="The SAP company's local currency (ISO code, e.g. USD): documents"
+                                " in another currency take their amounts from SAP's Fc/FC fields."
+                                " Unset: told apart by SAP's own marks (Fc amounts, DocRate)."),
         th.Property("object_map", th.ObjectType(additional_properties=th.StringType),
                     description="Stream name → companies | invoices | payments | credit_notes |"
                                 " ignore (defaults cover the tap-sapb1 stream names)."),

@@ -1,9 +1,12 @@
 """`credit_notes` → the invoices they credit (HubSpot has no credit note object).
 
 How a finance user sees it: the credited invoice carries `sap_credited_amount` (the sum of
-every credit note against it, tax included pro rata) and `sap_credit_note_numbers`; its open
-balance (`sap_open_balance`) and status come from SAP's own invoice, which SAP closes when a
-credit note settles it; an invoice credited in full is shown as `voided` (not `paid`).
+every credit note against it, tax included pro rata, in the invoice's currency) and
+`sap_credit_note_numbers`; an invoice credited in full is `voided` (not `paid`). The credit
+note sets that status itself when it arrives after its invoice (a later drain or run), from
+the invoice total the ledger keeps (applications of kind `invoice`): nothing waits for SAP to
+send the invoice again. A cancelled credit note credits 0; SAP's cancellation document
+(CancelStatus csCancellation) is skipped, never counted as a second credit.
 The amounts live in the ledger (`applications`), so an invoice synced later — or re-synced —
 gets the same figures (credit-before-invoice works).
 Call plan: one invoice batch update per 100 credited invoices HubSpot already holds.
@@ -20,20 +23,25 @@ from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
 
 class CreditNotesSink(HubSpotSink):
-    """Folds credit notes into the credited invoices' properties."""
+    """Folds credit notes into the credited invoices' properties and status."""
 
     handler = "credit_notes"
     key_field = "DocEntry"
 
     def write(self, records: list[dict]) -> None:
         rt = self.rt
+        local = rt.config.get("local_currency") or None
         events: list[Event] = []
         latest = self.latest(records)
         plans: dict[str, list[mapping.Application]] = {}
         bad: dict[str, Any] = {}
         for key, record in latest.items():
+            if mapping.is_cancellation(record):
+                events.append(Event(self.stream_name, key, "skipped", detail=(
+                    "SAP cancellation document (CancelStatus csCancellation): not a credit")))
+                continue
             try:
-                plans[key] = mapping.credit_applications(record)
+                plans[key] = mapping.credit_applications(record, local)
             except mapping.MAPPING_ERRORS as exc:
                 bad[key] = reason(mapping.describe(exc))
         if bad:
@@ -58,11 +66,8 @@ class CreditNotesSink(HubSpotSink):
             for k, apps in changed.items() for a in apps])
         inv_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps}
         invoices = rt.ledger.lookup("invoices", inv_keys)
-        totals = rt.ledger.application_totals("credit", "invoice_key", list(invoices))
-        items = {k: (invoices[k].hubspot_id, mapping.apply_property_map("invoices", {
-            "sap_credited_amount": t.amount,
-            "sap_credit_note_numbers": ", ".join(t.doc_nums)}, {}, rt.property_map))
-            for k, t in totals.items()}
+        items = self._invoice_updates(invoices, {rt.key(latest[k].get("CardCode"))
+                                                 for k in changed})
         failed: dict[str, Any] = {}
         if items:
             rt.ensure_ready()
@@ -86,3 +91,29 @@ class CreditNotesSink(HubSpotSink):
         if errors:
             events += self.fail(latest, errors)
         self.done(events)
+
+    def _invoice_updates(self, invoices: dict, cards: set[str]) -> dict[str, tuple[str, dict]]:
+        """Credited amount and numbers for each credited invoice HubSpot holds, and `voided`
+        for one credited in full (compared in the invoice's currency with the total the
+        invoices sink recorded). A draft (waiting for a contact) keeps its status in HubSpot
+        and gets `voided` as the status it will take when it can leave draft."""
+        rt = self.rt
+        totals = rt.ledger.application_totals("credit", "invoice_key", list(invoices))
+        own = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", list(invoices))
+        drafts = {d[0]: d for d in rt.ledger.drafts_for(cards)}
+        items: dict[str, tuple[str, dict]] = {}
+        still_draft: list[tuple[str, str, str, str]] = []
+        for key, credit in totals.items():
+            props: dict[str, Any] = {"sap_credited_amount": credit.amount,
+                                     "sap_credit_note_numbers": ", ".join(credit.doc_nums)}
+            total = own[key].amount if key in own else None
+            if total and mapping.status_for(total, 0.0, credit.amount, False) == "voided":
+                if key in drafts:
+                    still_draft.append((*drafts[key][:3], "voided"))
+                else:
+                    props["hs_invoice_status"] = "voided"
+            items[key] = (invoices[key].hubspot_id,
+                          mapping.apply_property_map("invoices", props, {}, rt.property_map))
+        if still_draft:
+            rt.ledger.set_drafts(still_draft, [])
+        return items

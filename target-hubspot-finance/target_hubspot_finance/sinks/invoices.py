@@ -55,9 +55,14 @@ class InvoicesSink(HubSpotSink):
         rt = self.rt
         events: list[Event] = []
         latest = self.latest(records)
+        for key in [k for k, r in latest.items() if mapping.is_cancellation(r)]:
+            latest.pop(key)  # SAP's cancellation document: the cancelled invoice is voided
+            events.append(Event(self.stream_name, key, "skipped",
+                                detail="SAP cancellation document (CancelStatus csCancellation)"))
         plans, bad = self._plan(latest)
         if bad:
             events += self.fail(latest, bad)
+        self._remember_money(plans)
         prior = rt.ledger.lookup("invoices", plans)
         # The hash leaves out what credit notes and payments add (their sinks write those), so
         # an invoice is re-sent only when SAP changed it or its links did.
@@ -95,11 +100,21 @@ class InvoicesSink(HubSpotSink):
             self._pending_payments(unchanged)
         self.done(events)
 
+    def _remember_money(self, plans: dict[str, InvoicePlan]) -> None:
+        """Each invoice's currency and total (its own currency) in the ledger's applications
+        (kind `invoice`): payment lines are written in their invoice's currency, and a credit
+        note arriving in a later drain or run voids an invoice it credits in full."""
+        local = self.rt.config.get("local_currency") or None
+        rows = [mapping.invoice_money_row(k, p.record, local) for k, p in plans.items()]
+        if rows:
+            self.rt.ledger.record_applications(mapping.INVOICE_MONEY, list(plans), rows)
+
     # -- planning -------------------------------------------------------------------------
     def _plan(self, latest: dict[str, dict]) -> tuple[dict[str, InvoicePlan], dict[str, Any]]:
         rt = self.rt
         skip_bad_lines = bool(rt.config.get("skip_invalid_line_items", False))
         deal_field = rt.config.get("deal_id_field") or DEFAULT_DEAL_FIELD
+        local = rt.config.get("local_currency") or None
         credits = rt.ledger.application_totals("credit", "invoice_key", latest)
         payments = (rt.ledger.application_totals("payment", "invoice_key", latest)
                     if rt.payments_mode == "properties" else {})
@@ -109,7 +124,7 @@ class InvoicesSink(HubSpotSink):
         for key, record in latest.items():
             try:
                 props = mapping.apply_property_map("invoices", mapping.map_invoice(
-                    record, rt.namespace, credits.get(key), payments.get(key)), record,
+                    record, rt.namespace, credits.get(key), payments.get(key), local), record,
                     rt.property_map)
                 card = mapping.text(record.get("CardCode"))
                 if not card:
@@ -127,8 +142,8 @@ class InvoicesSink(HubSpotSink):
                         continue
                     lines[mapping.line_key(record, line, rt.namespace)] = (
                         mapping.apply_property_map("line_items", mapping.map_line_item(
-                            record, line, rt.namespace), line, rt.property_map))
-                tax = mapping.map_tax_line(record, rt.namespace)
+                            record, line, rt.namespace, local), line, rt.property_map))
+                tax = mapping.map_tax_line(record, rt.namespace, local)
                 if tax and lines:
                     lines[tax["sap_line_key"]] = mapping.apply_property_map(
                         "line_items", tax, record, rt.property_map)

@@ -23,7 +23,7 @@ from typing import Any
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT
-from target_hubspot_finance.ledger import Event
+from target_hubspot_finance.ledger import Event, Totals
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
 
@@ -63,14 +63,16 @@ class PaymentsSink(HubSpotSink):
         plans: dict[str, list[mapping.Application]] = {}
         bodies: dict[str, dict[str, dict]] = {}
         bad: dict[str, Any] = {}
+        local = rt.config.get("local_currency") or None
+        currencies = self._invoice_currencies(latest)
         for key, record in latest.items():
             try:
                 if not mapping.text(record.get("CardCode")):
                     raise mapping.MappingError("payment without CardCode")
-                apps = mapping.payment_applications(record)
+                apps = mapping.payment_applications(record, local, currencies)
                 bodies[key] = {a.source_key: mapping.apply_property_map(
-                    "commerce_payments", mapping.map_payment(record, a, rt.namespace), record,
-                    rt.property_map) for a in apps}
+                    "commerce_payments", mapping.map_payment(record, a, rt.namespace, local),
+                    record, rt.property_map) for a in apps}
                 plans[key] = apps
             except mapping.MAPPING_ERRORS as exc:
                 bad[key] = reason(mapping.describe(exc))
@@ -89,12 +91,26 @@ class PaymentsSink(HubSpotSink):
                 a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
                 | {"source_key": rt.key(a.source_key),
                    "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
-                for k, apps in changed.items() for a in apps])
+                for k, apps in changed.items() for a in apps
+                if not mapping.is_cancelled(latest[k])])  # a cancelled payment applies nothing
             if commerce:
                 events += self._commerce(latest, changed, bodies, hashes)
             else:
                 events += self._properties(latest, changed, hashes)
         self.done(events)
+
+    def _invoice_currencies(self, latest: dict[str, dict]) -> dict[str, str]:
+        """Invoice DocEntry → currency, from the ledger (recorded by the invoices sink), for
+        the invoices these payments pay: each HubSpot payment is in its invoice's currency."""
+        rt = self.rt
+        entries: dict[str, str] = {}
+        for record in latest.values():
+            lines = record.get("PaymentInvoices") if isinstance(record, dict) else None
+            for line in lines if isinstance(lines, list) else []:
+                if isinstance(line, dict) and line.get("DocEntry") is not None:
+                    entries[rt.key(line["DocEntry"])] = str(line["DocEntry"])
+        totals = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", entries)
+        return {entries[k]: t.doc_nums[0] for k, t in totals.items() if t.doc_nums}
 
     def _commerce(self, latest: dict[str, dict], changed: dict[str, list],
                   bodies: dict[str, dict[str, dict]], hashes: dict[str, str]) -> list[Event]:
@@ -167,16 +183,17 @@ class PaymentsSink(HubSpotSink):
                     if a.invoice_key}
         invoices = rt.ledger.lookup("invoices", inv_keys)
         totals = rt.ledger.application_totals("payment", "invoice_key", list(invoices))
+        none = Totals(0.0, 0, None, ())  # e.g. its only payment was cancelled: clear the figures
         inv_items = {k: (invoices[k].hubspot_id, mapping.apply_property_map("invoices", {
-            "sap_payment_count": t.count, "sap_last_payment_date": t.last_date}, {},
-            rt.property_map)) for k, t in totals.items()}
+            "sap_payment_count": t.count, "sap_last_payment_date": t.last_date or ""}, {},
+            rt.property_map)) for k, t in ((k, totals.get(k, none)) for k in invoices)}
         cards = {rt.key(latest[k]["CardCode"]) for k in changed}
         companies = rt.ledger.lookup("companies", cards)
         ctotals = rt.ledger.application_totals("payment", "card_code", list(companies))
         comp_items = {k: (companies[k].hubspot_id, mapping.apply_property_map("companies", {
             "sap_paid_total": t.amount, "sap_payment_count": t.count,
-            "sap_last_payment_date": t.last_date}, {}, rt.property_map))
-            for k, t in ctotals.items()}
+            "sap_last_payment_date": t.last_date or ""}, {}, rt.property_map))
+            for k, t in ((k, ctotals.get(k, none)) for k in companies)}
         failed: list[str] = []
         for object_type, items in (("invoices", inv_items), ("companies", comp_items)):
             if items:

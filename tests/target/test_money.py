@@ -1,0 +1,129 @@
+"""Money keeps its currency: every amount on a HubSpot invoice, its lines and its payments is in
+the invoice's own currency (SAP's Fc/FC fields for a foreign document), SAP's local figures
+kept beside them; payment lines are mapped to what they pay; non-finite numbers are refused."""
+
+from __future__ import annotations
+
+import pytest
+from target_factory import customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg
+
+from target_hubspot_finance import mapping
+
+RATE = 1.1141  # USD per EUR
+
+
+def eur_invoice(n: int, paid_eur: float = 0.0, **over) -> dict:
+    """An EUR invoice of a USD company: 2 lines of 100 EUR net, 10 % tax (220 EUR)."""
+    rec = invoice(n, DocCurrency="EUR", DocRate=RATE, DocTotal=round(220 * RATE, 2),
+                  DocTotalFc=220.0, VatSum=round(20 * RATE, 2), VatSumFc=20.0,
+                  PaidToDate=round(paid_eur * RATE, 2), PaidToDateFC=paid_eur, **over)
+    for line in rec["DocumentLines"]:
+        line.update(Currency="EUR", LineTotal=round(100 * RATE, 2), RowTotalFC=100.0)
+    return rec
+
+
+def usd_payment_of_eur_invoice(n: int, invoice_entry: int, eur: float) -> dict:
+    """A USD payment paying an EUR invoice: SumApplied in USD, AppliedFC in EUR."""
+    usd = round(eur * RATE, 2)
+    rec = payment(n, applies=[(invoice_entry, usd)])
+    rec["PaymentInvoices"][0].update(AppliedFC=eur, DocRate=RATE)
+    return rec
+
+
+def test_eur_invoice_in_a_usd_company_is_written_in_eur_end_to_end(hubspot_sandbox,
+                                                                     target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config, local_currency="USD"), messages(
+        ("business_partners", [customer(1)]),
+        ("invoices", [eur_invoice(1, paid_eur=100.0)]),
+        ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0)])))
+    inv = by(hs, "invoices", "sap_doc_num")["4001"]
+    assert inv["hs_currency"] == "EUR"
+    assert float(inv["hs_amount_billed"]) == pytest.approx(220.0)
+    assert float(inv["hs_amount_paid"]) == pytest.approx(100.0)
+    assert float(inv["hs_balance_due"]) == pytest.approx(120.0)
+    assert float(inv["sap_doc_total"]) == pytest.approx(220.0)
+    assert float(inv["sap_open_balance"]) == pytest.approx(120.0)
+    assert float(inv["sap_doc_total_local"]) == pytest.approx(round(220 * RATE, 2))
+    assert inv["sap_local_currency"] == "USD"
+    lines = by(hs, "line_items", "sap_line_key")
+    assert {lines[k]["hs_line_item_currency_code"] for k in ("1-0", "1-1", "1-tax")} == {"EUR"}
+    assert float(lines["1-0"]["sap_line_total"]) == pytest.approx(100.0)
+    assert float(lines["1-tax"]["price"]) == pytest.approx(20.0)
+    (pay,) = hs.objects("commerce_payments")
+    assert pay["properties"]["hs_currency_code"] == "EUR"
+    assert float(pay["properties"]["hs_initial_amount"]) == pytest.approx(100.0)
+
+
+def test_without_local_currency_sap_marks_tell_a_foreign_document_apart():
+    props = mapping.map_invoice(eur_invoice(1, paid_eur=100.0))
+    assert (props["sap_doc_total"], props["sap_paid_to_date"], props["sap_open_balance"]) == (
+        220.0, 100.0, 120.0)
+    local = mapping.map_invoice(invoice(2))  # USD document, Fc at 0: SAP's local figures
+    assert local["sap_doc_total"] == 220.0
+
+
+def test_a_foreign_document_without_its_fc_amounts_is_refused_not_shown_in_local_money():
+    record = eur_invoice(1)
+    del record["DocTotalFc"]
+    with pytest.raises(mapping.MappingError, match="DocTotalFc"):
+        mapping.map_invoice(record, local="USD")
+
+
+def test_a_local_currency_setting_that_is_not_the_companys_is_refused():
+    record = invoice(1, DocCurrency="EUR", DocTotalFc=245.1)  # EUR company, USD-looking Fc
+    with pytest.raises(mapping.MappingError, match="local_currency EUR"):
+        mapping.map_invoice(record, local="EUR")
+
+
+def test_a_line_priced_in_another_currency_is_sent_at_its_document_currency_total():
+    record = eur_invoice(1)
+    record["DocumentLines"][0].update(Currency="USD", UnitPrice=55.7, DiscountPercent=0.0)
+    props = mapping.map_line_item(record, record["DocumentLines"][0])
+    assert props["quantity"] * props["price"] == pytest.approx(100.0)
+    assert props["hs_line_item_currency_code"] == "EUR"
+
+
+@pytest.mark.parametrize("kind", ["it_JournalEntry", "it_DownPayment", None, "it_Return"])
+def test_a_payment_line_that_is_not_an_invoice_is_money_received_not_a_credit(kind):
+    record = payment(3, applies=[(77, 100.0)])
+    record["PaymentInvoices"][0]["InvoiceType"] = kind
+    apps = mapping.payment_applications(record)
+    assert [(a.invoice_key, a.amount) for a in apps] == [(None, 100.0)]  # not 200 on account
+    assert sum(a.amount for a in apps) == mapping.payment_total(record)
+    assert apps[0].applied_to.endswith(" 77")
+
+
+def test_a_payment_of_100_over_a_journal_entry_totals_100_in_hubspot(hubspot_sandbox,
+                                                                      target_config):
+    hs = hubspot_sandbox
+    record = payment(5, applies=[(1, 60.0), (31, 40.0)])
+    record["PaymentInvoices"][1]["InvoiceType"] = "it_JournalEntry"
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)]),
+                                     ("incoming_payments", [record])))
+    pays = by(hs, "commerce_payments", "sap_payment_key")
+    assert set(pays) == {"5-0", "5-1"}
+    assert sum(float(p["hs_initial_amount"]) for p in pays.values()) == pytest.approx(100.0)
+    assert pays["5-1"]["sap_applied_to"] == "journal entry 31"
+
+
+def test_a_credit_note_a_payment_uses_still_nets_the_money_received():
+    record = payment(4, applies=[(1, 100.0)])
+    record["TransferSum"] = 90.0
+    record["PaymentInvoices"].append({"LineNum": 1, "DocEntry": 3, "SumApplied": 10.0,
+                                      "InvoiceType": "it_CredItnote"})
+    apps = mapping.payment_applications(record)
+    assert [(a.invoice_key, a.amount) for a in apps] == [("1", 100.0)]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "NaN"])
+def test_non_finite_numbers_are_refused_with_the_field_named(value):
+    with pytest.raises(mapping.MappingError, match="CreditLimit"):
+        mapping.map_company(customer(1, CreditLimit=value))
+    with pytest.raises(mapping.MappingError, match="DocTotal"):
+        mapping.map_invoice(invoice(1, DocTotal=value))
+    with pytest.raises(mapping.MappingError, match="not a finite number"):
+        mapping.apply_property_map("companies", {}, {"Extra": float(value)},
+                                   {"companies": {"field:Extra": "sap_extra"}})
