@@ -123,11 +123,12 @@ def run_tests(mutation: Mutation | None, tests: tuple[str, ...]) -> tuple[bool, 
             [tmp, *filter(None, [os.environ.get("PYTHONPATH")])]),
             "PYTHONDONTWRITEBYTECODE": "1"}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+            [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
              "--hypothesis-seed=0", *tests],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
     failed = sorted({line.split()[1].split("::", 1)[-1].split("[")[0]
-                     for line in result.stdout.splitlines() if line.startswith("FAILED ")})
+                     for line in result.stdout.splitlines()
+                     if line.startswith(("FAILED ", "ERROR "))})
     if result.returncode not in (0, 1):
         failed = failed or [f"pytest exit {result.returncode}: {result.stdout[-300:]}"]
     return result.returncode == 0, failed
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         elif ok:
             verdict, by = "SLIPPED THROUGH", "-"
         else:
-            verdict, by = "caught", ", ".join(failed)
+            verdict, by = "caught", ", ".join(failed[:3]) + (
+                f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
         rows.append((m.name, m.issue_item, verdict, by))
         print(f"  {m.name}: {verdict}", file=sys.stderr, flush=True)
 
