@@ -1,0 +1,77 @@
+"""Cancellations: a cancelled invoice is voided, SAP's cancellation document is neither an
+invoice nor a credit, and a cancelled payment stops paying its invoice and counting for its
+customer (both payments modes)."""
+
+from __future__ import annotations
+
+import pytest
+from target_factory import credit_note, customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg
+
+
+def test_a_cancelled_invoice_is_voided_and_the_cancellation_document_is_no_second_anything(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    cancelled = invoice(1, Cancelled="tYES", CancelStatus="csYes")
+    reversal = invoice(2, CancelStatus="csCancellation", DocNum=4001)  # SAP's cancellation doc
+    reversal_credit = credit_note(3, 1, amount=200.0) | {"CancelStatus": "csCancellation"}
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [cancelled, reversal, invoice(3)]),
+                                     ("credit_notes", [reversal_credit,
+                                                       credit_note(4, 3, amount=50.0)])))
+    invoices = by(hs, "invoices", "sap_doc_entry")
+    assert set(invoices) == {"1", "3"}
+    assert invoices["1"]["hs_invoice_status"] == "voided"
+    assert "sap_credited_amount" not in invoices["1"]
+    assert float(invoices["3"]["sap_credited_amount"]) == pytest.approx(55.0)
+
+
+def test_cancel_status_alone_voids_an_invoice(hubspot_sandbox, target_config):
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1, CancelStatus="csYes")])))
+    assert by(hubspot_sandbox, "invoices", "sap_doc_entry")["1"]["hs_invoice_status"] == "voided"
+
+
+def test_a_cancelled_payment_no_longer_pays_its_invoice_after_the_next_run(hubspot_sandbox,
+                                                                          target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(
+        ("business_partners", [customer(1)]),
+        ("invoices", [invoice(1, PaidToDate=220.0, DocumentStatus="bost_Close")]),
+        ("incoming_payments", [payment(1, applies=[(1, 220.0)])])))
+    assert by(hs, "invoices", "sap_doc_entry")["1"]["hs_invoice_status"] == "paid"
+    # SAP: the payment is cancelled, the invoice reopens (both come again in the next run)
+    run(cfg(target_config), messages(
+        ("invoices", [invoice(1, UpdateTime="12:00:00")]),
+        ("incoming_payments", [payment(1, Cancelled="tYES", CancelStatus="csYes")])))
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "open"
+    assert float(inv["hs_balance_due"]) == pytest.approx(220.0)
+    (pay,) = hs.objects("commerce_payments")
+    assert float(pay["properties"]["hs_initial_amount"]) == 0.0
+    assert pay["properties"]["sap_cancelled"] == "true"
+
+
+def test_properties_mode_a_cancelled_payment_no_longer_sets_last_payment_date_or_count(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties")
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
+                         ("incoming_payments", [payment(1, applies=[(1, 100.0)]),
+                                                payment(2, applies=[(1, 20.0)],
+                                                        DocDate="2026-03-01")])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]
+    assert (company["sap_payment_count"], company["sap_last_payment_date"]) == ("2", "2026-03-01")
+    run(config, messages(("incoming_payments", [payment(2, applies=[(1, 20.0)],
+                                                        DocDate="2026-03-01", Cancelled="tYES")])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]
+    assert company["sap_payment_count"] == "1"
+    assert company["sap_last_payment_date"] == "2026-02-01"
+    assert float(company["sap_paid_total"]) == pytest.approx(100.0)
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert (inv["sap_payment_count"], inv["sap_last_payment_date"]) == ("1", "2026-02-01")
+    run(config, messages(("incoming_payments", [payment(1, applies=[(1, 100.0)],
+                                                        Cancelled="tYES")])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]
+    assert company["sap_payment_count"] == "0"
+    assert not company.get("sap_last_payment_date")
