@@ -20,7 +20,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_sapb1.errors import SapB1Error, SapConnectionError, SapLoginError, describe, sap_error
 from tap_sapb1.secrets import reveal
-from tap_sapb1.settings import max_tries, request_timeout, retry_waits, service_root
+from tap_sapb1.settings import max_tries, request_timeout, retry_waits, service_root, tls_verify
 
 SESSION_COOKIES = ("B1SESSION", "ROUTEID")
 RETRIED = (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -42,10 +42,7 @@ def make_http_session(config: Mapping[str, Any]) -> requests.Session:
     """The HTTP session every request of the run shares (one connection pool, one TLS policy)."""
     http = requests.Session()
     http.trust_env = False  # no proxy or CA bundle from the environment unless configured
-    if config.get("ca_bundle"):
-        http.verify = str(config["ca_bundle"])
-    else:
-        http.verify = bool(config.get("verify_ssl", True))
+    http.verify = tls_verify(config)
     return http
 
 
@@ -107,12 +104,15 @@ class SapSession:
             raise _RetryLogin(f"HTTP {response.status_code}")
         if response.status_code >= 400:
             raise self._login_error(response)
-        cookies = {name: response.cookies[name] for name in SESSION_COOKIES
-                   if name in response.cookies}
+        cookies = self._session_cookies(response)
         try:
             payload = response.json()
         except ValueError:
             payload = {}
+        if not isinstance(payload, dict):
+            raise SapB1Error(f"SAP Login at {self._url} answered 200 with JSON that is not an "
+                             f"object ({type(payload).__name__}): is service_layer_url the Service "
+                             "Layer (…/b1s/v1 or …/b1s/v2), or is a proxy answering in its place?")
         if "B1SESSION" not in cookies and payload.get("SessionId"):
             cookies["B1SESSION"] = str(payload["SessionId"])
         if "B1SESSION" not in cookies:
@@ -125,6 +125,20 @@ class SapSession:
         self.logins += 1
         logger.info("Logged in to SAP company %s as %s (login #%d)", self._company, self._user,
                     self.logins)
+
+    def _session_cookies(self, response: requests.Response) -> dict[str, str]:
+        """B1SESSION and ROUTEID from Login's Set-Cookie; one line when a name comes twice with
+        different values (e.g. a proxy adding its own), since either could be the wrong one."""
+        cookies: dict[str, str] = {}
+        for cookie in response.cookies:
+            if cookie.name not in SESSION_COOKIES or cookie.value is None:
+                continue
+            if cookies.get(cookie.name, cookie.value) != cookie.value:
+                raise SapB1Error(f"SAP Login at {self._url} set the {cookie.name} cookie twice "
+                                 "with different values (is a proxy between the tap and SAP "
+                                 "adding its own?): the tap cannot tell which session is SAP's")
+            cookies[cookie.name] = cookie.value
+        return cookies
 
     def _login_error(self, response: requests.Response) -> SapB1Error:
         code, message = sap_error(response)

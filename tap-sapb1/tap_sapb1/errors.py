@@ -6,16 +6,22 @@ or `{"error": {"code": "301", "message": "..."}}` (v2); `sap_error` reads both.
 
 from __future__ import annotations
 
+import html
+import re
 import ssl
 from typing import Any
 
 import requests
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-# SAP codes of a dead session: 301 "Invalid session or session already timeout." (HTTP 401)
-# and -5002 (HTTP 400 "Internal error (-5002) occurred"), which SAP answers on a session whose
-# company connection was lost; both are cured by a new Login.
-SESSION_ERROR_CODES = frozenset({301, -5002})
+# A dead session: HTTP 401, or code 301 "Invalid session or session already timeout." Code -5002
+# is SAP's generic DI error: it names a lost session only when its text says so ("session"); the
+# bare "Internal error (-5002) occurred" may be either (a session whose company connection was
+# lost, or a failing query), so it gets one new Login, and SAP's own message if it comes back.
+SESSION_CODE = 301
+GENERIC_CODE = -5002
+_BARE_GENERIC = re.compile(r"^internal error \(-5002\) occurred\.?$", re.IGNORECASE)
+MAX_ERROR_TEXT = 200
 
 
 class SapB1Error(FatalAPIError):
@@ -35,22 +41,46 @@ class SapDataError(SapB1Error, ValueError):
 
 
 class SessionExpiredError(Exception):
-    """SAP rejected the session of a request: log in again and repeat the request."""
+    """SAP rejected the session of a request: log in again and repeat the request.
 
-    def __init__(self, session_id: str | None) -> None:
+    `certain` is False for the bare -5002, which a fresh session must confirm: if the repeated
+    request fails the same way, `sap_message` (SAP's own line) is what the operator reads.
+    """
+
+    def __init__(self, session_id: str | None, *, certain: bool = True,
+                 sap_message: str = "") -> None:
         super().__init__("SAP session expired or invalid")
         self.session_id = session_id
+        self.certain = certain
+        self.sap_message = sap_message
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_DROPPED_BLOCKS = re.compile(r"<(script|style|head)[^>]*>.*?</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def one_line(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """Any answer text as one short line: an HTML page becomes its title (or its text without
+    tags), whitespace runs become one space, and the rest is cut at `limit` characters."""
+    if "<" in text and ">" in text and re.search(r"<(html|body|head|title|h1|p|div)\b", text,
+                                                  re.IGNORECASE):
+        title = _TITLE.search(text)
+        body = _TAG.sub(" ", _DROPPED_BLOCKS.sub(" ", text))
+        text = html.unescape(title.group(1) if title and title.group(1).strip() else body)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def sap_error(response: requests.Response) -> tuple[int | None, str]:
-    """The SAP error code and message text of an error response (both shapes), best effort."""
+    """The SAP error code and message text of an error response (both shapes), in one line."""
     try:
         body: Any = response.json()
     except ValueError:
-        return None, (response.text or response.reason or "").strip()[:300]
+        return None, one_line(response.text or response.reason or "")
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        return None, str(body)[:300]
+        return None, one_line(str(body))
     code = error.get("code")
     try:
         code = int(code) if code is not None else None
@@ -59,16 +89,34 @@ def sap_error(response: requests.Response) -> tuple[int | None, str]:
     message = error.get("message")
     if isinstance(message, dict):
         message = message.get("value")
-    return code, str(message or "").strip()
+    return code, one_line(str(message or ""))
+
+
+def session_error(response: requests.Response,
+                  session_id: str | None) -> SessionExpiredError | None:
+    """The re-login an error answer calls for, or None when it is not about the session.
+
+    401 or code 301: certain. -5002 whose text names the session: certain. The bare
+    "Internal error (-5002) occurred": uncertain (one Login decides). Any other -5002 is SAP
+    refusing the request itself, shown with SAP's message, never a re-login.
+    """
+    if response.status_code < 400:
+        return None
+    code, message = sap_error(response)
+    if response.status_code == 401 or code == SESSION_CODE:
+        return SessionExpiredError(session_id)
+    if code != GENERIC_CODE:
+        return None
+    if "session" in message.lower():
+        return SessionExpiredError(session_id)
+    if _BARE_GENERIC.match(message.strip()):
+        return SessionExpiredError(session_id, certain=False, sap_message=message)
+    return None
 
 
 def is_session_error(response: requests.Response) -> bool:
-    """True when SAP says the session is gone (401, or code 301/-5002 with any status)."""
-    if response.status_code == 401:
-        return True
-    if response.status_code < 400:
-        return False
-    return sap_error(response)[0] in SESSION_ERROR_CODES
+    """True when SAP's answer calls for a new Login (see `session_error`)."""
+    return session_error(response, None) is not None
 
 
 def _ssl_reason(exc: BaseException) -> bool:

@@ -34,7 +34,12 @@ def scrub(text: str) -> str:
 
 
 class SecretFilter(logging.Filter):
-    """Masks registered secrets in the formatted message (and drops args already used)."""
+    """Replaces each record's message with its formatted text, secrets masked.
+
+    The text is formatted here once (message, args, traceback, stack) and the args dropped, so
+    a `%` in the text (`%20` in a URL, a traceback quoting one) is never formatted again, and a
+    record whose own format string is broken still shows its text, masked, not the raw args.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
@@ -42,16 +47,16 @@ class SecretFilter(logging.Filter):
             return True
         try:
             message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-            record.msg = f"{record.msg}\n{record.exc_text}"
-            record.exc_text = None
+        except (TypeError, ValueError, KeyError):  # a broken format string: keep what it says
+            message = f"{record.msg} {record.args!r}"
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            message = f"{message}\n{record.exc_text}"
+        if record.stack_info:
+            message = f"{message}\n{record.stack_info}"
+        record.msg, record.args = scrub(message), None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
 
 

@@ -13,12 +13,13 @@ from typing import Any
 import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import SingerCommand
 
 from tap_sapb1.context import RunContext
 from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
-from tap_sapb1.settings import CONFIG_SCHEMA, check_settings
+from tap_sapb1.settings import CONFIG_SCHEMA, check_settings, env_settings
 from tap_sapb1.streams import STREAM_TYPES
 
 _LIVE_TAPS: weakref.WeakSet[TapSAPB1] = weakref.WeakSet()
@@ -53,6 +54,13 @@ class TapSAPB1(Tap):
             raise ConfigValidationError("Config validation failed", errors=problems)
         _LIVE_TAPS.add(self)
 
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """`--config=ENV`: TAP_SAPB1_* parsed by schema type, one line for a bad value."""
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        return env_settings(schema, cls._env_var_prefix)
+
     def _register_password(self) -> None:
         """Mask the password (as given and decrypted) in every log line from now on."""
         password = getattr(self, "_config", {}).get("password")
@@ -66,7 +74,7 @@ class TapSAPB1(Tap):
         """The schema errors plus this tap's own checks, in its words, the password masked."""
         self._register_password()
         config = getattr(self, "_config", {})
-        ours = check_settings(config)
+        ours = check_settings(config) if config else []  # no config read yet: theirs say why
         theirs = [e for e in exc.errors or [] if "is a required property" not in e]
         errors = [scrub(e) for e in theirs + [e for e in ours if e not in theirs]]
         return ConfigValidationError(str(exc), errors=errors, schema=exc.schema)
