@@ -19,7 +19,7 @@ from target_hubspot_finance.hubspot.capabilities import Memo
 from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError
 from target_hubspot_finance.hubspot.properties import ensure_properties
-from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+from target_hubspot_finance.hubspot.shared_limit import shared_limiter
 from target_hubspot_finance.ledger import Ledger
 from target_hubspot_finance.report import Report
 
@@ -48,7 +48,9 @@ class Runtime:
             from target_hubspot_finance import dryrun
 
             return dryrun.build_runtime(cls, config)
-        limiter = RateLimiter(int(config.get("rate_limit_per_10s") or 190))
+        ledger = Ledger(config.get("ledger_url"))
+        # One window for every process on this token, kept in the ledger's database.
+        limiter = shared_limiter(config, ledger.engine)
         client = HubSpotClient(
             config.get("api_base_url") or "https://api.hubapi.com", config["access_token"],
             limiter, timeout=float(config.get("request_timeout") or 30),
@@ -56,7 +58,7 @@ class Runtime:
             backoff_base=float(config.get("backoff_base_seconds") or 1.0))
         report = Report(float(config.get("progress_interval_seconds") or 30))
         client.on_call = report.tick  # a progress line even inside one long drain
-        runtime = cls(config=config, ledger=Ledger(config.get("ledger_url")), client=client,
+        runtime = cls(config=config, ledger=ledger, client=client,
                       report=report)
         client.on_missing_properties = runtime.repair_properties
         runtime.ledger.bind_namespace(  # a renamed namespace: one line, stop

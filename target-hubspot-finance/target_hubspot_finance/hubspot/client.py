@@ -24,6 +24,7 @@ import requests
 from target_hubspot_finance.hubspot.errors import (
     FatalHubSpotError,
     HubSpotError,
+    NotJsonError,
     RateLimitedError,
     RetryableError,
     missing_property_names,
@@ -83,7 +84,7 @@ class HubSpotClient:
                        details.get("tries", 0), exc)
 
     def _send_once(self, method: str, path: str, body: Any, params: dict | None) -> Any:
-        self.limiter.acquire()
+        slot = self.limiter.acquire()
         try:
             resp = self.session.request(method, self.base_url + path, json=body, params=params,
                                         timeout=self.timeout)
@@ -92,11 +93,16 @@ class HubSpotClient:
         except requests.ConnectionError as exc:
             raise RetryableError(0, f"connection to {self.base_url} failed "
                                     f"({type(exc).__name__})", method, path) from exc
+        finally:
+            self.limiter.release(slot)
         self.limiter.observe(resp.headers)
         if resp.status_code < 300 or resp.status_code == 207:
             if resp.status_code == 204 or not resp.content:
                 return None
-            return resp.json()
+            try:
+                return resp.json()
+            except ValueError:  # a proxy's page: nothing to trust, one line (errors.py)
+                raise NotJsonError(resp.status_code, resp.text, method, path) from None
         try:
             payload: Any = resp.json()
         except ValueError:

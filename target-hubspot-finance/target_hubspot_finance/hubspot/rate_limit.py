@@ -9,6 +9,10 @@ and `-Remaining` lower than the local
 count implies means something else spends the same token, so the limiter books that usage too.
 The configured `rate_limit_per_10s` is a ceiling the headers never raise.
 
+With `shared` (hubspot/shared_limit.py) the window's slots live in the ledger's database, so
+every process on the token stays under the limit together; the headers then only adapt the
+limit and window (other processes' requests are already in the shared slots).
+
 The clock and sleep are injectable so the behaviour is unit-tested without waiting.
 """
 
@@ -18,6 +22,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from target_hubspot_finance.hubspot.shared_limit import SharedSlots
 
 WINDOW_SECONDS = 10.0
 # Slack for the distance between our send time and the server's receive time: a request we
@@ -35,7 +43,8 @@ class RateLimiter:
 
     def __init__(self, limit_per_window: int = 190, window_seconds: float = WINDOW_SECONDS,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 shared: SharedSlots | None = None) -> None:
         if limit_per_window < 1:
             raise ValueError("rate_limit_per_10s must be at least 1")
         self.ceiling = limit_per_window
@@ -46,6 +55,7 @@ class RateLimiter:
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
+        self.shared = shared
 
     @property
     def allowed(self) -> int:
@@ -57,19 +67,31 @@ class RateLimiter:
         while self._sent and self._sent[0] <= horizon:
             self._sent.popleft()
 
-    def acquire(self) -> None:
-        """Block until one more request fits in the window, then book it."""
+    def acquire(self) -> int | None:
+        """Block until one more request fits in the window, then book it; returns the shared
+        slot to `release()` once the answer arrived (None without a shared limiter)."""
+        if self.shared is not None:
+            with self._lock:
+                allowed, window = self.allowed, self.window
+            slot, waited = self.shared.claim(allowed, window)
+            self.waited_seconds += waited
+            return slot
         with self._lock:
             while True:
                 now = self._clock()
                 self._prune(now)
                 if len(self._sent) < self.allowed:
                     self._sent.append(now)
-                    return
+                    return None
                 wait = self._sent[0] + self.window + WINDOW_SLACK_SECONDS - now
                 wait = max(wait, 0.001)
                 self.waited_seconds += wait
                 self._sleep(wait)
+
+    def release(self, slot: int | None) -> None:
+        """The answer to a request arrived (or it failed): its shared slot's window starts now."""
+        if slot is not None and self.shared is not None:
+            self.shared.finish(slot)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Adapt to HubSpot's rate-limit headers (absent on search answers: ignored)."""
@@ -82,7 +104,7 @@ class RateLimiter:
                     self.window = int(interval_raw) / 1000.0  # HubSpot's own window
                 if max_raw is not None:
                     self.limit = max(1, min(self.ceiling, int(max_raw)))
-                if remaining_raw is not None:
+                if remaining_raw is not None and self.shared is None:
                     now = self._clock()
                     self._prune(now)
                     server_used = self.limit - int(remaining_raw)

@@ -1,0 +1,110 @@
+"""The rate limit shared by every process on one token, kept in the ledger's database.
+
+Why: HubSpot counts requests per private app (token) in a rolling window, however many
+processes send them (a scheduled run beside a replay, two SAP companies into one portal). Each
+process limiting itself alone lets them together exceed the limit and meet 429s. So the
+processes share `allowed` slots per token in one table of the ledger's database (SQLite locally,
+PostgreSQL in production): a request may go when a slot's last request finished a whole window
+ago. A slot is claimed by a conditional UPDATE (`... WHERE sent_at = <the value read>`), so two
+processes never take the same one and no lock is held across a request; one SELECT and two
+UPDATEs per call. A slot's time is set again when the answer arrives: HubSpot received the
+request before that, so the window is counted from a moment no earlier than HubSpot's own.
+
+The bucket is a fingerprint of the token (first 16 hex digits of its SHA-256), never the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+metadata = MetaData()
+rate_slots = Table(
+    "rate_limit_slots", metadata,
+    Column("bucket", String(64), primary_key=True),   # token fingerprint
+    Column("slot", Integer, primary_key=True),
+    Column("sent_at", Float, nullable=False),         # epoch seconds; 0 = never used
+)
+
+
+def token_bucket(token: str) -> str:
+    """A stable, non-reversible name for a token's limit."""
+    return "token:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+class SharedSlots:
+    """Slots of one token's window in the database: `claim()` before a call, `finish()` after."""
+
+    def __init__(self, engine: Engine, bucket: str, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.engine = engine
+        self.bucket = bucket
+        self._clock = clock
+        self._sleep = sleep
+        self._ready = 0
+        try:
+            metadata.create_all(engine)
+        except DBAPIError:  # another process created it at the same moment
+            metadata.create_all(engine)
+
+    def _ensure(self, allowed: int) -> None:
+        if self._ready >= allowed:
+            return
+        with self.engine.begin() as conn:
+            have = {r.slot for r in conn.execute(select(rate_slots.c.slot).where(
+                rate_slots.c.bucket == self.bucket))}
+        for slot in range(allowed):
+            if slot in have:
+                continue
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(rate_slots).values(bucket=self.bucket, slot=slot,
+                                                           sent_at=0.0))
+            except IntegrityError:
+                pass  # another process added it
+        self._ready = allowed
+
+    def claim(self, allowed: int, window: float) -> tuple[int, float]:
+        """Block until one of the first `allowed` slots is a window old; take it. Returns the
+        slot and the seconds waited."""
+        self._ensure(allowed)
+        waited = 0.0
+        while True:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    select(rate_slots.c.slot, rate_slots.c.sent_at)
+                    .where(rate_slots.c.bucket == self.bucket, rate_slots.c.slot < allowed)
+                    .order_by(rate_slots.c.sent_at, rate_slots.c.slot).limit(1)).first()
+                now = self._clock()
+                if row is not None and row.sent_at + window <= now:
+                    taken = conn.execute(update(rate_slots).where(
+                        rate_slots.c.bucket == self.bucket, rate_slots.c.slot == row.slot,
+                        rate_slots.c.sent_at == row.sent_at).values(sent_at=now)).rowcount
+                    if taken == 1:
+                        return row.slot, waited
+                    continue  # another process took it first: look again at once
+            wait = max(0.005, (row.sent_at + window - now) if row is not None else 0.05)
+            waited += wait
+            self._sleep(wait)
+
+    def finish(self, slot: int) -> None:
+        """The answer arrived: the slot's window starts now (not earlier than HubSpot's)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(rate_slots).where(
+                rate_slots.c.bucket == self.bucket, rate_slots.c.slot == slot).values(
+                sent_at=self._clock()))
+
+
+def shared_limiter(config: Mapping[str, Any], engine: Engine) -> RateLimiter:
+    """The run's limiter (`rate_limit_per_10s` ceiling) sharing its window through `engine`
+    (the ledger's) with every other process on the same token."""
+    slots = SharedSlots(engine, token_bucket(str(config.get("access_token") or "")))
+    return RateLimiter(int(config.get("rate_limit_per_10s") or 190), shared=slots)

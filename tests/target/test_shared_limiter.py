@@ -1,0 +1,129 @@
+"""Several target processes on one token stay under the portal's limit together.
+
+Three `target-hubspot-finance` processes (one ledger database, as a scheduled run beside a replay
+or two SAP companies into one portal) write to one sandbox whose limit is low: none meets a 429,
+and the requests are spread at the shared rate (the span is near the floor the limit allows).
+Before the shared limiter each process kept its own window and together they sent three times
+the limit. The unit tests drive the slot table with a fake clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from target_factory import customer, messages, run
+
+from hubspot_sandbox import HubSpotSandbox
+from target_hubspot_finance.hubspot.shared_limit import SharedSlots, token_bucket
+
+TOKEN = "pat-sandbox-0000-test-token-do-not-log"
+LIMIT, WINDOW = 12, 1.0
+PROCESSES, CUSTOMERS = 3, 450  # per process: 5 company + 5 contact upserts + links
+
+
+def _target_exe() -> str:
+    return str(Path(sys.executable).with_name("target-hubspot-finance"))
+
+
+def test_three_processes_on_one_token_meet_no_429_and_share_the_window(tmp_path) -> None:
+    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=LIMIT, window_seconds=WINDOW) as hs:
+        config = {"access_token": TOKEN, "api_base_url": hs.url, "rate_limit_per_10s": LIMIT,
+                  "ledger_url": f"sqlite:///{tmp_path / 'ledger.db'}"}
+        run(config, messages(("business_partners", [customer(1)])))  # properties, once
+        cfg = tmp_path / "config.json"
+        cfg.write_text(json.dumps(config))
+        hs.clear_requests()
+        with contextlib.ExitStack() as files:
+            procs = []
+            for p in range(PROCESSES):
+                first = 1000 * (p + 1)
+                (tmp_path / f"in{p}.jsonl").write_text(messages(
+                    ("business_partners", [customer(n) for n in range(first, first + CUSTOMERS)])))
+                procs.append(subprocess.Popen(
+                    [_target_exe(), "--config", str(cfg)],
+                    stdin=files.enter_context((tmp_path / f"in{p}.jsonl").open()),
+                    stdout=subprocess.DEVNULL,
+                    stderr=files.enter_context((tmp_path / f"err{p}.log").open("w")),
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"}))
+            for p, proc in enumerate(procs):
+                assert proc.wait(timeout=240) == 0, (tmp_path / f"err{p}.log").read_text()[-2000:]
+        calls = [r for r in hs.requests if r.status != 0]
+        assert hs.count(status=429) == 0
+        assert len(hs.objects("companies")) == 1 + PROCESSES * CUSTOMERS
+    # Requests are spread at the shared rate, not bunched: the span is near the floor the
+    # limit allows ((calls / allowed - 1) windows), with room for a busy 2-core machine.
+    allowed = LIMIT - 1
+    floor = (len(calls) / allowed - 1) * WINDOW
+    span = max(r.ts for r in calls) - min(r.ts for r in calls)
+    print(f"{len(calls)} calls by {PROCESSES} processes in {span:.1f}s; floor {floor:.1f}s")
+    assert span >= floor * 0.9
+    assert span <= floor * 2 + 10
+
+
+_TIGHT_LOOP = """
+import sys
+from sqlalchemy import create_engine
+from target_hubspot_finance.hubspot.client import HubSpotClient
+from target_hubspot_finance.hubspot.shared_limit import shared_limiter
+url, ledger, token, limit, calls = sys.argv[1:]
+limiter = shared_limiter({"access_token": token, "rate_limit_per_10s": int(limit)},
+                         create_engine(ledger, connect_args={"timeout": 30}))
+client = HubSpotClient(url, token, limiter, max_retries=8, backoff_base=0.2)
+for _ in range(int(calls)):
+    client.request("GET", "/account-info/v3/details")
+"""
+
+
+def test_processes_calling_back_to_back_on_one_token_meet_no_429(tmp_path) -> None:
+    """The hardest case for per-process limiters: three clients with no work between calls
+    (each process alone, even reading HubSpot's Remaining header, met 429s here)."""
+    limit, window, per_process = 20, 2.0, 40
+    with HubSpotSandbox(token=TOKEN, rate_limit_per_10s=limit, window_seconds=window) as hs:
+        ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+        procs = [subprocess.Popen([sys.executable, "-c", _TIGHT_LOOP, hs.url, ledger, TOKEN,
+                                   str(limit), str(per_process)], stderr=subprocess.PIPE)
+                 for _ in range(PROCESSES)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err.decode()[-2000:]
+        calls = hs.requests
+        assert len(calls) == PROCESSES * per_process  # nothing sent twice: no retries
+        assert hs.count(status=429) == 0
+    span = max(r.ts for r in calls) - min(r.ts for r in calls)
+    floor = (len(calls) / (limit - 1) - 1) * window
+    print(f"{len(calls)} back-to-back calls by {PROCESSES} processes in {span:.1f}s; "
+          f"floor {floor:.1f}s")
+    assert floor * 0.9 <= span <= floor * 2 + 10
+
+
+def test_a_slot_is_free_again_only_a_window_after_its_answer() -> None:
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    engine = create_engine("sqlite://")
+    a = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    b = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    first, _ = a.claim(2, 10.0)
+    second, _ = b.claim(2, 10.0)   # the other process takes the other slot
+    assert {first, second} == {0, 1}
+    now[0] += 0.5
+    a.finish(first)                 # its answer arrived at 1000.5
+    b.finish(second)
+    _, waited = a.claim(2, 10.0)    # both slots busy: wait for the older answer + window
+    assert now[0] == 1010.5 and waited == 10.0
+
+
+def test_the_bucket_names_a_token_without_holding_it() -> None:
+    bucket = token_bucket(TOKEN)
+    assert TOKEN not in bucket and "pat" not in bucket
+    assert bucket == token_bucket(TOKEN) != token_bucket(TOKEN + "x")
