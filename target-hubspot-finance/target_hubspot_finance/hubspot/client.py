@@ -24,7 +24,6 @@ import requests
 from target_hubspot_finance.hubspot.errors import (
     FatalHubSpotError,
     HubSpotError,
-    NotJsonError,
     RateLimitedError,
     RetryableError,
     missing_property_names,
@@ -99,10 +98,7 @@ class HubSpotClient:
         if resp.status_code < 300 or resp.status_code == 207:
             if resp.status_code == 204 or not resp.content:
                 return None
-            try:
-                return resp.json()
-            except ValueError:  # a proxy's page: nothing to trust, one line (errors.py)
-                raise NotJsonError(resp.status_code, resp.text, method, path) from None
+            return resp.json()
         try:
             payload: Any = resp.json()
         except ValueError:
