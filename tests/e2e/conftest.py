@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +20,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))  # postgres_server.py, shared with tests/tools
+from postgres_server import postgres_server as start_postgres  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PROJECT_PATHS = ("meltano.yml", "transforms", "tap-sapb1", "target-hubspot-finance")
 PLUGINS = ("tap-sapb1", "target-hubspot-finance", "meltano-map-transform", "target-jsonl")
@@ -149,27 +149,6 @@ def bare_project(installed_project: Path, tmp_path: Path) -> MeltanoProject:
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
-def _pg_bin(name: str) -> str | None:
-    """A PostgreSQL server binary from PATH, else from Debian's versioned directories."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-                        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
-    return str(candidates[-1]) if candidates else None
-
-
-def _as_postgres_user(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root; run its tools as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class PostgresServer:
     """A running throwaway server: `url(db)` gives a psycopg2 SQLAlchemy URL for a database."""
@@ -207,33 +186,7 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server on 127.0.0.1 and a random port for the session (initdb into a
-    temp dir, trust auth on localhost only), stopped and deleted at the end."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
-                    ".ci/run installs them with apt-get (package postgresql)")
-    base = Path(tempfile.mkdtemp(prefix="e2e-pg-"))  # not pytest's tmp: private to root
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, port = base / "data", _free_port()
-    server = PostgresServer(port=port)
-    subprocess.run(_as_postgres_user([initdb, "-D", str(data), "-U", server.user,
-                                      "--auth=trust", "--no-sync", "-E", "UTF8"]),
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-w", "-t", "60",
-                                      "-l", str(base / "server.log"), "-o",
-                                      f"-h 127.0.0.1 -p {port} -k {base} -F", "start"]),
-                   check=True, capture_output=True, timeout=120)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield server
-    finally:
-        subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+    """A real PostgreSQL server on 127.0.0.1 and a random port for the session (tests/
+    postgres_server.py: skips without the binaries on a developer machine, fails under CI)."""
+    with start_postgres("e2e", prefix="e2e-pg-") as port:
+        yield PostgresServer(port=port)

@@ -12,12 +12,12 @@ import re
 
 import pytest
 
-b1sl = pytest.importorskip("b1sl")
-from b1sl import B1Client, B1Config  # noqa: E402
-from b1sl.b1sl.models._generated.entities.businesspartners import BusinessPartner  # noqa: E402
-from b1sl.b1sl.models._generated.entities.general import Document  # noqa: E402
+# b1sl-python is pinned in requirements-dev.txt: a broken install fails here, never skips.
+from b1sl import B1Client, B1Config
+from b1sl.b1sl.models._generated.entities.businesspartners import BusinessPartner
+from b1sl.b1sl.models._generated.entities.general import Document
 
-from sap_sandbox import DataSpec, SapSandbox  # noqa: E402
+from sap_sandbox import DataSpec, SapSandbox
 
 SPEC = DataSpec(seed=13, customers=40, suppliers=4, leads=4, invoices=230, credit_notes=5,
                 payments=80)

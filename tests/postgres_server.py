@@ -1,0 +1,97 @@
+"""A throwaway PostgreSQL server for the production-shape tests (tests/e2e, tests/tools).
+
+One place finds the server binaries (PATH, then Debian's /usr/lib/postgresql/<version>/bin,
+newest version first) and starts a server: initdb into a temp dir, trust auth, 127.0.0.1 and a
+random port, stopped and deleted at the end. Without the binaries a test skips on a developer's
+machine but FAILS under CI (`CI` set, as .ci/run and every CI service set it): a green CI run
+must include the PostgreSQL tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+DEBIAN_ROOT = Path("/usr/lib/postgresql")
+
+
+def _version(bindir: Path) -> tuple[int, ...]:
+    name = bindir.parent.name
+    return tuple(int(p) for p in name.split(".") if p.isdigit()) or (0,)
+
+
+def pg_binary(name: str, debian_root: Path | None = None) -> str | None:
+    """A PostgreSQL server binary from PATH, else from the newest of Debian's versioned dirs."""
+    found = shutil.which(name)
+    if found:
+        return found
+    root = debian_root or DEBIAN_ROOT
+    bindirs = sorted((p.parent for p in root.glob(f"*/bin/{name}")), key=_version)
+    return str(bindirs[-1] / name) if bindirs else None
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def binaries_or_skip() -> tuple[str, str]:
+    """(initdb, pg_ctl); a skip on a developer machine without them, a failure under CI."""
+    initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
+    if initdb and pg_ctl:
+        return initdb, pg_ctl
+    why = ("PostgreSQL server binaries (initdb, pg_ctl) are not installed (looked on PATH and in "
+           f"{DEBIAN_ROOT}/*/bin); .ci/run installs them with apt-get (package postgresql)")
+    if in_ci():
+        pytest.fail(f"{why}: CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(why)
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the `postgres` user then."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def postgres_server(user: str, prefix: str = "pg-") -> Iterator[int]:
+    """Start a server whose superuser is `user` (trust auth, 127.0.0.1 only); yield its port."""
+    initdb, pg_ctl = binaries_or_skip()
+    base = Path(tempfile.mkdtemp(prefix=prefix))  # not pytest's tmp: private to root
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    data, port = base / "data", _free_port()
+    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", user, "--auth=trust",
+                                 "--no-sync", "-E", "UTF8"]),
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-w", "-t", "60", "-l",
+                                 str(base / "server.log"), "-o",
+                                 f"-h 127.0.0.1 -p {port} -k {base} -F", "start"]),
+                   check=True, capture_output=True, timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"PostgreSQL did not listen on 127.0.0.1:{port} within 60 s")
+        yield port
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
