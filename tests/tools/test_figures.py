@@ -39,7 +39,8 @@ def payments() -> list[PaymentRow]:
 def test_fold_counts_live_invoices_and_takes_the_latest_payment():
     figures = fold(invoices(), payments())
     c1 = figures["C001"]
-    assert (c1.invoices, c1.total_invoiced, c1.open_balance) == (2, D("150.50"), D("50.50"))
+    assert (c1.invoices, c1.total_invoiced, c1.open_balance) == (
+        2, {"": D("150.50")}, {"": D("50.50")})
     assert c1.last_payment == date(2024, 5, 2)
     assert figures["C002"].last_payment is None
 
@@ -114,3 +115,31 @@ def test_changing_one_invoice_total_flags_exactly_its_customer(rows, pick, delta
     found = compare(fold(sap_rows, []), fold(changed, []))
     assert {d.card_code for d in found} == {victim.card_code}
     assert [d.figure for d in found] == ["total_invoiced"]
+
+
+def test_documents_count_by_docentry_and_sums_stay_per_currency():
+    """Two SAP documents sharing a DocNum (two numbering series) are two invoices; an EUR and a
+    USD invoice are never added together."""
+    sap = fold([InvoiceRow("C1", "17", D("100"), D("0"), doc_entry="1", currency="USD"),
+                InvoiceRow("C1", "17", D("80"), D("80"), doc_entry="2", currency="EUR")], [])
+    hubspot = fold([InvoiceRow("C1", "17", D("100"), D("0"), doc_entry="1", currency="USD")], [])
+    assert sap["C1"].invoices == 2
+    assert sap["C1"].total_invoiced == {"USD": D("100"), "EUR": D("80")}
+    found = {(d.figure, d.sap, d.hubspot) for d in compare(sap, hubspot)}
+    assert found == {("invoices", "2", "1"), ("total_invoiced EUR", "80.00", "0.00"),
+                     ("open_balance EUR", "80.00", "0.00")}
+
+
+def test_status_and_currency_of_one_document_are_compared():
+    sap = fold([InvoiceRow("C1", "5", D("10"), D("10"), doc_entry="5", currency="EUR",
+                           status="open")], [])
+    voided = fold([InvoiceRow("C1", "5", D("10"), D("10"), doc_entry="5", currency="USD",
+                              status="voided")], [])
+    found = [(d.figure, d.sap, d.hubspot, d.detail) for d in compare(sap, voided)]
+    assert ("status", "open", "voided", "document 5") in found
+    assert ("currency", "EUR", "USD", "document 5") in found
+    closed = fold([InvoiceRow("C1", "5", D("10"), D("0"), doc_entry="5", status="paid|voided")],
+                  [])
+    for shown in ("paid", "voided", ""):
+        hubspot = fold([InvoiceRow("C1", "5", D("10"), D("0"), doc_entry="5", status=shown)], [])
+        assert compare(closed, hubspot) == []

@@ -68,7 +68,7 @@ def test_replays_creating_the_claims_table_together_on_postgresql_all_go_on(post
                 try:
                     start.wait(timeout=30)
                     claims.ensure_table(engine)
-                except BaseException as exc:  # noqa: BLE001 - the test reports it
+                except BaseException as exc:
                     errors.append(exc)
 
             threads = [threading.Thread(target=create) for _ in range(6)]

@@ -8,6 +8,7 @@ because they were summed by two different rules.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -44,13 +45,26 @@ def to_date(value: object) -> date | None:
 
 @dataclass(frozen=True)
 class InvoiceRow:
-    """One invoice as either side holds it. `voided` invoices are left out of every figure."""
+    """One invoice as either side holds it. `voided` invoices are left out of every figure.
+
+    Amounts are in the invoice's own `currency`; `doc_entry` is the SAP document's identity
+    (DocNum repeats across numbering series, so it is only shown, never counted); `status` is
+    HubSpot's hs_invoice_status (open | paid | voided), or on SAP's side the statuses HubSpot may
+    rightly show joined by `|` (e.g. `paid|voided`); empty: not compared (a draft).
+    """
 
     card_code: str
     doc_num: str
     total: Decimal
     open_amount: Decimal
     voided: bool = False
+    doc_entry: str = ""
+    currency: str = ""
+    status: str = ""
+
+    @property
+    def identity(self) -> str:
+        return self.doc_entry or self.doc_num
 
 
 @dataclass(frozen=True)
@@ -64,13 +78,18 @@ class PaymentRow:
 
 @dataclass
 class CustomerFigures:
-    """What a finance user compares per customer."""
+    """What a finance user compares per customer; amounts per currency (never summed across)."""
 
     invoices: int = 0
-    total_invoiced: Decimal = Decimal(0)
-    open_balance: Decimal = Decimal(0)
+    total_invoiced: dict[str, Decimal] = field(default_factory=dict)
+    open_balance: dict[str, Decimal] = field(default_factory=dict)
     last_payment: date | None = None
-    doc_nums: set[str] = field(default_factory=set)
+    documents: dict[str, InvoiceRow] = field(default_factory=dict)  # identity -> row
+    voided: dict[str, InvoiceRow] = field(default_factory=dict)  # left out of every figure
+
+    @property
+    def doc_nums(self) -> set[str]:
+        return {row.doc_num for row in self.documents.values()}
 
 
 @dataclass(frozen=True)
@@ -91,18 +110,21 @@ class Difference:
 
 def fold(invoices: Iterable[InvoiceRow], payments: Iterable[PaymentRow]
          ) -> dict[str, CustomerFigures]:
-    """Per card code: count, total and open balance of live invoices, and the last payment day."""
+    """Per card code: count, total and open balance (per currency) of live invoices, and the
+    last payment day. A document counts once by its SAP identity (DocEntry)."""
     out: dict[str, CustomerFigures] = {}
     for inv in invoices:
-        if inv.voided:
-            continue
         fig = out.setdefault(inv.card_code, CustomerFigures())
-        if inv.doc_num in fig.doc_nums:  # the same document twice (re-read boundary) counts once
+        if inv.voided:
+            fig.voided[inv.identity] = inv
             continue
-        fig.doc_nums.add(inv.doc_num)
+        if inv.identity in fig.documents:  # the same document twice (re-read boundary) counts once
+            continue
+        fig.documents[inv.identity] = inv
         fig.invoices += 1
-        fig.total_invoiced += inv.total
-        fig.open_balance += inv.open_amount
+        cur = inv.currency
+        fig.total_invoiced[cur] = fig.total_invoiced.get(cur, Decimal(0)) + inv.total
+        fig.open_balance[cur] = fig.open_balance.get(cur, Decimal(0)) + inv.open_amount
     for pay in payments:
         if pay.voided or pay.paid_on is None:
             continue
@@ -123,30 +145,61 @@ def _docs_detail(only_sap: set[str], only_hubspot: set[str], limit: int = 5) -> 
     return "; ".join(parts)
 
 
+def _names(rows: dict[str, InvoiceRow], identities: set[str]) -> set[str]:
+    """Document numbers of these documents (the number an accountant looks up)."""
+    return {rows[i].doc_num or i for i in identities}
+
+
 def compare(sap: dict[str, CustomerFigures], hubspot: dict[str, CustomerFigures],
             customers: Iterable[str] | None = None, tolerance: Decimal = CENT
             ) -> list[Difference]:
     """Every figure that differs, per customer, sorted by card code then figure.
 
     `customers` lists every card code to check (SAP's customers, so a customer with nothing in
-    either system is still covered); amounts within `tolerance` are equal (rounding of 2-decimal
-    currencies by HubSpot).
+    either system is still covered); sums within `tolerance` per document are equal (HubSpot's
+    billed amount is the sum of its line items, rounded per line). Sums are per currency:
+    `total_invoiced EUR`.
     """
     codes = set(customers or ()) | set(sap) | set(hubspot)
     found: list[Difference] = []
     for code in sorted(codes):
         left, right = sap.get(code, CustomerFigures()), hubspot.get(code, CustomerFigures())
-        detail = _docs_detail(left.doc_nums - right.doc_nums, right.doc_nums - left.doc_nums)
+        # a document voided on one side only is named by the status line, not as missing
+        only_sap = set(left.documents) - set(right.documents) - set(right.voided)
+        only_hs = set(right.documents) - set(left.documents) - set(left.voided)
+        detail = _docs_detail(_names(left.documents, only_sap), _names(right.documents, only_hs))
         if left.invoices != right.invoices:
             found.append(Difference(code, "invoices", str(left.invoices), str(right.invoices),
                                     detail))
+        docs = Counter(r.currency for r in [*left.documents.values(),
+                                             *right.documents.values()])
         for name in ("total_invoiced", "open_balance"):
-            a, b = getattr(left, name), getattr(right, name)
-            if abs(a - b) > tolerance:
-                found.append(Difference(code, name, f"{a:.2f}", f"{b:.2f}", detail))
+            a_side, b_side = getattr(left, name), getattr(right, name)
+            for cur in sorted(set(a_side) | set(b_side)):
+                a, b = a_side.get(cur, Decimal(0)), b_side.get(cur, Decimal(0))
+                # each document may be rounded by up to `tolerance` (HubSpot sums line items)
+                if abs(a - b) > tolerance * max(1, (docs[cur] + 1) // 2):
+                    label = f"{name} {cur}" if cur else name
+                    found.append(Difference(code, label, f"{a:.2f}", f"{b:.2f}", detail))
+        found += _document_differences(code, left, right)
         if left.last_payment != right.last_payment:
             found.append(Difference(code, "last_payment", str(left.last_payment or "-"),
                                     str(right.last_payment or "-")))
+    return found
+
+
+def _document_differences(code: str, left: CustomerFigures, right: CustomerFigures
+                          ) -> list[Difference]:
+    """Per document both sides hold: a different currency or status (e.g. voided by hand)."""
+    found = []
+    mine, theirs = left.documents | left.voided, right.documents | right.voided
+    for ident in sorted(set(mine) & set(theirs), key=lambda i: (len(i), i)):
+        a, b = mine[ident], theirs[ident]
+        where = f"document {a.doc_num or ident}"
+        if a.currency and b.currency and a.currency != b.currency:
+            found.append(Difference(code, "currency", a.currency, b.currency, where))
+        if a.status and b.status and b.status not in a.status.split("|"):
+            found.append(Difference(code, "status", a.status, b.status, where))
     return found
 
 

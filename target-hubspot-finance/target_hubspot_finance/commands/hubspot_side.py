@@ -17,8 +17,10 @@ from target_hubspot_finance.commands.figures import InvoiceRow, PaymentRow, to_d
 from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 
-INVOICE_PROPS = ["sap_doc_num", "sap_card_code", "sap_doc_total", "sap_open_balance",
-                 "sap_document_status", "sap_cancelled"]
+# HubSpot's own figures (what a user sees and a customer is billed), plus the keys to match SAP.
+INVOICE_PROPS = ["sap_doc_num", "sap_doc_entry", "sap_card_code", "hs_amount_billed",
+                 "hs_balance_due", "hs_invoice_status", "hs_currency", "sap_open_balance",
+                 "sap_cancelled"]
 PAYMENT_PROPS = ["sap_payment_key", "sap_card_code", "hs_initiated_date", "sap_cancelled"]
 COMPANY_PROPS = ["sap_card_code", "sap_last_payment_date"]
 PAGE = 100  # the list endpoint's largest page
@@ -63,17 +65,30 @@ def _true(value: object) -> bool:
     return str(value).lower() in ("true", "1", "yes", "tyes")
 
 
-def invoice_row(props: dict, namespace: str | None) -> InvoiceRow | None:
-    """An invoice as the target wrote it; the open-balance rule is the SAP side's (open only)."""
+def invoice_row(props: dict, namespace: str | None, balance_due: bool = True
+                ) -> InvoiceRow | None:
+    """An invoice as HubSpot shows it: billed amount (hs_amount_billed), balance due, status and
+    currency are HubSpot's own properties, not the target's copies. Without payments objects
+    (`payments_mode: properties`) HubSpot's balance due never falls, so the target's
+    `sap_open_balance` is compared instead (`balance_due=False`). Only an invoice SAP cancelled
+    (`sap_cancelled`) is left out of the figures, as on SAP's side: one voided by hand in
+    HubSpot still counts, and its status differs. A draft (the target waits for a contact) has
+    no status to compare; its amounts are."""
     doc_num = _own(props.get("sap_doc_num"), namespace)
     if doc_num is None:
         return None
-    is_open = props.get("sap_document_status") == "bost_Open"
+    entry = str(props.get("sap_doc_entry") or "")
+    if namespace and entry.startswith(f"{namespace}:"):
+        entry = entry[len(namespace) + 1:]
+    status = str(props.get("hs_invoice_status") or "")
+    left = props.get("hs_balance_due") if balance_due else props.get("sap_open_balance")
     return InvoiceRow(card_code=str(props.get("sap_card_code") or ""), doc_num=doc_num,
-                      total=to_decimal(props.get("sap_doc_total")),
-                      open_amount=to_decimal(props.get("sap_open_balance")) if is_open else
+                      total=to_decimal(props.get("hs_amount_billed")),
+                      open_amount=to_decimal(left) if status in ("open", "draft") else
                       to_decimal(0),
-                      voided=_true(props.get("sap_cancelled")))
+                      voided=_true(props.get("sap_cancelled")), doc_entry=entry,
+                      currency=str(props.get("hs_currency") or "").upper(),
+                      status="" if status == "draft" else status)
 
 
 def read_hubspot(config: dict, client: HubSpotClient | None = None
@@ -81,10 +96,11 @@ def read_hubspot(config: dict, client: HubSpotClient | None = None
     """Invoice rows and payment rows of this SAP company from HubSpot."""
     client = client or client_for(config)
     namespace = config.get("key_namespace") or None
+    commerce = (config.get("payments_mode") or "commerce_payments") == "commerce_payments"
     invoices = [row for p in list_all(client, "invoices", INVOICE_PROPS)
-                if (row := invoice_row(p, namespace)) is not None]
+                if (row := invoice_row(p, namespace, balance_due=commerce)) is not None]
     payments: list[PaymentRow] = []
-    if (config.get("payments_mode") or "commerce_payments") == "commerce_payments":
+    if commerce:
         for p in list_all(client, "commerce_payments", PAYMENT_PROPS):
             if _own(p.get("sap_payment_key"), namespace) is not None:
                 payments.append(PaymentRow(str(p.get("sap_card_code") or ""),

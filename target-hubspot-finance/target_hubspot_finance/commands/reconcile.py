@@ -14,6 +14,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ import click
 
 from target_hubspot_finance.commands import settings
 from target_hubspot_finance.commands.figures import (
+    CENT,
     InvoiceRow,
     PaymentRow,
     compare,
@@ -31,20 +35,66 @@ from target_hubspot_finance.commands.figures import (
 )
 from target_hubspot_finance.commands.settings import config_option
 
-SAP_INVOICE_FIELDS = ["DocEntry", "DocNum", "CardCode", "DocTotal", "PaidToDate",
-                      "DocumentStatus", "Cancelled"]
+SAP_INVOICE_FIELDS = ["DocEntry", "DocNum", "CardCode", "DocCurrency", "DocRate", "DocTotal",
+                      "DocTotalFc", "PaidToDate", "PaidToDateFC", "DocumentStatus", "Cancelled",
+                      "CancelStatus", "UpdateDate"]
+# SAP's Payment has no UpdateDate: the tap's first run takes payments by DocDate >= start_date.
 SAP_PAYMENT_FIELDS = ["DocEntry", "DocNum", "CardCode", "DocDate", "Cancelled"]
 
 
-def sap_invoice_row(doc: dict) -> InvoiceRow:
-    """An SAP invoice as a row: open amount is what is left to pay on an open invoice."""
-    total = to_decimal(doc.get("DocTotal"))
-    is_open = doc.get("DocumentStatus") == "bost_Open"
+@dataclass
+class SapSide:
+    """SAP's rows inside the compared window, and the documents left out by it."""
+
+    customers: list[str]
+    invoices: list[InvoiceRow]
+    payments: list[PaymentRow]
+    outside_window: set[str] = field(default_factory=set)  # DocEntry of invoices before start
+
+
+def document_amounts(doc: dict, local_currency: str | None = None) -> tuple[str, Decimal, Decimal]:
+    """(currency, total, paid) of an SAP document in the document's own currency.
+
+    SAP keeps DocTotal/PaidToDate in the company's local currency and DocTotalFc in the document
+    currency when that is foreign (DocTotalFc is 0 on a local-currency document). The paid part
+    of a foreign document is PaidToDateFC when the server gives it, else PaidToDate / DocRate.
+    """
+    currency = str(doc.get("DocCurrency") or "").upper()
+    total_fc = to_decimal(doc.get("DocTotalFc"))
+    foreign = (currency != local_currency.upper()) if local_currency and currency else \
+        total_fc != 0
+    if not foreign:
+        return currency, to_decimal(doc.get("DocTotal")), to_decimal(doc.get("PaidToDate"))
+    if doc.get("PaidToDateFC") is not None:
+        paid = to_decimal(doc.get("PaidToDateFC"))
+    else:
+        rate = to_decimal(doc.get("DocRate")) or Decimal(1)
+        paid = (to_decimal(doc.get("PaidToDate")) / rate).quantize(CENT)
+    return currency, total_fc, paid
+
+
+def sap_invoice_row(doc: dict, local_currency: str | None = None) -> InvoiceRow:
+    """An SAP invoice as a row, in its own currency: the open amount is what is left to pay on an
+    open invoice. Its status is what HubSpot may show: voided when cancelled; paid when closed
+    and paid in full; `paid|voided` when closed without full payment (a credit note closed it,
+    which HubSpot shows as voided once fully credited); else open. Only a cancelled invoice is
+    left out of the figures (on both sides, by SAP's mark)."""
+    currency, total, paid = document_amounts(doc, local_currency)
+    cancelled = doc.get("Cancelled") == "tYES" or doc.get("CancelStatus") == "csYes"
+    left = total - paid
+    is_open = doc.get("DocumentStatus") == "bost_Open" and left > CENT / 2
+    status = ("voided" if cancelled else "open" if is_open else
+              "paid" if left <= CENT / 2 else "paid|voided")
     return InvoiceRow(card_code=str(doc.get("CardCode") or ""), doc_num=str(doc.get("DocNum")),
-                      total=total,
-                      open_amount=total - to_decimal(doc.get("PaidToDate")) if is_open else
-                      to_decimal(0),
-                      voided=doc.get("Cancelled") == "tYES")
+                      total=total, open_amount=left if is_open else to_decimal(0),
+                      voided=cancelled, doc_entry=str(doc.get("DocEntry") or ""),
+                      currency=currency, status=status)
+
+
+def is_cancellation(doc: dict) -> bool:
+    """SAP's cancellation document (CancelStatus csCancellation) reverses another invoice; it is
+    no invoice of its own (the target skips it)."""
+    return doc.get("CancelStatus") == "csCancellation"
 
 
 def sap_payment_row(doc: dict) -> PaymentRow:
@@ -52,8 +102,22 @@ def sap_payment_row(doc: dict) -> PaymentRow:
                       voided=doc.get("Cancelled") == "tYES")
 
 
-def read_sap(tap_config: dict) -> tuple[list[str], list[InvoiceRow], list[PaymentRow]]:
-    """Customers, invoices and payments from SAP through tap-sapb1's session and paging."""
+def window_start(tap_config: dict) -> date | None:
+    """The first day the pipeline loads (tap-sapb1's `start_date`), or None for all history."""
+    return to_date(tap_config.get("start_date"))
+
+
+def _in_window(doc: dict, start: date | None) -> bool:
+    """Like the tap's first run: a document last updated before `start_date` is not loaded."""
+    if start is None:
+        return True
+    updated = to_date(doc.get("UpdateDate"))
+    return updated is None or updated >= start
+
+
+def read_sap(tap_config: dict, local_currency: str | None = None) -> SapSide:
+    """Customers, invoices and payments from SAP through tap-sapb1's session and paging, cut to
+    the pipeline's window (`start_date`)."""
     from tap_sapb1.tap import TapSAPB1
 
     tap = TapSAPB1(config=tap_config, validate_config=True)
@@ -67,9 +131,25 @@ def read_sap(tap_config: dict) -> tuple[list[str], list[InvoiceRow], list[Paymen
         payments = read("incoming_payments", SAP_PAYMENT_FIELDS)
     finally:
         tap.close()
+    start = window_start(tap_config)
     customers = [str(p["CardCode"]) for p in partners if p.get("CardType") == "cCustomer"]
-    return (customers, [sap_invoice_row(d) for d in invoices],
-            [sap_payment_row(d) for d in payments])
+    return SapSide(
+        customers,
+        [sap_invoice_row(d, local_currency) for d in invoices
+         if _in_window(d, start) and not is_cancellation(d)],
+        [sap_payment_row(d) for d in payments],  # windowed by DocDate in reconcile()
+        {str(d.get("DocEntry")) for d in invoices if not _in_window(d, start)})
+
+
+def scope_line(config: dict, tap_config: dict) -> str:
+    """What is compared, said once before the differences."""
+    start = window_start(tap_config)
+    company = tap_config.get("company_db") or "?"
+    namespace = config.get("key_namespace")
+    since = f"updated since {start} (start_date)" if start else "of all dates (no start_date)"
+    ours = f"with key_namespace {namespace}" if namespace else "without key_namespace"
+    return (f"comparing SAP company {company}: documents {since}, amounts in each invoice's "
+            f"currency; HubSpot invoices {ours}: billed amount, balance due, status, currency")
 
 
 def reconcile(config: dict, tap_config: dict, csv_path: Path | None = None,
@@ -77,10 +157,19 @@ def reconcile(config: dict, tap_config: dict, csv_path: Path | None = None,
     """The difference lines (empty when SAP and HubSpot agree); writes the CSV when asked."""
     from target_hubspot_finance.commands import hubspot_side
 
-    customers, sap_invoices, sap_payments = (sap_reader or read_sap)(tap_config)
+    local = config.get("local_currency") or None
+    sap = sap_reader(tap_config) if sap_reader else read_sap(tap_config, local)
     hs_invoices, hs_payments = (hubspot_reader or hubspot_side.read_hubspot)(config)
-    diffs = compare(fold(sap_invoices, sap_payments), fold(hs_invoices, hs_payments),
-                    customers=customers)
+    # A HubSpot invoice of a document before the window was loaded by an older run: not compared.
+    hs_invoices = [r for r in hs_invoices if r.identity not in sap.outside_window]
+    start = window_start(tap_config)
+    if start is not None:
+        hs_payments = [p for p in hs_payments if p.paid_on is None or p.paid_on >= start]
+        sap_payments = [p for p in sap.payments if p.paid_on is None or p.paid_on >= start]
+    else:
+        sap_payments = sap.payments
+    diffs = compare(fold(sap.invoices, sap_payments), fold(hs_invoices, hs_payments),
+                    customers=sap.customers)
     if csv_path is not None:
         write_csv(diffs, csv_path)
     return [d.line() for d in diffs]
@@ -105,18 +194,20 @@ def _meltano_settings(plugin: str) -> dict:
 
 
 def _tap_settings(args: Iterable[str]) -> dict:
-    """tap-sapb1 settings: files, ENV (TAP_SAPB1_* variables, parsed by the tap itself), or
+    """tap-sapb1 settings: files, ENV (TAP_SAPB1_* variables, typed by the tap's schema), or
     meltano:<plugin> (what Meltano resolves for that extractor)."""
+    from tap_sapb1.tap import TapSAPB1
+
+    schema = TapSAPB1.config_jsonschema
     args = list(args)
-    merged = settings.load([a for a in args if a != "ENV" and not a.startswith("meltano:")])
+    merged = settings.load([a for a in args if a != "ENV" and not a.startswith("meltano:")],
+                           schema=schema)
     for arg in args:
         if arg.startswith("meltano:"):
             merged |= _meltano_settings(arg.split(":", 1)[1])
     if "ENV" in args:
-        from tap_sapb1.tap import TapSAPB1
-
-        merged |= dict(TapSAPB1._env_var_config)
-    return merged
+        merged |= settings.typed_env(schema, "TAP_SAPB1_")
+    return settings.typed(schema, merged)
 
 
 @click.command(name="reconcile")
@@ -130,7 +221,9 @@ def main(config_args: tuple[str, ...], tap_args: tuple[str, ...], csv_path: Path
     """Compare invoices, totals, open balance and last payment per customer; exit 1 on any
     difference."""
     try:
-        lines = reconcile(settings.load(config_args), _tap_settings(tap_args), csv_path)
+        config, tap_config = settings.load(config_args), _tap_settings(tap_args)
+        click.echo(scope_line(config, tap_config))
+        lines = reconcile(config, tap_config, csv_path)
     except ModuleNotFoundError as exc:
         raise click.ClickException(
             f"reconcile reads SAP through tap-sapb1, which is not installed here ({exc.name}): "
