@@ -16,7 +16,8 @@ from sap_sandbox.schema import HUBSPOT_UDFS, parse_udf
 
 
 def parse_fault(spec: str) -> dict[str, Any]:
-    """`KIND@N,M` or `KIND%RATE`, then optional `:path=TEXT`, `:times=N`, `:delay=SECONDS`."""
+    """`KIND@N,M` or `KIND%RATE`, then optional `:path=TEXT`, `:times=N`, `:delay=SECONDS`,
+    `:message=TEXT` (the "5002" fault's text)."""
     head, *options = spec.split(":")
     fault: dict[str, Any] = {}
     try:
@@ -37,6 +38,8 @@ def parse_fault(spec: str) -> dict[str, Any]:
                 fault["times"] = int(value)
             elif name == "delay":
                 fault["delay"] = float(value)
+            elif name == "message":
+                fault["message"] = value
             else:
                 raise ValueError(f"unknown option {name!r}")
     except ValueError as exc:
@@ -91,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", type=parse_fault,
                    help="inject a fault, e.g. 503@3,7 (requests 3 and 7), drop%%0.05 (5%% of "
                         "requests), timeout@2:path=Invoices:delay=8:times=1; repeatable")
+    p.add_argument("--filter-mode", choices=("apply", "ignore-time", "ignore-all"),
+                   default="apply", help="apply $filter (default), ignore its *Time comparisons, "
+                                         "or ignore it entirely (robustness switches)")
+    p.add_argument("--null-update-times", type=float, default=0.0, metavar="SHARE",
+                   help="share of partners and documents with a null UpdateTime (default 0)")
+    p.add_argument("--future-stamps", type=int, default=0, metavar="N",
+                   help="N invoices stamped 2031-01-01 08:00:00 (default 0)")
     p.add_argument("--numbering", choices=("single", "yearly"), default="single",
                    help="document numbering: one series per type (default), or two series a "
                         "year each numbering from 1 (DocNum repeats across series)")
@@ -111,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     spec = DataSpec(seed=args.seed, customers=args.customers, suppliers=args.suppliers,
                     leads=args.leads, invoices=args.invoices, credit_notes=args.credit_notes,
-                    payments=args.payments, anchor=args.anchor, numbering=args.numbering)
+                    payments=args.payments, anchor=args.anchor, numbering=args.numbering,
+                    null_update_times=args.null_update_times, future_stamps=args.future_stamps)
     udfs: dict[str, dict[str, str]] = {}
     for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():
         udfs.setdefault(type_name, {}).update(fields)
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                     host=args.host, port=args.port,
                     time_filter_precision=args.time_filter_precision,
                     session_error_form=args.session_error_form, date_form=args.date_form,
-                    udfs=udfs or None)
+                    udfs=udfs or None, filter_mode=args.filter_mode)
     try:
         for fault in args.fault:
             sb.add_fault(**fault)

@@ -53,6 +53,15 @@ class DataSpec:
     # "yearly": two series a year (domestic / foreign currency), each numbering from 1, so one
     # DocNum belongs to several documents of a type (SAP's per-period series).
     numbering: str = "single"
+    # Shapes a client must survive (issue 12): the share of business partners and documents
+    # whose UpdateTime is null (UpdateDate kept), and how many invoices carry a stamp in the
+    # future (FUTURE_STAMP: a wrong clock once, imported data). Drawn from their own RNG, so the
+    # rest of the data is the same with or without them.
+    null_update_times: float = 0.0
+    future_stamps: int = 0
+
+
+FUTURE_STAMP = ("2031-01-01", "08:00:00")
 
 
 def series_of(entity_set: str, doc_date: str | None, foreign: bool, numbering: str) -> int:
@@ -488,6 +497,13 @@ def generate(spec: DataSpec, schema: Schema | None = None) -> dict[str, list[Rec
     number_documents("CreditNotes", credit_notes, spec.numbering)
     payments = gen.payments(invoices, created_at)
     number_documents("IncomingPayments", payments, spec.numbering)
+    odd = random.Random(spec.seed * 7919 + 17)
+    if spec.null_update_times:
+        for rec in partners + invoices + credit_notes:
+            if odd.random() < spec.null_update_times:
+                rec["UpdateTime"] = None
+    for rec in odd.sample(invoices, k=min(spec.future_stamps, len(invoices))):
+        rec["UpdateDate"], rec["UpdateTime"] = FUTURE_STAMP
     balance: dict[str, float] = {}
     for inv in invoices:
         if inv["DocumentStatus"] == "bost_Open":

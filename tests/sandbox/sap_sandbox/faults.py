@@ -1,4 +1,5 @@
-"""Faults on demand: 500/503 answers, responses slower than the client's timeout, dropped sockets.
+"""Faults on demand: 500/503 answers, responses slower than the client's timeout, dropped sockets,
+and garbled or hostile answers a robust client must name in one line (README "Faults").
 
 A fault fires at chosen request numbers (counted over the requests its `path_contains` matches,
 1-based) or at a seeded rate, at most `times` times. The RNG is seeded so a failing chaos test
@@ -12,7 +13,15 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-KINDS = ("500", "503", "timeout", "drop")
+# Answered instead of the request: 500, 503, a business -5002 (not a session loss), a reverse
+# proxy's HTML page, a JSON body that is not an object. Timeout delays, drop cuts the socket.
+ANSWER_KINDS = ("500", "503", "5002", "html-404", "html-502", "not-object")
+# The request is served, then its answer is altered: a second B1SESSION cookie on Login; on a
+# collection page, an empty page without nextLink, a `value` that is not a list, items that are
+# not objects, an out-of-range /Date(ms)/ value, an absolute nextLink to another host.
+PAGE_KINDS = ("empty-page", "non-list-page", "non-object-items", "bad-date", "foreign-nextlink")
+KINDS = ("timeout", "drop", *ANSWER_KINDS, "two-cookies", *PAGE_KINDS)
+DEFAULT_5002 = "Document is already cancelled"  # a DI business error (README source P7)
 
 
 @dataclass
@@ -23,6 +32,7 @@ class Fault:
     path_contains: str | None = None
     times: int | None = None
     delay: float = 10.0
+    message: str | None = None  # the "5002" fault's text (default DEFAULT_5002)
     seen: int = 0  # matching requests so far
     fired: int = 0
     fired_at: list[int] = field(default_factory=list)
@@ -38,7 +48,7 @@ class FaultPlan:
 
     def add(self, kind: str, at: Iterable[int] | int | None = None, rate: float = 0.0,
             path_contains: str | None = None, times: int | None = None,
-            delay: float = 10.0) -> Fault:
+            delay: float = 10.0, message: str | None = None) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"fault kind must be one of {', '.join(KINDS)}; got {kind!r}")
         if not 0.0 <= rate <= 1.0:
@@ -46,7 +56,7 @@ class FaultPlan:
         points = frozenset([at] if isinstance(at, int) else (at or ()))
         if not points and rate == 0.0:
             raise ValueError("a fault needs `at` request numbers or a `rate`")
-        fault = Fault(kind, points, rate, path_contains, times, delay)
+        fault = Fault(kind, points, rate, path_contains, times, delay, message)
         with self._lock:
             self._faults.append(fault)
         return fault

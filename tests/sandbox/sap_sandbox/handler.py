@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import re
 import socket
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sap_sandbox import errors, postings
 from sap_sandbox.errors import SapError
+from sap_sandbox.faults import DEFAULT_5002, PAGE_KINDS
 from sap_sandbox.metadata import metadata_xml
 from sap_sandbox.paging import int_option, next_link, page_size
 from sap_sandbox.records import RequestRecord
@@ -37,7 +39,7 @@ _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, T
 
 
 class _Dropped(Exception):
-    """The request's connection was closed on purpose (a `drop` fault)."""
+    """Nothing more to send: the connection was cut (a `drop` fault) or a fault answered."""
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -107,6 +109,11 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header of every answer: the sandbox's SAP clock, as a real server's."""
+        when = self.server.sandbox.clock.timestamp() if timestamp is None else timestamp
+        return email.utils.formatdate(when, usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request log is `sandbox.requests`, and stderr stays clean."""
 
@@ -149,6 +156,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         record = RequestRecord(method, path, query, 0, sid, version)
         self._record = record
         self._version = version
+        self._alter: str | None = None  # a fault that changes the answer after routing
         sb._log_request(record)
         try:
             fault = sb._faults.pick(unquote(self.path))
@@ -156,7 +164,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
                 callback(sb, record)
             if fault is not None:
                 record.fault = fault.kind
-                self._apply_fault(fault.kind, fault.delay)
+                self._apply_fault(fault.kind, fault.delay, fault.message)
             if m is None:
                 raise SapError.of(errors.UNRECOGNIZED_PATH)
             self._route(method, m.group("resource") or "", query, body)
@@ -171,8 +179,24 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             sb.server_errors.append(f"{method} {self.path}: {exc!r}")
             self._send_json(500, SapError.of(errors.INTERNAL_ERROR).body(version))
 
-    def _apply_fault(self, kind: str, delay: float) -> None:
+    def _apply_fault(self, kind: str, delay: float, message: str | None) -> None:
         sb = self.server.sandbox
+        if kind in PAGE_KINDS or kind == "two-cookies":
+            self._alter = kind
+            return
+        if kind == "5002":  # a business error under SAP's generic DI code: not a lost session
+            raise SapError(400, -5002, message or DEFAULT_5002)
+        if kind.startswith("html-"):
+            status = int(kind[5:])
+            reason = "Not Found" if status == 404 else "Bad Gateway"
+            page = (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+                    f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>"
+                    "\r\n</body>\r\n</html>\r\n")
+            self._send(status, page.encode(), "text/html")
+            raise _Dropped  # answered: nothing more to do for this request
+        if kind == "not-object":
+            self._send(200, b'["unexpected", "not an object"]', "application/json;charset=utf-8")
+            raise _Dropped
         if kind == "drop":
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -308,6 +332,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Set-Cookie", f"B1SESSION={session.session_id};HttpOnly;")
+        if self._alter == "two-cookies":  # a proxy adding its own: which one is the session?
+            self.send_header("Set-Cookie", "B1SESSION=proxy-0f1e2d3c; Path=/")
         self.send_header("Set-Cookie", f"ROUTEID={ROUTE_ID}; path=/b1s")
         self.end_headers()
         self.wfile.write(data)
@@ -349,8 +375,28 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         if more:
             link = next_link(name, query, skip + len(page), remaining)
             out["@odata.nextLink" if self._version == "v2" else "odata.nextLink"] = link
+        if self._alter in PAGE_KINDS:
+            self._garble(out)
         headers = {"Preference-Applied": f"odata.maxpagesize={size.size}"} if size.applied else None
         self._send_json(200, out, headers)
+
+    def _garble(self, out: dict[str, Any]) -> None:
+        """Alter a collection page as a `PAGE_KINDS` fault says (robustness faults)."""
+        link_key = "@odata.nextLink" if self._version == "v2" else "odata.nextLink"
+        kind = self._alter
+        if kind in ("empty-page", "non-list-page"):
+            out.pop(link_key, None)
+            out["value"] = [] if kind == "empty-page" else {"DocEntry": 1}
+        elif kind == "non-object-items":
+            out["value"] = [*out["value"][:1], "unexpected", 7, None, ["a", "list"]]
+        elif kind == "bad-date" and out["value"]:
+            first = dict(out["value"][0])
+            name = next((k for k in first if k.endswith("Date")), "UpdateDate")
+            first[name] = "/Date(253402300800000)/"  # 10000-01-01: past any datetime's range
+            out["value"] = [first, *out["value"][1:]]
+        elif kind == "foreign-nextlink":
+            link = out.get(link_key) or f"{self._record.path.rsplit('/', 1)[-1]}?$skip=0"
+            out[link_key] = f"{self.server.sandbox.foreign_link_base(self._version)}/{link}"
 
     def _single(self, name: str, key: Any, query: dict[str, str]) -> None:
         sb = self.server.sandbox

@@ -90,7 +90,7 @@ def cancel_payment(store: Store, doc_entry: int) -> Record:
     with store.lock:
         pay = store.peek("IncomingPayments", doc_entry)
         if pay.get("Cancelled") == "tYES":
-            raise _refuse(f"Payment {doc_entry} is already cancelled")
+            raise _refuse("Document is already cancelled")
         reopened = 0.0
         for line in pay.get("PaymentInvoices") or []:
             if line.get("InvoiceType", "it_Invoice") != "it_Invoice":
@@ -112,7 +112,7 @@ def cancel_invoice(store: Store, doc_entry: int) -> Record:
     with store.lock:
         inv = dict(store.peek("Invoices", doc_entry))
         if inv.get("CancelStatus", "csNo") != "csNo":
-            raise _refuse(f"Document {doc_entry} is already cancelled or is a cancellation")
+            raise _refuse("Document is already cancelled")
         if inv.get("PaidToDate"):
             raise _refuse("Cannot cancel a document that payments are applied to; "
                           "cancel the payments first")

@@ -20,9 +20,11 @@ from sap_sandbox.schema import Schema, Udfs
 from sap_sandbox.sessions import SessionTable
 from sap_sandbox.store import Store
 from sap_sandbox.tls import make_tls
+from sap_sandbox.transactions import Transaction
 from sap_sandbox.values import DATE_FORMS
 
 Callback = Callable[["SapSandbox", RequestRecord], None]
+FILTER_MODES = ("apply", "ignore-time", "ignore-all")
 
 
 class SapSandbox:
@@ -34,7 +36,8 @@ class SapSandbox:
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
                  host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
                  session_error_form: str = "nested", date_form: str = "iso",
-                 require_route_id: bool = False, udfs: Udfs | None = None) -> None:
+                 require_route_id: bool = False, udfs: Udfs | None = None,
+                 filter_mode: str = "apply") -> None:
         self.spec = data or DataSpec()
         # The company's user-defined fields, by SAP type: {"Document": {"U_X": "Edm.String"}}.
         # None: a standard company (no U_* anywhere), as SAP ships it.
@@ -59,10 +62,19 @@ class SapSandbox:
         if date_form not in DATE_FORMS:
             raise ValueError(f"date_form must be one of {', '.join(DATE_FORMS)}")
         self.date_form = date_form
+        if filter_mode not in FILTER_MODES:
+            raise ValueError(f"filter_mode must be one of {', '.join(FILTER_MODES)}")
+        # "apply": $filter as SAP applies it. "ignore-time": comparisons on *Time properties
+        # hold for every record; "ignore-all": $filter is parsed but not applied (robustness
+        # switches: servers and proxies seen to do so, not a claim about SAP).
+        self.filter_mode = filter_mode
+        # Where a "foreign-nextlink" fault points (another host name for the same loopback
+        # server, plain http); a test may point it at a server of its own.
+        self.foreign_host = "localhost"
         self.clock = SandboxClock()
         self._store = Store(generate(self.spec, self.schema), self.clock,
                             minute_times=time_filter_precision == "minute", schema=self.schema,
-                            numbering=self.spec.numbering)
+                            numbering=self.spec.numbering, filter_mode=filter_mode)
         self._sessions = SessionTable(self.clock, session_timeout)
         self._faults = FaultPlan(self.spec.seed)
         self._callbacks: list[Callback] = []
@@ -139,6 +151,10 @@ class SapSandbox:
     def url_v2(self) -> str:
         return f"{self.base_url}/b1s/v2"
 
+    def foreign_link_base(self, version: str = "v1") -> str:
+        """The service root a "foreign-nextlink" fault's absolute link names (another host)."""
+        return f"http://{self.foreign_host}:{self.port}/b1s/{version}"
+
     # -- request log --------------------------------------------------------------------------
     def _log_request(self, record: RequestRecord) -> None:
         with self._log_lock:
@@ -171,9 +187,12 @@ class SapSandbox:
 
     def add_fault(self, kind: str, at: Iterable[int] | int | None = None, rate: float = 0.0,
                   path_contains: str | None = None, times: int | None = None,
-                  delay: float = 10.0) -> Fault:
-        """Make matching requests fail: "500", "503", "timeout" (answer after `delay` s), "drop"."""
-        return self._faults.add(kind, at, rate, path_contains, times, delay)
+                  delay: float = 10.0, message: str | None = None) -> Fault:
+        """Make matching requests fail: "500", "503", "timeout" (answer after `delay` s), "drop",
+        and the robustness faults of README "Faults" ("5002" with `message`, "html-404",
+        "html-502", "not-object", "two-cookies", "empty-page", "non-list-page",
+        "non-object-items", "bad-date", "foreign-nextlink")."""
+        return self._faults.add(kind, at, rate, path_contains, times, delay, message)
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -209,6 +228,18 @@ class SapSandbox:
         """Cancel an unpaid invoice as SAP does: the original gets Cancelled tYES, CancelStatus
         csYes, bost_Close; returns the new cancellation document (csCancellation)."""
         return postings.cancel_invoice(self._store, doc_entry)
+
+    def transaction(self, commit_at_request: int | None = None) -> Transaction:
+        """Changes stamped now, visible at `tx.commit()` (records committed late); with
+        `commit_at_request=N` the sandbox commits when its N-th request (1-based, log order)
+        arrives, before answering it."""
+        tx = Transaction(self._store)
+        if commit_at_request is not None:
+            def commit_when_due(_sb: SapSandbox, record: RequestRecord) -> None:
+                if not tx.committed and record.number >= commit_at_request:
+                    tx.commit()
+            self.on_request(commit_when_due)
+        return tx
 
     def get(self, entity_set: str, key: Any) -> dict[str, Any]:
         return self._store.get(entity_set, key)

@@ -37,6 +37,7 @@ class EntitySet:
     records: dict[Any, Record] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # SAP's properties (+ UDFs) -> type
     next_key: int = 1
+    reserved: set[Any] = field(default_factory=set)  # keys of prepared, not yet committed records
 
 
 # Entity set name -> (key field, key is a string)
@@ -70,9 +71,10 @@ class Store:
 
     def __init__(self, data: dict[str, list[Record]], clock: SandboxClock,
                  minute_times: bool = False, schema: Schema | None = None,
-                 numbering: str = "single") -> None:
+                 numbering: str = "single", filter_mode: str = "apply") -> None:
         self.clock = clock
         self.minute_times = minute_times
+        self.filter_mode = filter_mode
         self.schema = schema or Schema()
         self.numbering = numbering
         self._lock = threading.RLock()
@@ -155,6 +157,21 @@ class Store:
         cases); the HTTP layer passes False, as SAP ignores client-sent stamps.
         """
         with self._lock:
+            rec = self.prepare_create(name, values, keep_given_stamp)
+            self.put(name, rec)
+            return copy.deepcopy(rec)
+
+    def put(self, name: str, rec: Record) -> None:
+        """Store a record prepared earlier (key and stamps already set) as it is."""
+        with self._lock:
+            es = self.entity_set(name)
+            es.records[rec[es.key]] = rec
+            es.reserved.discard(rec[es.key])
+            self._changed()
+
+    def prepare_create(self, name: str, values: Record, keep_given_stamp: bool = True) -> Record:
+        """The record `create` would add, its key reserved, stamped now; not yet visible."""
+        with self._lock:
             es = self.entity_set(name)
             rec = copy.deepcopy(values)
             if es.key not in rec or rec[es.key] is None:
@@ -162,7 +179,7 @@ class Store:
                     raise ValueError(f"{name} needs its key {es.key}")
                 rec[es.key] = es.next_key
             key = rec[es.key]
-            if key in es.records:
+            if key in es.records or key in es.reserved:
                 raise ValueError(f"{name}({key!r}) already exists")
             self._check_properties(es, rec)
             if not es.key_is_text:
@@ -175,9 +192,8 @@ class Store:
             self._stamp(name, rec, values, keep_given_stamp)
             for udf in self.schema.udfs.get(es.type_name, {}):
                 rec.setdefault(udf, None)
-            es.records[key] = rec
-            self._changed()
-            return copy.deepcopy(rec)
+            es.reserved.add(key)
+            return rec
 
     def _check_properties(self, es: EntitySet, rec: Record) -> None:
         """SAP refuses a property its type lacks (a UDF the company never created included)."""
@@ -199,6 +215,14 @@ class Store:
     def update(self, name: str, key: Any, values: Record, keep_given_stamp: bool = True) -> Record:
         """Change fields of a record (a new dict replaces the old), stamped with the SAP clock."""
         with self._lock:
+            rec = self.prepare_update(name, key, values, keep_given_stamp)
+            self.put(name, rec)
+            return copy.deepcopy(rec)
+
+    def prepare_update(self, name: str, key: Any, values: Record,
+                       keep_given_stamp: bool = True) -> Record:
+        """The record `update` would store, stamped now; not yet visible."""
+        with self._lock:
             es = self.entity_set(name)
             old = es.records.get(key)
             if old is None:
@@ -208,9 +232,7 @@ class Store:
             rec[es.key] = key
             self._check_properties(es, rec)
             self._stamp(name, rec, values, keep_given_stamp)
-            es.records[key] = rec
-            self._changed()
-            return copy.deepcopy(rec)
+            return rec
 
     def delete(self, name: str, key: Any) -> None:
         with self._lock:
@@ -237,8 +259,10 @@ class Store:
             version = self._version
         # Filter and sort outside the lock: records are never mutated in place.
         if filter_text:
-            pred = compile_filter(filter_text, fields, name, self.minute_times)
-            records = [r for r in records if pred(r)]
+            pred = compile_filter(filter_text, fields, name, self.minute_times,
+                                  ignore_times=self.filter_mode == "ignore-time")
+            if self.filter_mode != "ignore-all":  # parsed (a bad one is still a 400), unused
+                records = [r for r in records if pred(r)]
         # One stable sort per run of same-direction keys, last run first (then by key order).
         for names, descending in reversed(_direction_runs(parse_orderby(orderby, fields, name))):
             getter = operator.itemgetter(*names)
