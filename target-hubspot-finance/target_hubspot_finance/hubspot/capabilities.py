@@ -95,9 +95,10 @@ def payments_support(client: HubSpotClient) -> PaymentsSupport:
                                "payments object and the target's payment properties present: "
                                "payments_mode: commerce_payments")
     return PaymentsSupport(True, None, "commerce_payments",
-                           "payments object available; the target creates its payment "
-                           "properties at start (a portal that refuses custom properties on "
-                           "payments stops that run: then use payments_mode: properties)")
+                           "payments object available: payments_mode: commerce_payments "
+                           "(the target creates its payment properties at start; a portal "
+                           "that refuses custom properties on payments stops that run with "
+                           "one line: then use payments_mode: properties)")
 
 
 class PaymentsModeError(Exception):

@@ -12,7 +12,9 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from target_hubspot_finance import mapping
+from target_hubspot_finance.hubspot.capabilities import payments_mode_problem
 from target_hubspot_finance.hubspot.client import HubSpotClient
+from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError, RetryableError
 
 LOGGER = logging.getLogger("target_hubspot_finance.properties")
 
@@ -24,7 +26,28 @@ class PropertySetupError(Exception):
 def ensure_properties(client: HubSpotClient, object_types: Sequence[str],
                       property_map: Mapping[str, Mapping[str, str | None]] | None = None
                       ) -> dict[str, int]:
-    """Create the group and missing custom properties; return how many were created per type."""
+    """Create the group and missing custom properties; return how many were created per type.
+
+    Payments go first: a portal without the payments object, or that refuses custom properties
+    on it (both undocumented or conditional, hubspot/capabilities.py), stops the run here with
+    one line naming `payments_mode`, before anything is written.
+    """
+    created: dict[str, int] = {}
+    for object_type in sorted(object_types, key=lambda t: t != "commerce_payments"):
+        if object_type == "commerce_payments":
+            try:
+                created.update(_ensure(client, [object_type], property_map))
+            except (FatalHubSpotError, RetryableError):
+                raise
+            except HubSpotError as exc:
+                raise PropertySetupError(payments_mode_problem(exc)) from exc
+            continue
+        created.update(_ensure(client, [object_type], property_map))
+    return created
+
+
+def _ensure(client: HubSpotClient, object_types: Sequence[str],
+            property_map: Mapping[str, Mapping[str, str | None]] | None) -> dict[str, int]:
     created: dict[str, int] = {}
     for object_type in object_types:
         wanted = mapping.custom_definitions(object_type, property_map)
