@@ -632,8 +632,15 @@ def _payment_sums(record: Mapping[str, Any], foreign: bool) -> dict[str, float]:
     if foreign and cash is None:
         cash = doc_amount(record, "CashSum", foreign, f"payment {record.get('DocNum')}")
     return {"bank transfer": field_num(record, "TransferSum") or 0.0, "cash": cash or 0.0,
-            "check": field_num(record, "CheckSum") or 0.0,
-            "credit card": field_num(record, "CreditSum") or 0.0}
+            "check": _rows_sum(record, "CheckSum", "PaymentChecks"),
+            "credit card": _rows_sum(record, "CreditSum", "PaymentCreditCards")}
+
+
+def _rows_sum(record: Mapping[str, Any], name: str, rows: str) -> float:
+    """Check and card amounts: SAP's Payment holds them in `PaymentChecks[].CheckSum` and
+    `PaymentCreditCards[].CreditSum` (b1sl models); a flat field (older tap output) counts too."""
+    flat = field_num(record, name) or 0.0
+    return flat + sum(field_num(row, name) or 0.0 for row in record.get(rows) or [])
 
 
 def payment_method(record: Mapping[str, Any], local: str | None = None) -> str | None:
@@ -748,6 +755,33 @@ def map_payment(record: Mapping[str, Any], app: Application,
         "sap_applied_to": app.applied_to,
         "sap_applied_local": money(app.local_amount),
         "sap_cancelled": boolean(cancelled),
+    })
+
+
+CREDIT_PAYMENT_PREFIX = "credit-"  # sap_payment_key of a credit as a HubSpot payment
+CREDIT_NOTE_METHOD = "credit note"
+
+
+def map_credit_payment(record: Mapping[str, Any], app: Application,
+                       namespace: str | None = None) -> dict[str, Any]:
+    """A credit note's amount on one invoice as a HubSpot payment (method `credit note`,
+    upsert key `sap_payment_key` = credit-<CN DocEntry>-<invoice DocEntry>), in the invoice's
+    currency. Why a payment: HubSpot has no credit note object, and a payment associated with
+    an invoice is what lowers the invoice's balance due (payments guide)."""
+    doc_num = text(record.get("DocNum"))
+    return _clean({
+        "sap_payment_key": namespaced(namespace, CREDIT_PAYMENT_PREFIX + app.source_key),
+        "hs_initial_amount": app.amount,
+        "hs_initiated_date": sap_datetime(record.get("DocDate")),
+        "hs_currency_code": app.currency or None,
+        "hs_payment_method": CREDIT_NOTE_METHOD,
+        "hs_latest_status": "succeeded",
+        "hs_internal_comment": (f"Cancelled in SAP (credit note {doc_num})"
+                                if is_cancelled(record) else None),
+        "sap_card_code": text(record.get("CardCode")),
+        "sap_invoice_doc_entry": app.invoice_key,
+        "sap_applied_to": f"credit note {doc_num}",
+        "sap_cancelled": boolean(is_cancelled(record)),
     })
 
 

@@ -51,3 +51,38 @@ def test_a_foreign_invoice_is_voided_by_a_full_credit_in_its_own_currency(hubspo
     inv = by(hs, "invoices", "sap_doc_num")["4001"]
     assert float(inv["sap_credited_amount"]) == pytest.approx(220.0)
     assert inv["hs_invoice_status"] == "voided"
+
+
+def test_a_partial_credit_lowers_hubspots_balance_due_in_a_later_run(hubspot_sandbox,
+                                                                     target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)])))
+    run(cfg(target_config), messages(("credit_notes", [credit_note(1, 1, amount=50.0)])))
+    inv = by(hs, "invoices", "sap_doc_num")["4001"]
+    assert float(inv["hs_balance_due"]) == pytest.approx(165.0)  # 220 - 55 credited
+    assert inv["hs_invoice_status"] == "open"
+    (credit,) = hs.objects("commerce_payments")
+    assert credit["properties"]["hs_payment_method"] == "credit note"
+    assert credit["properties"]["sap_payment_key"] == "credit-1-1"
+
+
+def test_a_credit_arriving_before_its_invoice_lowers_the_balance_when_the_invoice_comes(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("credit_notes", [credit_note(1, 1, amount=50.0)])))
+    run(cfg(target_config), messages(("invoices", [invoice(1)])))
+    inv = by(hs, "invoices", "sap_doc_num")["4001"]
+    assert float(inv["hs_balance_due"]) == pytest.approx(165.0)
+    assert float(inv["sap_credited_amount"]) == pytest.approx(55.0)
+
+
+def test_credits_make_no_payment_objects_in_payments_mode_properties(hubspot_sandbox,
+                                                                     target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties")
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)])))
+    run(config, messages(("credit_notes", [credit_note(1, 1, amount=200.0)])))
+    assert hs.objects("commerce_payments") == []
+    assert by(hs, "invoices", "sap_doc_num")["4001"]["hs_invoice_status"] == "voided"

@@ -127,3 +127,11 @@ def test_non_finite_numbers_are_refused_with_the_field_named(value):
     with pytest.raises(mapping.MappingError, match="not a finite number"):
         mapping.apply_property_map("companies", {}, {"Extra": float(value)},
                                    {"companies": {"field:Extra": "sap_extra"}})
+
+
+def test_check_and_card_amounts_in_their_collections_count_as_money_received():
+    record = payment(6, applies=[(1, 100.0)], TransferSum=0.0, CheckSum=None, CreditSum=None)
+    record["PaymentChecks"] = [{"LineNum": 0, "CheckSum": 60.0}]
+    record["PaymentCreditCards"] = [{"LineNum": 0, "CreditSum": 40.0}]
+    assert mapping.payment_total(record) == 100.0
+    assert [a.source_key for a in mapping.payment_applications(record)] == ["6-0"]  # no rest

@@ -9,7 +9,12 @@ send the invoice again. A cancelled credit note credits 0; SAP's cancellation do
 (CancelStatus csCancellation) is skipped, never counted as a second credit.
 The amounts live in the ledger (`applications`), so an invoice synced later — or re-synced —
 gets the same figures (credit-before-invoice works).
-Call plan: one invoice batch update per 100 credited invoices HubSpot already holds.
+With `payments_mode: commerce_payments` each credit is also a HubSpot payment of method
+`credit note` on its invoice (`sap_payment_key` credit-<CN DocEntry>-<invoice DocEntry>): HubSpot
+has no credit note object, and a payment associated with an invoice is what lowers its balance
+due, so a partial credit lowers `hs_balance_due` by the credit (its amount paid includes it).
+Call plan: one invoice batch update per 100 credited invoices HubSpot already holds; with
+commerce payments one upsert per 100 credits and one association call per 100 new links.
 """
 
 from __future__ import annotations
@@ -69,11 +74,11 @@ class CreditNotesSink(HubSpotSink):
         items = self._invoice_updates(invoices, {rt.key(latest[k].get("CardCode"))
                                                  for k in changed})
         failed: dict[str, Any] = {}
+        rt.ensure_ready()
         if items:
-            rt.ensure_ready()
             written = batches.update(rt.client, "invoices", items)
             failed = written.failed
-        errors: dict[str, Any] = {}
+        errors = self._credit_payments(latest, changed, invoices)
         for key, apps in changed.items():
             bad_invoice = next((failed[rt.key(a.invoice_key)] for a in apps
                                 if rt.key(a.invoice_key) in failed), None)
@@ -91,6 +96,59 @@ class CreditNotesSink(HubSpotSink):
         if errors:
             events += self.fail(latest, errors)
         self.done(events)
+
+    def _credit_payments(self, latest: dict[str, dict],
+                         changed: dict[str, list[mapping.Application]],
+                         invoices: dict) -> dict[str, Any]:
+        """`payments_mode: commerce_payments`: each credit also as a HubSpot payment (method
+        `credit note`) associated with its invoice, so HubSpot's balance due drops by it; one
+        upsert per 100 credits, one association call per 100 new pairs. An invoice not in
+        HubSpot yet gets its link when it is synced (pending links, as for payments).
+        Returns the credit notes that failed, with HubSpot's answer."""
+        rt = self.rt
+        if rt.payments_mode != "commerce_payments":
+            return {}
+        items: dict[str, tuple[str, dict]] = {}
+        owner: dict[str, tuple[str, mapping.Application]] = {}
+        for key, apps in changed.items():
+            for app in apps:
+                props = mapping.apply_property_map("commerce_payments", mapping.map_credit_payment(
+                    latest[key], app, rt.namespace), latest[key], rt.property_map)
+                pkey = rt.key(mapping.CREDIT_PAYMENT_PREFIX + app.source_key)
+                items[pkey], owner[pkey] = (props["sap_payment_key"], props), (key, app)
+        written = batches.upsert(rt.client, "commerce_payments", "sap_payment_key", items)
+        errors: dict[str, Any] = {}
+        for pkey, err in written.failed.items():
+            errors.setdefault(owner[pkey][0], {"credit_payment": pkey, **err})
+        for pkey in items:
+            if pkey not in written.ids:
+                errors.setdefault(owner[pkey][0], reason(
+                    f"HubSpot neither confirmed nor refused credit payment {pkey}"))
+        pairs: dict[tuple[str, str], str] = {}
+        waiting: list[tuple[str, str]] = []
+        for pkey, pid in written.ids.items():
+            key, app = owner[pkey]
+            inv = rt.key(app.invoice_key)
+            if key in errors:
+                continue
+            if inv in invoices:
+                pairs[(pid, invoices[inv].hubspot_id)] = key
+            else:
+                waiting.append((pid, inv))
+        new = set(pairs) - rt.ledger.known_links("commerce_payments", "invoices", pairs)
+        if new:
+            failures = rt.client.associate_default("commerce_payments", "invoices", sorted(new))
+            for failure in failures:
+                for pair in failure.get("pairs") or [list(p) for p in new]:
+                    key = pairs.get((str(pair[0]), str(pair[1])))
+                    if key:
+                        errors.setdefault(key, {"link": f"credit payment {pair[0]} → invoice "
+                                                        f"{pair[1]}", **failure})
+            rt.ledger.record_links("commerce_payments", "invoices",
+                                   [p for p in new if pairs[p] not in errors])
+        if waiting:
+            rt.ledger.add_pending("commerce_payments", "invoices", waiting)
+        return errors
 
     def _invoice_updates(self, invoices: dict, cards: set[str]) -> dict[str, tuple[str, dict]]:
         """Credited amount and numbers for each credited invoice HubSpot holds, and `voided`
