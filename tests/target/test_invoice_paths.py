@@ -13,6 +13,13 @@ import pytest
 from target_factory import customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import ledger_rows
 
+from hubspot_sandbox import HubSpotSandbox
+from target_hubspot_finance.hubspot.capabilities import unset_currencies
+from target_hubspot_finance.hubspot.client import HubSpotClient
+from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+TOKEN = "pat-sandbox-0000-test-token-do-not-log"
+
 N = 30  # invoices 1..N; every third is paid in full in SAP (PaidToDate = DocTotal)
 
 
@@ -74,3 +81,29 @@ def test_every_invoice_reaches_its_status_once_whichever_path_the_portal_takes(
                 for o in hs.objects("invoices")}
     assert len(statuses) == N + 9
     assert all(statuses[n] == ("paid" if n % 3 == 0 else "open") for n in range(N + 1, N + 10))
+
+
+@pytest.mark.parametrize("way", ["refuse", "accept"])
+def test_an_invoice_in_a_currency_the_account_lacks(tmp_path, way: str) -> None:
+    """USD-only account: HubSpot refusing the EUR invoice dead-letters it alone, with a reason
+    that names EUR; an account that accepts it gets it. The probe `check` uses lists EUR."""
+    with HubSpotSandbox(token=TOKEN, currencies=(), unset_currency=way) as hs:
+        config = {"access_token": TOKEN, "api_base_url": hs.url,
+                  "ledger_url": f"sqlite:///{tmp_path / 'l.db'}"}
+        eur = invoice(2, DocCurrency="EUR", DocRate=1.1, DocTotalFc=200.0, VatSumFc=18.18,
+                      PaidToDateFC=0.0)
+        for line in eur["DocumentLines"]:
+            line.update(Currency="EUR", RowTotalFC=90.91)
+        run(config, messages(("business_partners", [customer(1)]),
+                             ("invoices", [invoice(1), eur])))
+        written = sorted(o["properties"]["hs_currency"] for o in hs.objects("invoices"))
+        lacking = unset_currencies(HubSpotClient(hs.url, TOKEN, RateLimiter(100)),
+                                   ["USD", "EUR", "eur", None])
+    assert lacking == ["EUR"]
+    dead = ledger_rows(config, "dead_letter")
+    if way == "refuse":
+        assert written == ["USD"]
+        assert [d["doc_num"] for d in dead] == ["4002"]
+        assert "HubSpot refused currency EUR" in str(dead[0]["error"])
+    else:
+        assert written == ["EUR", "USD"] and dead == []

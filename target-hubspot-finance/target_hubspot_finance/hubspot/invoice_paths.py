@@ -22,6 +22,7 @@ from target_hubspot_finance.hubspot import batches
 from target_hubspot_finance.hubspot.capabilities import (
     OPEN_ON_CREATE,
     PAID_SETTABLE,
+    refused_currency,
     refuses_status,
 )
 
@@ -47,6 +48,19 @@ def _merge(into: Written, other: Written) -> None:
     into.failed.update(other.failed)
     into.conflicts.update(other.conflicts)
     into.missing += [k for k in other.missing if k not in into.missing]
+
+
+def _name_currency(written: Written) -> Written:
+    """A refusal of `hs_currency` says which currency and what to do (the account's currencies
+    are set up in HubSpot; whether the API refuses others is undocumented: both handled)."""
+    for key, err in list(written.failed.items()):
+        currency = refused_currency(err)
+        if currency and isinstance(err, dict):
+            written.failed[key] = {**err, "message": (
+                f"HubSpot refused currency {currency}: it is not one of this account's "
+                f"currencies; add {currency} in HubSpot (Settings > Account defaults > "
+                f"Currencies), then replay. HubSpot said: {err.get('message', '')}")[:2000]}
+    return written
 
 
 def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -> Written:
@@ -88,7 +102,7 @@ def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -
                 written.failed[key] = opened.failed.get(key) or {
                     "category": "TARGET",
                     "message": f"created as draft; HubSpot did not set status {want[key]}"}
-    return written
+    return _name_currency(written)
 
 
 def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
@@ -109,4 +123,4 @@ def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
             k: (sent[k][0], _with_status(sent[k][1], "open")) for k in refused}))
     elif any(k in written.ids for k in tried_paid):
         memo.set(PAID_SETTABLE, True)
-    return written
+    return _name_currency(written)
