@@ -9,8 +9,11 @@
 4. the same job runs again and must write nothing to HubSpot (the sandbox's request log counts);
 5. the sandboxes stop, also on Ctrl-C or failure.
 
-Everything the demo writes lives in .demo/ (Meltano's system database with the state, the
-target's ledger, the run logs), wiped at the start so every demo starts from the same point.
+The target's ledger and the run logs live in .demo/, wiped at the start so every demo starts
+from the same point. The bookmarks go where Meltano keeps them by default, the project's system
+database (.meltano/meltano.db), so `meltano state list` and `meltano state get` typed next in the
+project show what the demo printed; the demo clears its own state id before run 1 (its HubSpot
+sandbox starts empty, so an older bookmark would skip records).
 """
 
 from __future__ import annotations
@@ -73,13 +76,14 @@ def free_or_any(port: int) -> int:
 
 
 def meltano_env(overrides: dict[str, str]) -> dict[str, str]:
-    """The environment `meltano` runs in: this venv first on PATH, state and ledger in .demo/."""
+    """The environment `meltano` runs in: this venv first on PATH, the ledger in .demo/, the
+    state in the project's default system database (what a plain `meltano state list` reads)."""
     env = dict(os.environ)
+    env.pop("MELTANO_DATABASE_URI", None)
     env.update({
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "MELTANO_PROJECT_ROOT": str(ROOT),
         "MELTANO_ENVIRONMENT": ENVIRONMENT,
-        "MELTANO_DATABASE_URI": f"sqlite:///{DEMO_DIR / 'meltano.db'}",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "TARGET_HUBSPOT_FINANCE_LEDGER_URL": ledger_url(),
     })
@@ -206,6 +210,7 @@ def demo(args: argparse.Namespace) -> int:
         env = meltano_env({"TAP_SAPB1_SERVICE_LAYER_URL": sap.url,
                            "TARGET_HUBSPOT_FINANCE_API_BASE_URL": hubspot.url})
 
+        meltano(["state", "clear", "--force", STATE_ID], env, "state-clear.log")
         step(f"Run 1: meltano run {JOB}   (tap-sapb1 -> sap-to-hubspot-rules -> "
              "target-hubspot-finance)")
         first = run_job(env, hubspot, 1)
@@ -225,7 +230,8 @@ def demo(args: argparse.Namespace) -> int:
         print(report.call_summary("run 2", second.writes, second.calls, second.throttled,
                                   second.seconds))
 
-    step("Sandboxes stopped. Logs, state and ledger are in .demo/")
+    step("Sandboxes stopped. Logs and ledger are in .demo/; the bookmarks in the project's "
+         f"Meltano database (`meltano state get {STATE_ID}`)")
     if first.writes == 0:
         print("FAILED: run 1 wrote nothing to HubSpot")
         return 1
