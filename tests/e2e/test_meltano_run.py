@@ -32,16 +32,37 @@ def test_job_through_the_mapper_fills_hubspot_and_keeps_bookmarks(meltano_projec
     assert not leaked, f"FederalTaxID reached HubSpot: {sorted(leaked)[:3]}"
 
     invoices = hubspot_sandbox.objects("invoices")
-    assert len(invoices) == len(sap_sandbox.all("Invoices"))
-    # The mapper's fields arrive: IsOverdue as sap_is_overdue, OpenAmount as the open balance;
+    sap_invoices = {str(i["DocEntry"]): i for i in sap_sandbox.all("Invoices")
+                    if i.get("CancelStatus") != "csCancellation"}  # SAP's reversal documents
+    assert len(invoices) == len(sap_invoices)
+    # The mapper's fields arrive: IsOverdue as sap_is_overdue, OpenAmount as the open balance
+    # (in the invoice's own currency: SAP's Fc amounts on an EUR invoice of this USD company);
     # its dropped Comments never do.
     assert {i["properties"].get("sap_is_overdue") for i in invoices} == {"true", "false"}
-    sap_open = {str(i["DocNum"]): float(i["DocTotal"]) - float(i["PaidToDate"])
-                for i in sap_sandbox.all("Invoices")}
+    credited: dict[str, float] = {}  # per invoice, in its own currency (tax included)
+    for note in sap_sandbox.all("CreditNotes"):
+        if note.get("CancelStatus") in ("csYes", "csCancellation"):
+            continue
+        amount = note["DocTotalFc"] if note["DocCurrency"] != "USD" else note["DocTotal"]
+        for entry in {str(ln["BaseEntry"]) for ln in note["DocumentLines"]
+                      if ln.get("BaseType") == 13}:
+            credited[entry] = credited.get(entry, 0.0) + amount
     for inv in invoices:
         props = inv["properties"]
-        assert abs(float(props["sap_open_balance"]) - sap_open[props["sap_doc_num"]]) < 0.01
+        sap = sap_invoices[props["sap_doc_entry"]]
+        foreign = sap["DocCurrency"] != "USD"
+        total = sap["DocTotalFc"] if foreign else sap["DocTotal"]
+        paid = sap["PaidToDateFC"] if foreign else sap["PaidToDate"]
+        assert props["hs_currency"] == sap["DocCurrency"]
+        assert abs(float(props["sap_open_balance"]) - (total - paid)) < 0.01
+        assert abs(float(props["hs_amount_billed"]) - total) < 0.05  # lines + tax, own currency
+        # HubSpot's balance due: billed less payments and credits, all in the invoice's currency
+        due = total - paid - credited.get(props["sap_doc_entry"], 0.0)
+        assert abs(float(props["hs_balance_due"]) - due) < 0.05, (props, due)
+        if sap.get("CancelStatus") == "csYes":  # draft while its customer has no contact
+            assert props["hs_invoice_status"] in ("voided", "draft")
         assert not props.get("hs_comments")
+    assert any(i["DocCurrency"] == "EUR" for i in sap_invoices.values())
     linked = {from_id for from_id, _, _ in hubspot_sandbox.associations("invoices", "companies")}
     assert linked == {inv["id"] for inv in invoices}
     assert hubspot_sandbox.associations("invoices", "line_items")
