@@ -10,8 +10,10 @@ from tools_pipeline import SAP_PASSWORD, run_target, tap_messages
 
 from target_hubspot_finance.commands.reconcile import reconcile
 
+# No credit notes: the SAP sandbox leaves a credited invoice's PaidToDate as it was while the
+# target counts the credit, a disagreement of its own (NOTES.md, H7 22:25).
 SPEC = {"seed": 7, "customers": 8, "suppliers": 1, "leads": 1, "invoices": 30,
-        "credit_notes": 2, "payments": 12}
+        "credit_notes": 0, "payments": 12}
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_two_companies_with_equal_codes_stay_apart_in_one_portal(
     target_us = {**target_config, "key_namespace": "SBODEMOUS"}
     target_gb = {**target_config, "key_namespace": "SBODEMOGB"}  # one ledger for both
     run_target(target_us, tap_messages(us))
-    run_target(target_gb, tap_messages(gb))
+    run_target({**target_gb, "new_key_namespace": True}, tap_messages(gb))  # GB's first run
 
     codes = Counter(c["properties"]["sap_card_code"] for c in hubspot_sandbox.objects("companies"))
     assert set(codes) == {f"{ns}:{c}" for ns in ("SBODEMOUS", "SBODEMOGB") for c in customers}
@@ -78,3 +80,46 @@ def test_without_a_namespace_the_second_company_would_overwrite_the_first(
     assert set(codes.values()) == {1}
     assert len(codes) == len({bp["CardCode"] for bp in first_sap.all("BusinessPartners")
                               if bp["CardType"] == "cCustomer"})
+
+
+def test_replay_of_one_company_touches_only_its_own_dead_letter(
+        first_sap, second_sap, hubspot_sandbox, target_config, tmp_path):
+    """One shared ledger, two companies' customers refused: GB's `replay list` and `replay run`
+    (the console script) see and send only GB's rows; US's rows wait for US's replay."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from test_replay import SEGMENT, add_segment_property, dead, set_segment_options
+
+    add_segment_property(hubspot_sandbox, ["none-yet"])
+    mapped = {**target_config, "property_map": {"companies": {"field:GroupCode": SEGMENT}}}
+    configs = {}
+    for ns, sb in (("SBODEMOUS", first_sap), ("SBODEMOGB", second_sap)):
+        configs[ns] = {**mapped, "key_namespace": ns}
+        # the second company in a shared ledger says so on its first run (ledger.py)
+        run_target({**configs[ns], "new_key_namespace": ns == "SBODEMOGB"},
+                   tap_messages(tap_cfg(sb, ns)))
+        (tmp_path / f"{ns}.json").write_text(json.dumps(configs[ns]))
+    failed = {r["sap_key"] for r in dead(mapped) if r["stream"] == "business_partners"}
+    assert {k.split(":")[0] for k in failed} == {"SBODEMOUS", "SBODEMOGB"}
+    set_segment_options(hubspot_sandbox, sorted({str(bp["GroupCode"]) for bp in
+                                                 first_sap.all("BusinessPartners")}))
+
+    def replay(*args: str) -> subprocess.CompletedProcess:
+        script = Path(sys.executable).parent / "target-hubspot-finance-replay"
+        return subprocess.run([str(script), "--config", str(tmp_path / "SBODEMOGB.json"), *args],
+                              capture_output=True, text=True, timeout=300)
+
+    listing = replay("list")
+    assert listing.returncode == 0, listing.stderr
+    rows = [line.split()[1] for line in listing.stdout.splitlines()[1:-1]]
+    assert rows and all(key.startswith("SBODEMOGB:") for key in rows)
+    done = replay("run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SBODEMOUS" not in done.stdout
+    left = {r["sap_key"] for r in dead(mapped) if r["stream"] == "business_partners"}
+    assert left == {k for k in failed if k.startswith("SBODEMOUS:")}
+    codes = Counter(c["properties"]["sap_card_code"] for c in hubspot_sandbox.objects("companies"))
+    assert set(codes.values()) == {1}

@@ -38,6 +38,7 @@ from target_hubspot_finance.commands.settings import config_option
 SAP_INVOICE_FIELDS = ["DocEntry", "DocNum", "CardCode", "DocCurrency", "DocRate", "DocTotal",
                       "DocTotalFc", "PaidToDate", "PaidToDateFC", "DocumentStatus", "Cancelled",
                       "CancelStatus", "UpdateDate"]
+DATE_FIELDS = {"DocDate", "UpdateDate"}
 # SAP's Payment has no UpdateDate: the tap's first run takes payments by DocDate >= start_date.
 SAP_PAYMENT_FIELDS = ["DocEntry", "DocNum", "CardCode", "DocDate", "Cancelled"]
 
@@ -118,13 +119,19 @@ def _in_window(doc: dict, start: date | None) -> bool:
 def read_sap(tap_config: dict, local_currency: str | None = None) -> SapSide:
     """Customers, invoices and payments from SAP through tap-sapb1's session and paging, cut to
     the pipeline's window (`start_date`)."""
+    from tap_sapb1.paging import sap_date
     from tap_sapb1.tap import TapSAPB1
 
     tap = TapSAPB1(config=tap_config, validate_config=True)
     try:
         def read(stream: str, fields: list[str]) -> list[dict]:
-            # The tap's whole-entity-set reader (paging, retries, re-login), on any of its streams.
-            return tap.streams[stream].read_all(fields)
+            # The tap's whole-entity-set reader (paging, retries, re-login), on any of its streams;
+            # dates as YYYY-MM-DD whatever form SAP serves them in (ISO or /Date(ms)/).
+            rows = tap.streams[stream].read_all(fields)
+            for row in rows:
+                for name in DATE_FIELDS & row.keys():
+                    row[name] = sap_date(row[name])
+            return rows
 
         partners = read("business_partners", ["CardCode", "CardType"])
         invoices = read("invoices", SAP_INVOICE_FIELDS)
