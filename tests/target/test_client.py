@@ -44,13 +44,33 @@ def test_throttling_and_server_errors_are_retried_until_written(ready, kind):
     assert len(ready.objects("companies")) == 1
 
 
+# A "timeout" fault holds HubSpot's answer until the sandbox stops (delay 600 s): the client's
+# timeout (3 s) always fires first, however busy the machine, and nothing waits on a wall clock.
+HELD = 600.0
+
+
 def test_a_timeout_and_a_dropped_connection_are_retried(ready):
-    client = client_for(ready, timeout=0.5)
-    ready.add_fault(kind="timeout", at=[1], delay=1.5, path_contains="/batch/upsert")
+    client = client_for(ready, timeout=3.0)
+    ready.add_fault(kind="timeout", at=[1], delay=HELD, path_contains="/batch/upsert")
     ready.add_fault(kind="drop", at=[2], path_contains="/batch/upsert")
     written = upsert_one(client)
-    assert "C1" in written.ids
-    assert len(ready.objects("companies")) == 1  # the timed-out write was not doubled
+    assert client.retries == 2  # the held answer is logged only when the sandbox stops
+    [company] = ready.objects("companies")  # the timed-out write was not doubled...
+    assert written.ids["C1"] == company["id"]
+    assert written.new["C1"] is False  # ...though it did create the company: the retry found it
+
+
+def test_a_timed_out_create_is_not_doubled_by_its_retry(ready):
+    """A create HubSpot applied but never answered: the retry meets the unique key taken and
+    reports that very object (`conflicts`), so the caller updates it instead of making another."""
+    client = client_for(ready, timeout=3.0)
+    ready.add_fault(kind="timeout", at=[1], delay=HELD, path_contains="/batch/create")
+    written = batches.create(client, "companies",
+                             {"C1": ({"sap_card_code": "C1", "name": "Acme"}, [])},
+                             key_property="sap_card_code")
+    [company] = ready.objects("companies")
+    assert client.retries == 1
+    assert written.conflicts == {"C1": company["id"]} and written.failed == {}
 
 
 def test_retries_stop_at_max_retries_with_a_clear_error_and_no_token(ready):

@@ -60,8 +60,9 @@ def test_a_write_hubspot_applied_but_never_confirmed_is_not_duplicated(
     """The answer to the invoice create is lost (timeout): the run dies, or retries; HubSpot
     already holds the invoices. The rerun (or the retry) finds them by their unique key."""
     hs = hubspot_sandbox
-    hs.add_fault(kind="timeout", at=[1], delay=2.0, path_contains="/objects/invoices/batch/create")
-    config = cfg(target_config, request_timeout=0.5, max_retries=retries)
+    # the answer is held until the sandbox stops: the 3 s client timeout always fires first
+    hs.add_fault(kind="timeout", at=[1], delay=600, path_contains="/objects/invoices/batch/create")
+    config = cfg(target_config, request_timeout=3, max_retries=retries)
     error, states = run_until_failure(config, records())
     if retries == 0:
         assert isinstance(error, RetryableError) and states == []
@@ -142,10 +143,11 @@ def test_random_faults_on_every_kind_of_call_lose_and_duplicate_nothing(
     happened): the run still ends with exactly one object per SAP key and every link."""
     hs = hubspot_sandbox
     for i, kind in enumerate(("500", "503", "429", "drop", "timeout")):
-        hs.add_fault(kind=kind, rate=0.02, seed=i, delay=1.0, path_contains="/crm/")
+        hs.add_fault(kind=kind, rate=0.02, seed=i, delay=600, path_contains="/crm/")
     invoices = [invoice(i, card=1 + i % 7, lines=1 + i % 2) for i in range(1, 251)]
     payments = [payment(i, card=1 + i % 7, applies=[(i, 5.0)]) for i in range(1, 251)]
-    config = cfg(target_config, request_timeout=0.4, max_retries=8, batch_size_rows=60)
+    # a lost answer is held until the sandbox stops; 3 s leaves every real answer time to come
+    config = cfg(target_config, request_timeout=3, max_retries=8, batch_size_rows=60)
     error, states = run_until_failure(config, messages(
         ("business_partners", [customer(c) for c in range(1, 8)]), ("invoices", invoices),
         ("incoming_payments", payments), state={"done": 1}))
