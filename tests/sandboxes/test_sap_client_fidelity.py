@@ -23,6 +23,7 @@ SPEC = DataSpec(seed=13, customers=40, suppliers=4, leads=4, invoices=230, credi
                 payments=80)
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
+EPOCH = re.compile(r"^/Date\(\d+\)/$")
 
 
 def client(sb: SapSandbox, version: str = "v1", **extra) -> B1Client:
@@ -55,7 +56,7 @@ def test_b1sl_relogs_in_when_the_session_dies_mid_stream(sb):
     def kill_once(sandbox, record):
         first_time = not any(r.status == 401 for r in sandbox.requests)
         if record.path.endswith("/Invoices") and record.query.get("$skip") == "100" and first_time:
-            sandbox.kill_sessions()
+            sandbox.kill_sessions("301")  # b1sl re-logs in on the 401
 
     sb.on_request(kill_once)
     with client(sb) as b1:
@@ -73,9 +74,10 @@ def test_b1sl_typed_models_accept_sap_value_forms(sb):
         bp = b1.business_partners.get("C00001")
     expected = sb.get("Invoices", 17)
     for field in ("DocDate", "DocDueDate", "UpdateDate", "CreationDate"):
-        assert DATE.match(raw[field]), (field, raw[field])
+        assert EPOCH.match(raw[field]), (field, raw[field])  # v1's default: /Date(ms)/
     assert TIME.match(raw["UpdateTime"])
     assert inv.doc_date == expected["DocDate"] and inv.update_date == expected["UpdateDate"]
+    assert DATE.match(inv.doc_date)  # b1sl turns SAP's /Date(ms)/ into YYYY-MM-DD
     assert inv.update_time == expected["UpdateTime"]
     assert inv.doc_total == expected["DocTotal"]
     assert inv.cancelled is (expected["Cancelled"] == "tYES")  # b1sl maps tYES/tNO to bool
@@ -102,7 +104,8 @@ def test_b1sl_reports_bad_credentials_as_an_auth_error(sb):
         b1.invoices.get(1)
 
 
-@pytest.mark.parametrize(("form", "wire"), [("iso", "2025-01-01"),
+@pytest.mark.parametrize(("form", "wire"), [("sap", "/Date(1735689600000)/"),
+                                            ("iso", "2025-01-01"),
                                             ("iso-datetime", "2025-01-01T00:00:00Z"),
                                             ("epoch-ms", "/Date(1735689600000)/")])
 def test_date_form_option_serves_each_public_form(form, wire):
@@ -115,3 +118,9 @@ def test_date_form_option_serves_each_public_form(form, wire):
     assert raw["UpdateTime"] == sb.get("Invoices", 3)["UpdateTime"]  # times are never changed
     if form != "iso-datetime":
         assert typed.doc_date == "2025-01-01"  # b1sl normalises /Date(ms)/ to ISO
+
+
+def test_sap_date_form_is_epoch_ms_on_v1_and_iso_on_v2(sb):
+    with client(sb, "v2") as b1:
+        raw = b1.invoices.get_raw(17)
+    assert DATE.match(raw["DocDate"]) and raw["DocDate"] == sb.get("Invoices", 17)["DocDate"]

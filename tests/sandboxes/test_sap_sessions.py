@@ -45,7 +45,7 @@ def test_each_request_restarts_the_idle_timer(sb, sap_login):
 
 def test_v2_invalid_session_uses_the_v2_error_shape(sb, sap_login):
     s = sap_login(sb.url_v2)
-    sb.kill_sessions()
+    sb.kill_sessions("301")
     r = s.get(f"{sb.url_v2}/Invoices", timeout=5)
     assert r.status_code == 401
     err = r.json()["error"]
@@ -62,7 +62,7 @@ def test_flat_session_error_form_for_v1():
 
 def test_kill_sessions_301_forgets_every_session(sb, sap_login):
     a, b = sap_login(sb.url), sap_login(sb.url)
-    assert sb.kill_sessions() == 2
+    assert sb.kill_sessions("301") == 2
     assert a.get(f"{sb.url}/Invoices", timeout=5).status_code == 401
     assert b.get(f"{sb.url}/Invoices", timeout=5).json()["error"]["code"] == 301
 
@@ -103,9 +103,11 @@ def test_missing_login_fields_get_a_400(sb):
     assert r.status_code == 400 and "error" in r.json()
 
 
-def test_route_id_is_optional_by_default_and_required_when_asked(sap_creds):
-    for required in (False, True):
-        with SapSandbox(data=SPEC, require_route_id=required) as sb:
+def test_route_id_is_required_by_default_and_optional_when_asked(sap_creds):
+    for required in (None, False, True):
+        options = {} if required is None else {"require_route_id": required}
+        required = required is not False  # load-balanced (required) unless switched off
+        with SapSandbox(data=SPEC, **options) as sb:
             login = requests.post(f"{sb.url}/Login", json=sap_creds, timeout=5)
             session_only = {"Cookie": f"B1SESSION={login.cookies['B1SESSION']}"}
             both = {"Cookie": f"B1SESSION={login.cookies['B1SESSION']}; "
@@ -116,3 +118,17 @@ def test_route_id_is_optional_by_default_and_required_when_asked(sap_creds):
                 assert r.json()["error"]["code"] == 301
             assert requests.get(f"{sb.url}/ProfitCenters", headers=both,
                                 timeout=5).status_code == 200
+
+
+def test_kill_sessions_defaults_to_the_sandbox_s_session_loss(sap_login):
+    """-5002 unless `session_loss="301"` (the kinder, documented-for-timeouts form) is chosen."""
+    with SapSandbox(data=SPEC) as sb:
+        s = sap_login(sb.url)
+        sb.kill_sessions()
+        assert s.get(f"{sb.url}/Invoices", timeout=5).json()["error"]["code"] == -5002
+    with SapSandbox(data=SPEC, session_loss="301") as sb:
+        s = sap_login(sb.url)
+        sb.kill_sessions()
+        assert s.get(f"{sb.url}/Invoices", timeout=5).status_code == 401
+    with pytest.raises(ValueError):
+        SapSandbox(data=SPEC, session_loss="302")

@@ -84,13 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--session-timeout", type=float, default=1800,
                    help="seconds of idle before a session dies (default 1800 = 30 min)")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated certificate")
-    p.add_argument("--time-filter-precision", choices=("second", "minute"), default="second",
-                   help="compare $filter times to the second, or to the minute as SAP documents")
+    p.add_argument("--time-filter-precision", choices=("second", "minute"), default="minute",
+                   help="compare $filter times to the minute as SAP documents (default), or to "
+                        "the second (kinder)")
+    p.add_argument("--route-id", choices=("required", "optional"), default="required",
+                   help="a request without Login's ROUTEID cookie is an unknown session, as on a "
+                        "load-balanced Service Layer (default), or is accepted (single node)")
     p.add_argument("--session-error-form", choices=("nested", "flat"), default="nested",
                    help="v1 body for an invalid session: nested message object, or flat strings")
-    p.add_argument("--date-form", choices=("iso", "iso-datetime", "epoch-ms"), default="iso",
-                   help="how dates are served: 2024-03-05 (default), 2024-03-05T00:00:00Z, "
-                        "or /Date(ms)/")
+    p.add_argument("--date-form", choices=("sap", "iso", "iso-datetime", "epoch-ms"),
+                   default="sap",
+                   help="how dates are served: sap (default: v1 /Date(ms)/, v2 2024-03-05), "
+                        "iso 2024-03-05, iso-datetime 2024-03-05T00:00:00Z, epoch-ms /Date(ms)/")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", type=parse_fault,
                    help="inject a fault, e.g. 503@3,7 (requests 3 and 7), drop%%0.05 (5%% of "
                         "requests), timeout@2:path=Invoices:delay=8:times=1; repeatable")
@@ -135,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                     host=args.host, port=args.port,
                     time_filter_precision=args.time_filter_precision,
                     session_error_form=args.session_error_form, date_form=args.date_form,
-                    udfs=udfs or None, filter_mode=args.filter_mode)
+                    udfs=udfs or None, filter_mode=args.filter_mode,
+                    require_route_id=args.route_id == "required")
     try:
         for fault in args.fault:
             sb.add_fault(**fault)

@@ -21,7 +21,7 @@ from sap_sandbox.metadata import metadata_xml
 from sap_sandbox.paging import int_option, next_link, page_size
 from sap_sandbox.records import RequestRecord
 from sap_sandbox.rows import json_default
-from sap_sandbox.values import render_record
+from sap_sandbox.values import render_record, wire_form
 
 if TYPE_CHECKING:
     from sap_sandbox.sandbox import SapSandbox
@@ -369,7 +369,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             out["odata.metadata"] = meta
             if query.get("$inlinecount", "").lower() == "allpages":
                 out["odata.count"] = len(rows)
-        out["value"] = [render_record(r, select, sb.date_form) for r in page]
+        form = wire_form(sb.date_form, self._version)
+        out["value"] = [render_record(r, select, form) for r in page]
         remaining = None if top is None else top - len(page)
         more = skip + len(page) < len(rows) and (remaining is None or remaining > 0)
         if more:
@@ -401,7 +402,8 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
     def _single(self, name: str, key: Any, query: dict[str, str]) -> None:
         sb = self.server.sandbox
         select = self._select(name, query)
-        rec = render_record(sb._store.peek(name, key), select, sb.date_form)
+        rec = render_record(sb._store.peek(name, key), select,
+                            wire_form(sb.date_form, self._version))
         if self._version == "v2":
             out = {"@odata.context": f"{self._service_root()}/$metadata#{name}/$entity", **rec}
         else:
@@ -414,4 +416,4 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
             rec = sb._store.create(name, self._json_body(body), keep_given_stamp=False)
         except ValueError as exc:  # a missing or duplicate key
             raise SapError(400, -1000, str(exc)) from None
-        self._send_json(201, render_record(rec, None, sb.date_form))
+        self._send_json(201, render_record(rec, None, wire_form(sb.date_form, self._version)))

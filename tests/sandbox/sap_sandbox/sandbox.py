@@ -34,10 +34,10 @@ class SapSandbox:
                  honour_page_size: bool = True, session_timeout: float = 1800,
                  tls: bool = False, company_db: str = "SBODEMOUS", username: str = "manager",
                  password: str = "S3cr3t-B1-passw0rd!",  # noqa: S107 - the fixed test secret
-                 host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "second",
-                 session_error_form: str = "nested", date_form: str = "iso",
-                 require_route_id: bool = False, udfs: Udfs | None = None,
-                 filter_mode: str = "apply") -> None:
+                 host: str = "127.0.0.1", port: int = 0, time_filter_precision: str = "minute",
+                 session_error_form: str = "nested", date_form: str = "sap",
+                 require_route_id: bool = True, udfs: Udfs | None = None,
+                 filter_mode: str = "apply", session_loss: str = "-5002") -> None:
         self.spec = data or DataSpec()
         # The company's user-defined fields, by SAP type: {"Document": {"U_X": "Edm.String"}}.
         # None: a standard company (no U_* anywhere), as SAP ships it.
@@ -56,6 +56,11 @@ class SapSandbox:
         if session_error_form not in ("nested", "flat"):
             raise ValueError('session_error_form must be "nested" or "flat"')
         self.session_error_form = session_error_form
+        # What kill_sessions() does by default: "-5002" (sessions stay known but answer -5002
+        # until a new Login, as the project brief's SAP does) or "301" (forgotten).
+        if session_loss not in ("301", "-5002"):
+            raise ValueError('session_loss must be "301" or "-5002"')
+        self.session_loss = session_loss
         # Behind SAP's load balancer a request without Login's ROUTEID cookie may reach a node
         # that never saw the session; True answers such a request as an unknown session.
         self.require_route_id = require_route_id
@@ -180,10 +185,11 @@ class SapSandbox:
             self._requests.clear()
 
     # -- disturbances -------------------------------------------------------------------------
-    def kill_sessions(self, answer: str = "301") -> int:
+    def kill_sessions(self, answer: str | None = None) -> int:
         """End every session. "301": they are forgotten (HTTP 401, code 301, as after an idle
-        timeout); "-5002": they stay known but broken (HTTP 400, code -5002) until a new Login."""
-        return self._sessions.kill_all(answer)
+        timeout); "-5002": they stay known but broken (HTTP 400, code -5002) until a new Login.
+        None: the sandbox's `session_loss` ("-5002" unless set)."""
+        return self._sessions.kill_all(answer or self.session_loss)
 
     def add_fault(self, kind: str, at: Iterable[int] | int | None = None, rate: float = 0.0,
                   path_contains: str | None = None, times: int | None = None,

@@ -1,11 +1,12 @@
 """How stored values are written on the wire (SAP's value forms).
 
-Records are stored with dates as 'YYYY-MM-DD' and times as 'HH:MM:SS', the forms the Service
-Layer serves and b1sl-python's typed models read unchanged (README: "Value forms"). The
-`date_form` option serves dates in the two other forms public clients cope with, so a client
-can be tested against them too:
-- "iso-datetime": 'YYYY-MM-DDT00:00:00Z'
-- "epoch-ms": '/Date(1735689600000)/' (the OData v2 JSON form b1sl-python also accepts)
+Records are stored with dates as 'YYYY-MM-DD' and times as 'HH:MM:SS'. The `date_form` option
+says how dates leave the sandbox:
+- "sap" (default): v1 '/Date(1735689600000)/' (b1sl-python: "In responses, dates appear as
+  /Date(ms)/", the OData v2 JSON form SAP uses), v2 'YYYY-MM-DD' (OData v4's Edm.Date form);
+- "iso": 'YYYY-MM-DD' on both (kinder: what b1sl's typed models turn /Date(ms)/ into);
+- "iso-datetime": 'YYYY-MM-DDT00:00:00Z';
+- "epoch-ms": '/Date(1735689600000)/' on both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-DATE_FORMS = ("iso", "iso-datetime", "epoch-ms")
+DATE_FORMS = ("sap", "iso", "iso-datetime", "epoch-ms")
 _EPOCH = date(1970, 1, 1).toordinal()
 
 
@@ -26,9 +27,17 @@ def _date_value(value: Any, form: str) -> Any:
     return f"/Date({days * 86_400_000})/"
 
 
+def wire_form(date_form: str, version: str) -> str:
+    """The concrete form ("iso", "iso-datetime", "epoch-ms") of `date_form` on a version."""
+    if date_form == "sap":
+        return "epoch-ms" if version == "v1" else "iso"
+    return date_form
+
+
 def render_record(record: dict[str, Any], select: list[str] | None,
                   date_form: str = "iso") -> dict[str, Any]:
-    """The record as served: projected to $select (in $select order), dates in `date_form`."""
+    """The record as served: projected to $select (in $select order), dates in `date_form`
+    (a concrete form: see `wire_form`)."""
     out = record if select is None else {name: record.get(name) for name in select}
     if date_form == "iso":
         return out
