@@ -19,10 +19,12 @@ import re
 import weakref
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urljoin
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_sapb1.errors import SapB1Error, SapDataError
 
 logger = logging.getLogger("tap-sapb1.paging")
 
@@ -31,20 +33,48 @@ _APPLIED = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 SAFE_QUERY_CHARS = "$,'():"
 
 
+class PageShapeError(SapDataError):
+    """A 200 answer whose JSON is not an OData page (retrying would not change it)."""
+
+
 def odata_body(response: requests.Response) -> dict:
-    """The JSON body of a page, parsed once (amounts as Decimal, so no float rounding)."""
+    """The JSON body of a page, parsed once (amounts as Decimal, so no float rounding).
+
+    Raises ValueError for a body that is not JSON (a cut-off answer: retried) and
+    PageShapeError for JSON that is not an object.
+    """
     body = _BODIES.get(response)
     if body is None:
         parsed = json.loads(response.content or b"{}", parse_float=decimal.Decimal)
-        body = parsed if isinstance(parsed, dict) else {"value": parsed}
+        if not isinstance(parsed, dict):
+            raise PageShapeError(f"SAP answered {_path(response)} with JSON that is not an "
+                                 f"OData page (a {type(parsed).__name__}): is a proxy answering "
+                                 "in the Service Layer's place?")
+        body = parsed
         _BODIES[response] = body
     return body
 
 
+def _path(response: requests.Response) -> str:
+    """The entity set path of a request (no query: it may be long), for error lines."""
+    url = response.request.url if response.request is not None else response.url
+    return str(url or "").split("?", 1)[0].rsplit("/", 1)[-1] or "a request"
+
+
 def page_records(response: requests.Response) -> list[dict]:
-    """The entities of a collection page (`value`)."""
+    """The entities of a collection page (`value`): a list of objects, or PageShapeError."""
     value = odata_body(response).get("value")
-    return value if isinstance(value, list) else []
+    if not isinstance(value, list):
+        raise PageShapeError(f"SAP answered {_path(response)} with a page whose `value` is "
+                             f"{'missing' if value is None else 'not a list'}: the read "
+                             "stops rather than miss records; run again, and check any proxy "
+                             "between the tap and SAP if it persists")
+    for position, row in enumerate(value):
+        if not isinstance(row, dict):
+            raise PageShapeError(f"SAP answered {_path(response)} with a page whose entry "
+                                 f"#{position + 1} is not an object ({type(row).__name__}): "
+                                 "the read stops rather than miss records")
+    return value
 
 
 def next_link(response: requests.Response) -> str | None:
@@ -55,8 +85,19 @@ def next_link(response: requests.Response) -> str | None:
 
 
 def resolve_link(service_root: str, link: str) -> str:
-    """An absolute URL for a nextLink, which SAP gives relative to the service root."""
-    return urljoin(service_root.rstrip("/") + "/", link)
+    """An absolute URL for a nextLink, which SAP gives relative to the service root.
+
+    A link to another scheme, host or port is refused: the session cookie goes with every
+    request, so it must never leave the Service Layer the tap logged in to.
+    """
+    url = urljoin(service_root.rstrip("/") + "/", link)
+    root, target = urlsplit(service_root), urlsplit(url)
+    if (target.scheme, target.hostname, target.port) != (root.scheme, root.hostname, root.port):
+        shown = f"{target.scheme}://{target.hostname}" + (f":{target.port}" if target.port else "")
+        raise SapB1Error(f"SAP's nextLink points at {shown}, not at the Service Layer the tap "
+                         f"logged in to ({root.scheme}://{root.netloc}): the tap will not send "
+                         "the session there; check the Service Layer's or proxy's URL settings")
+    return url
 
 
 def query_string(params: dict[str, Any]) -> str:
@@ -126,7 +167,10 @@ def sap_date(value: Any) -> str | None:
     text = str(value)
     match = _EPOCH_MS.match(text)
     if match:
-        stamp = dt.datetime.fromtimestamp(int(match.group(1)) / 1000, tz=dt.UTC)
+        try:
+            stamp = dt.datetime.fromtimestamp(int(match.group(1)) / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{text} is not a date (out of range)") from None
         return stamp.strftime("%Y-%m-%d")
     if len(text) == 8 and text.isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
@@ -203,6 +247,23 @@ def minute_bucket(day: str, at: str) -> str:
             f"UpdateTime le {literal(minute + ':59')}")
 
 
+TIMED = "UpdateTime ge '00:00:00'"  # every record with a time; NULL never matches a comparison
+
+
+def null_time_days(first_day: str | None, last_day: str) -> str:
+    """Records without an UpdateTime, stamped from `first_day` (or ever) to `last_day`."""
+    days = f"UpdateDate le {literal(last_day)}"
+    if first_day is not None:
+        days = f"UpdateDate ge {literal(first_day)} and {days}"
+    return f"UpdateTime eq null and {days}"
+
+
+def after_day_key(day: str, key: Any, key_field: str) -> str:
+    """Records after (day, key): the keyset of a read ordered by UpdateDate then key."""
+    return (f"UpdateDate gt {literal(day)} or (UpdateDate eq {literal(day)} and "
+            f"{key_field} gt {literal(key)})")
+
+
 def both(*clauses: str | None) -> str:
     """The clauses joined with `and`, each in parentheses."""
     present = [clause for clause in clauses if clause]
@@ -225,12 +286,32 @@ class NextLinkPaginator(BaseAPIPaginator[LinkOrSkip | None]):
         self.service_root = service_root
         self.page_size = page_size
         self._read = 0
+        self._pages = 0
 
     def has_more(self, response: requests.Response) -> bool:
         """More pages when SAP gives a nextLink (or a full `$top` page came back)."""
         self.page_size.observe(response)
-        self._read += len(page_records(response))
+        count = len(page_records(response))
+        if count == 0:
+            self._refuse_announced_empty(response)
+        self._pages += 1
+        self._read += count
         return self.page_size.more_after(response)
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """singer-sdk stops at an empty page without asking has_more: an empty first page is an
+        empty set; an empty page SAP announced is an error (see `_refuse_announced_empty`)."""
+        self._refuse_announced_empty(response)
+        return False
+
+    def _refuse_announced_empty(self, response: requests.Response) -> None:
+        """An empty page that SAP announced (a nextLink led to it, or it carries one) means the
+        set changed under the read or the answer is garbled: an error, never a short stream.
+        (After a full `$top` window an empty page is the normal end.)"""
+        if next_link(response) or (self._pages > 0 and not self.page_size.use_top):
+            raise PageShapeError(f"SAP answered an empty page in the middle of "
+                                 f"{self.page_size.entity} (after {self._read} rows): the read "
+                                 "stops rather than emit a short set; run again")
 
     def get_next(self, response: requests.Response) -> LinkOrSkip | None:
         """The next link, or the offset of the next `$top` window."""
