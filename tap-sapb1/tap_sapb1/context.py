@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from tap_sapb1.auth import SapSession, SapSessionAuthenticator, make_http_session
 from tap_sapb1.enrichment import ReferenceNames
 from tap_sapb1.redact import register_secret
+
+if TYPE_CHECKING:
+    from tap_sapb1.metadata import ServiceMetadata
+
+_UNREAD = object()
 
 
 class RunContext:
@@ -24,6 +29,7 @@ class RunContext:
                  read_lookup: Callable[[str, list[str]], list[dict]]) -> None:
         self.config = config
         self._read_lookup = read_lookup  # (stream name, fields) -> rows, for enrichment
+        self._metadata: Any = _UNREAD
 
     @cached_property
     def http_session(self) -> requests.Session:
@@ -44,6 +50,13 @@ class RunContext:
     def reference_names(self) -> ReferenceNames:
         """Code -> name lookups for enrich_line_items, read once per run."""
         return ReferenceNames(self._read_lookup)
+
+    def metadata(self, load: Callable[[], ServiceMetadata | None]) -> ServiceMetadata | None:
+        """The server's `$metadata`, read by `load` the first time any stream asks (once a run;
+        None when it could not be read)."""
+        if self._metadata is _UNREAD:
+            self._metadata = load()
+        return self._metadata
 
     def close(self) -> None:
         """Log out of SAP (if logged in) and release connections; safe to call twice."""

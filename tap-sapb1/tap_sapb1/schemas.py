@@ -12,6 +12,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 YES_NO = ["tYES", "tNO"]
+CANCEL_STATUS = ["csYes", "csNo", "csCancellation"]
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 
 
@@ -46,6 +47,9 @@ def time_of_day(name: str) -> th.Property:
     """SAP's `UpdateTime`: server local time `HH:MM:SS`."""
     return th.Property(name, th.StringType(pattern=TIME_PATTERN), nullable=True)
 
+
+# fields the tap adds to records; every other field is SAP's, on the server or not read
+TAP_FIELDS = frozenset({"sap_updated_at", "PaymentTermsName", "AccountName", "ProfitCenterName"})
 
 SAP_UPDATED_AT = th.Property(
     "sap_updated_at", th.DateTimeType, required=True, nullable=False,
@@ -88,7 +92,8 @@ BUSINESS_PARTNER = th.PropertiesList(
 DOCUMENT_LINE = th.ObjectType(
     integer("LineNum", nullable=False), text("ItemCode"), text("ItemDescription"),
     number("Quantity"), number("UnitPrice"), number("Price"), text("Currency"),
-    number("DiscountPercent"), number("LineTotal"), text("TaxCode"), text("AccountCode"),
+    number("DiscountPercent"), number("LineTotal"), number("RowTotalFC"), text("TaxCode"),
+    text("AccountCode"),
     text("CostingCode"), enum("LineStatus", ["bost_Open", "bost_Close"], nullable=True),
     integer("BaseType"), integer("BaseEntry"), integer("BaseLine"),
     th.Property("AccountName", th.StringType, nullable=True,
@@ -107,9 +112,10 @@ DOCUMENT = th.PropertiesList(
     number("DocTotal", nullable=False), number("DocTotalFc"), number("VatSum"),
     number("PaidToDate"),
     enum("DocumentStatus", ["bost_Open", "bost_Close", "bost_Paid", "bost_Delivered"]),
-    enum("Cancelled", YES_NO),
+    number("VatSumFc"), number("PaidToDateFC"),
+    enum("Cancelled", YES_NO), enum("CancelStatus", CANCEL_STATUS, nullable=True),
     text("Comments"), integer("SalesPersonCode"), integer("PaymentGroupCode"),
-    integer("ContactPersonCode"), text("U_HubSpotDealId"),
+    integer("ContactPersonCode"),
     date("CreationDate"), date("UpdateDate"), time_of_day("UpdateTime"),
     th.Property("DocumentLines", th.ArrayType(DOCUMENT_LINE), nullable=True),
     SAP_UPDATED_AT,
@@ -117,7 +123,18 @@ DOCUMENT = th.PropertiesList(
 
 PAYMENT_INVOICE = th.ObjectType(
     integer("LineNum", nullable=False), integer("DocEntry", nullable=False),
-    number("SumApplied"), number("AppliedFC"), text("InvoiceType"), integer("DocLine"),
+    number("SumApplied"), number("AppliedFC"), number("DocRate"), text("InvoiceType"),
+    integer("DocLine"),
+)
+
+PAYMENT_CHECK = th.ObjectType(
+    integer("LineNum", nullable=False), date("DueDate"), integer("CheckNumber"),
+    text("BankCode"), number("CheckSum"), text("Currency"),
+)
+
+PAYMENT_CREDIT_CARD = th.ObjectType(
+    integer("LineNum", nullable=False), integer("CreditCard"), text("VoucherNum"),
+    number("CreditSum"), text("CreditCur"),
 )
 
 INCOMING_PAYMENT = th.PropertiesList(
@@ -126,12 +143,18 @@ INCOMING_PAYMENT = th.PropertiesList(
     enum("DocType", ["rCustomer", "rSupplier", "rAccount"]),
     date("DocDate", nullable=False),
     th.Property("CardCode", th.StringType, nullable=True), text("CardName"),
-    text("DocCurrency"), number("CashSum"), number("TransferSum"), number("CheckSum"),
-    number("CreditSum"), date("TransferDate"), text("TransferReference"),
-    enum("Cancelled", YES_NO), text("Remarks"),
-    date("UpdateDate"), time_of_day("UpdateTime"),
+    text("DocCurrency"), number("DocRate"), enum("LocalCurrency", YES_NO, nullable=True),
+    number("CashSum"), number("CashSumFC"), number("TransferSum"),
+    date("TransferDate"), text("TransferReference"),
+    th.Property("Cancelled", th.StringType, allowed_values=YES_NO, nullable=False,
+                description="tYES once the payment is cancelled in SAP (re-read within "
+                            "payments_reread_days of its DocDate)."),
+    enum("CancelStatus", CANCEL_STATUS, nullable=True), text("Remarks"),
     th.Property("PaymentInvoices", th.ArrayType(PAYMENT_INVOICE), nullable=True),
-    SAP_UPDATED_AT,
+    th.Property("PaymentChecks", th.ArrayType(PAYMENT_CHECK), nullable=True,
+                description="Check amounts (CheckSum per check)."),
+    th.Property("PaymentCreditCards", th.ArrayType(PAYMENT_CREDIT_CARD), nullable=True,
+                description="Credit card amounts (CreditSum per card)."),
 ).to_dict()
 
 CHART_OF_ACCOUNTS = th.PropertiesList(

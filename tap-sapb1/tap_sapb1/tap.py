@@ -14,6 +14,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.mapper import PluginMapper
 from singer_sdk.plugin_base import SingerCommand
 
 from tap_sapb1.context import RunContext
@@ -21,6 +22,7 @@ from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
 from tap_sapb1.settings import CONFIG_SCHEMA, check_settings, env_settings
 from tap_sapb1.streams import STREAM_TYPES
+from tap_sapb1.streams.payments import REREAD_SETTING
 
 _LIVE_TAPS: weakref.WeakSet[TapSAPB1] = weakref.WeakSet()
 
@@ -41,7 +43,8 @@ class TapSAPB1(Tap):
     """Reads business partners, A/R documents, payments and reference sets from SAP B1."""
 
     name = "tap-sapb1"
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = {**CONFIG_SCHEMA, "properties": {
+        **CONFIG_SCHEMA["properties"], **REREAD_SETTING.to_dict()}}
 
     def __init__(self, *args: Any, validate_config: bool = True, **kwargs: Any) -> None:
         try:
@@ -89,6 +92,22 @@ class TapSAPB1(Tap):
     def discover_streams(self) -> list:
         """The seven streams (singer-sdk syncs them in name order, whatever this order)."""
         return [stream_type(self, self.run) for stream_type in STREAM_TYPES]
+
+    def setup_mapper(self) -> None:
+        """Deferred to the first use of `mapper`: registering the streams needs their schemas,
+        which come from the server's $metadata; constructing the tap stays offline."""
+        self._mapper = None
+
+    @property
+    def mapper(self) -> PluginMapper:
+        """singer-sdk's mapper, set up (streams registered) on first use."""
+        if self._mapper is None:
+            super().setup_mapper()
+        return super().mapper
+
+    @mapper.setter
+    def mapper(self, mapper: PluginMapper) -> None:
+        self._mapper = mapper
 
     @cached_property
     def run(self) -> RunContext:

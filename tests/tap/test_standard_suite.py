@@ -17,15 +17,24 @@ CONFIG = {"service_layer_url": f"http://127.0.0.1:{PORT}/b1s/v1", "company_db": 
           "enrich_line_items": True}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def suite_sandbox() -> Iterator[object]:
-    """A small sandbox on PORT for the whole suite."""
+def _start_sandbox() -> object:
+    """A small sandbox on PORT, started at import: the suite discovers (reads $metadata) while
+    it collects its tests."""
     from sap_sandbox import DataSpec, SapSandbox
 
     spec = DataSpec(seed=21, customers=10, suppliers=2, leads=2, invoices=40, credit_notes=4,
                     payments=20)
-    with SapSandbox(data=spec, port=PORT, password=SAP_PASSWORD) as sb:
-        yield sb
+    return SapSandbox(data=spec, port=PORT, password=SAP_PASSWORD).start()
+
+
+SANDBOX = _start_sandbox()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def suite_sandbox() -> Iterator[object]:
+    """The sandbox on PORT for the whole suite, stopped after it."""
+    yield SANDBOX
+    SANDBOX.stop()
 
 
 TestTapSAPB1 = get_tap_test_class(

@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tap_sapb1.client import IncrementalStream
+from tap_sapb1.discovery import LiveSchema
 from tap_sapb1.schemas import BUSINESS_PARTNER
 
 if TYPE_CHECKING:
     from tap_sapb1.enrichment import ReferenceNames
 
 
-class BusinessPartnersStream(IncrementalStream):
+class BusinessPartnersStream(LiveSchema, IncrementalStream):
     """BusinessPartners with ContactEmployees and BPAddresses nested."""
 
     name = "business_partners"
     entity_set = "BusinessPartners"
     key_field = "CardCode"
     primary_keys = ("CardCode",)
-    schema = BUSINESS_PARTNER
+    curated_schema = BUSINESS_PARTNER
     derived_fields = ("sap_updated_at", "PaymentTermsName")
-    enrichment_inputs = ("PayTermsGrpCode",)
+    enrichment_wanted = ("PayTermsGrpCode",)
 
     def enrich(self, row: dict, names: ReferenceNames) -> None:
         """PaymentTermsName from the partner's PayTermsGrpCode."""

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tap_sapb1.client import IncrementalStream
+from tap_sapb1.discovery import LiveSchema
 from tap_sapb1.schemas import DOCUMENT
 
 if TYPE_CHECKING:
     from tap_sapb1.enrichment import ReferenceNames
 
 
-class _DocumentStream(IncrementalStream):
+class _DocumentStream(LiveSchema, IncrementalStream):
     """An SAP marketing document; lines carry account and profit center names when enriched."""
 
     key_field = "DocEntry"
     primary_keys = ("DocEntry",)
-    schema = DOCUMENT
-    enrichment_inputs = ("DocumentLines",)
+    curated_schema = DOCUMENT
+    enrichment_wanted = ("DocumentLines",)
 
     def enrich(self, row: dict, names: ReferenceNames) -> None:
         """AccountName and ProfitCenterName on each line."""

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 from tap_sapb1.client import FullTableStream
+from tap_sapb1.discovery import LiveSchema
 from tap_sapb1.schemas import CHART_OF_ACCOUNTS, PAYMENT_TERMS_TYPES, PROFIT_CENTERS
 
 
-class ChartOfAccountsStream(FullTableStream):
+class ChartOfAccountsStream(LiveSchema, FullTableStream):
     """G/L accounts (ChartOfAccounts, key Code)."""
 
     name = "chart_of_accounts"
     entity_set = "ChartOfAccounts"
     key_field = "Code"
     primary_keys = ("Code",)
-    schema = CHART_OF_ACCOUNTS
+    curated_schema = CHART_OF_ACCOUNTS
 
 
-class ProfitCentersStream(FullTableStream):
+class ProfitCentersStream(LiveSchema, FullTableStream):
     """Profit centers (ProfitCenters, key CenterCode)."""
 
     name = "profit_centers"
     entity_set = "ProfitCenters"
     key_field = "CenterCode"
     primary_keys = ("CenterCode",)
-    schema = PROFIT_CENTERS
+    curated_schema = PROFIT_CENTERS
 
 
-class PaymentTermsTypesStream(FullTableStream):
+class PaymentTermsTypesStream(LiveSchema, FullTableStream):
     """Payment terms (PaymentTermsTypes, key GroupNumber)."""
 
     name = "payment_terms_types"
     entity_set = "PaymentTermsTypes"
     key_field = "GroupNumber"
     primary_keys = ("GroupNumber",)
-    schema = PAYMENT_TERMS_TYPES
+    curated_schema = PAYMENT_TERMS_TYPES
