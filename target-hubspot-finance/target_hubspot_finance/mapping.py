@@ -620,9 +620,20 @@ class Application:
     local_amount: float | None = None
 
     def row(self, card_code: str | None, doc_num: str | None) -> dict[str, Any]:
+        """Ledger row. Its amount is SAP's local figure when known (payment lines: a customer's
+        `sap_paid_total` sums them, so one currency), else `amount` (credits: the invoice's)."""
+        if self.local_amount is not None and not self.cancelled_zero:
+            amount = round(self.local_amount, 2)
+        else:
+            amount = self.amount
         return {"source_key": self.source_key, "invoice_key": self.invoice_key or "",
-                "card_code": card_code, "doc_num": doc_num, "amount": self.amount,
+                "card_code": card_code, "doc_num": doc_num, "amount": amount,
                 "applied_on": self.applied_on}
+
+    @property
+    def cancelled_zero(self) -> bool:
+        """A cancelled document's application (amount 0) stays 0 in every currency."""
+        return self.amount == 0
 
 
 def _payment_sums(record: Mapping[str, Any], foreign: bool) -> dict[str, float]:
@@ -704,7 +715,7 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
     rest = round(payment_total(record, local) - received, 2)
     if rest > 0.005:
         out.append(Application(f"{entry}-account", None, 0.0 if cancelled else rest, day,
-                               pay_currency, "on account", None))
+                               pay_currency, "on account", None if pay_foreign else rest))
     return out
 
 

@@ -135,3 +135,18 @@ def test_check_and_card_amounts_in_their_collections_count_as_money_received():
     record["PaymentCreditCards"] = [{"LineNum": 0, "CreditSum": 40.0}]
     assert mapping.payment_total(record) == 100.0
     assert [a.source_key for a in mapping.payment_applications(record)] == ["6-0"]  # no rest
+
+
+def test_a_customers_paid_total_is_one_currency_sap_local_across_eur_and_usd_invoices(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties", local_currency="USD")
+    usd_and_eur = usd_payment_of_eur_invoice(1, 1, 100.0)
+    usd_and_eur["PaymentInvoices"].append({"LineNum": 1, "DocEntry": 2, "SumApplied": 50.0,
+                                           "AppliedFC": 0.0, "InvoiceType": "it_Invoice"})
+    usd_and_eur["TransferSum"] = round(100 * RATE + 50, 2)
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("invoices", [eur_invoice(1, paid_eur=100.0), invoice(2)]),
+                         ("incoming_payments", [usd_and_eur])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]
+    assert float(company["sap_paid_total"]) == pytest.approx(round(100 * RATE + 50, 2))
