@@ -193,6 +193,14 @@ class Memo:
             self._cache[name] = None if row is None else row.hubspot_id == "yes"
         return self._cache[name]
 
+    def value(self, name: str) -> str | None:
+        """A remembered text answer (e.g. an association type id), None when not asked yet."""
+        row = self.ledger.lookup(MEMO_TYPE, [self._key(name)]).get(self._key(name))
+        return None if row is None else row.hubspot_id
+
+    def set_value(self, name: str, value: str) -> None:
+        self.ledger.record_synced(MEMO_TYPE, [(self._key(name), value, None)])
+
     def set(self, name: str, value: bool) -> None:
         if self._cache.get(name) is value:
             return

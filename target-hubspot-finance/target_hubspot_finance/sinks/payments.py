@@ -21,7 +21,7 @@ import contextlib
 from typing import Any
 
 from target_hubspot_finance import mapping
-from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot import batches, payment_create
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT
 from target_hubspot_finance.ledger import Event, Totals
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
@@ -127,7 +127,8 @@ class PaymentsSink(HubSpotSink):
         items = {rt.key(a.source_key): (bodies[k][a.source_key]["sap_payment_key"],
                                         bodies[k][a.source_key])
                  for k, apps in changed.items() if k not in errors for a in apps}
-        written = batches.upsert(rt.client, "commerce_payments", "sap_payment_key", items)
+        # new payments: created with their company and invoice links inline (one call per 100)
+        written = payment_create.write(rt, items, changed, latest, companies)
         owner = {rt.key(a.source_key): k for k, apps in changed.items() for a in apps}
         for pkey, err in written.failed.items():
             errors.setdefault(owner[pkey], {"payment_line": pkey, **err})
