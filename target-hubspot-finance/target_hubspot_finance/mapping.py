@@ -553,7 +553,9 @@ def map_line_item(record: Mapping[str, Any], line: Mapping[str, Any],
     line_currency = (text(line.get("Currency")) or "").upper()
     if line_currency and doc_currency and line_currency != doc_currency and quantity \
             and row_total is not None:
-        price, discount = num(round(row_total / quantity, 6), "line total / Quantity"), None
+        price, discount = round(row_total / quantity, 6), None
+        if not math.isfinite(price):  # a quantity too small to divide by: one unit of the total
+            quantity, price = 1.0, row_total
     return _clean({
         "sap_line_key": line_key(record, line, namespace),
         "name": text(line.get("ItemDescription")) or text(line.get("ItemCode")),
