@@ -1,0 +1,317 @@
+"""Discovery from the live server: schemas = curated fields the server has + its UDFs (issue 10).
+
+Against the sandbox as a standard company (no UDFs) and as one with UDFs; SAP's property names
+come from b1sl-python's models (the sandbox serves exactly those, plus configured UDFs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import pkgutil
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from tap_helpers import TapSAPB1, config_for, run_tap
+
+from tap_sapb1.discovery import MissingFieldError
+from tap_sapb1.metadata import parse_csdl
+from tap_sapb1.schemas import TAP_FIELDS
+
+UDFS = {"Document": {"U_HubSpotDealId": "Edm.String", "U_Weight": "Edm.Double",
+                     "U_Promised": "Edm.DateTime"},
+        "DocumentLine": {"U_Lot": "Edm.Int32"},
+        "BusinessPartner": {"U_Segment": "Edm.String"}}
+# stream -> (SAP entity type, {collection: item type})
+MODELS = {"business_partners": ("BusinessPartner", {"ContactEmployees": "ContactEmployee",
+                                                    "BPAddresses": "BPAddress"}),
+          "invoices": ("Document", {"DocumentLines": "DocumentLine"}),
+          "credit_notes": ("Document", {"DocumentLines": "DocumentLine"}),
+          "incoming_payments": ("Payment", {"PaymentInvoices": "PaymentInvoice",
+                                            "PaymentChecks": "PaymentCheck",
+                                            "PaymentCreditCards": "PaymentCreditCard"}),
+          "chart_of_accounts": ("ChartOfAccount", {}), "profit_centers": ("ProfitCenter", {}),
+          "payment_terms_types": ("PaymentTermsType", {})}
+
+
+@cache
+def sap_model(type_name: str) -> frozenset[str]:
+    """SAP's property names of an entity or complex type (b1sl-python 0.16.0's models)."""
+    import b1sl.b1sl.models._generated.complex_types as complex_types
+    import b1sl.b1sl.models._generated.entities as entities
+
+    modules = [complex_types, *(importlib.import_module(f"{entities.__name__}.{m.name}")
+                                for m in pkgutil.iter_modules(entities.__path__))]
+    for module in modules:
+        model = getattr(module, type_name, None)
+        if model is not None and hasattr(model, "model_fields"):
+            return frozenset(f.alias for f in model.model_fields.values() if f.alias)
+    raise LookupError(type_name)
+
+
+def discover(config: dict) -> dict[str, dict]:
+    """stream -> discovered schema (a fresh tap, as `--discover` runs)."""
+    tap = TapSAPB1(config=config, validate_config=False)
+    try:
+        return {e["tap_stream_id"]: e["schema"] for e in tap.catalog_dict["streams"]}
+    finally:
+        tap.close()
+
+
+def select(catalog_streams: list[dict], streams: tuple[str, ...]) -> dict:
+    for entry in catalog_streams:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return {"streams": catalog_streams}
+
+
+def discovered_catalog(config: dict, streams: tuple[str, ...]) -> dict:
+    tap = TapSAPB1(config=config, validate_config=False)
+    try:
+        return select(tap.catalog_dict["streams"], streams)
+    finally:
+        tap.close()
+
+
+def sync(config: dict, catalog: dict, state: dict | None = None):
+    import io
+    from contextlib import redirect_stdout
+
+    from tap_helpers import parse
+
+    tap = TapSAPB1(config=config, catalog=catalog, state=state)
+    buffer = io.StringIO()
+    try:
+        with redirect_stdout(buffer):
+            tap.sync_all()
+    finally:
+        tap.close()
+    return parse(buffer.getvalue())
+
+
+def selects(sb, entity_set: str) -> list[set[str]]:
+    """The `$select` field sets the tap sent for an entity set."""
+    return [set(r.query["$select"].split(",")) for r in sb.requests
+            if r.path.endswith("/" + entity_set) and "$select" in r.query]
+
+
+@pytest.mark.parametrize("udfs", [None, UDFS], ids=["standard", "with-udfs"])
+def test_every_discovered_sap_field_is_in_sap_models(make_sandbox, udfs):
+    schemas = discover(config_for(make_sandbox(udfs=udfs)))
+    for stream, (type_name, collections) in MODELS.items():
+        own = {n for n in schemas[stream]["properties"] if n not in TAP_FIELDS}
+        assert {n for n in own if not n.startswith("U_")} <= sap_model(type_name), stream
+        for collection, item_type in collections.items():
+            items = schemas[stream]["properties"][collection]["items"]["properties"]
+            sap_items = {n for n in items if n not in TAP_FIELDS and not n.startswith("U_")}
+            assert sap_items <= sap_model(item_type), (stream, collection)
+
+
+def test_curated_schemas_hold_only_sap_model_fields():
+    from tap_sapb1.streams import STREAM_TYPES
+
+    for stream_type in STREAM_TYPES:
+        type_name, collections = MODELS[stream_type.name]
+        fields = stream_type.curated_schema["properties"]
+        assert {n for n in fields if n not in TAP_FIELDS} <= sap_model(type_name)
+        assert not any(n.startswith("U_") for n in fields), stream_type.name
+        for collection, item_type in collections.items():
+            items = fields[collection]["items"]["properties"]
+            assert {n for n in items if n not in TAP_FIELDS} <= sap_model(item_type)
+
+
+def test_payments_have_no_update_stamps_and_expose_cancellation():
+    from tap_sapb1.schemas import INCOMING_PAYMENT
+
+    fields = INCOMING_PAYMENT["properties"]
+    assert not {"UpdateDate", "UpdateTime", "CheckSum", "CreditSum"} & set(fields)
+    assert {"Cancelled", "CancelStatus"} <= set(fields)
+    assert fields["CancelStatus"]["enum"][:3] == ["csYes", "csNo", "csCancellation"]
+
+
+def test_a_standard_company_is_discovered_without_udfs_and_syncs_every_stream(make_sandbox):
+    sb = make_sandbox()
+    config = config_for(sb)
+    schemas = discover(config)
+    assert not [n for s in schemas.values() for n in s["properties"] if n.startswith("U_")]
+    assert "U_HubSpotDealId" not in schemas["invoices"]["properties"]
+    out = sync(config, discovered_catalog(config, tuple(MODELS)))
+    assert {s: len(r) for s, r in out.records.items()} == {
+        s: len(sb.all(e)) for s, e in [("business_partners", "BusinessPartners"),
+                                       ("invoices", "Invoices"), ("credit_notes", "CreditNotes"),
+                                       ("incoming_payments", "IncomingPayments"),
+                                       ("chart_of_accounts", "ChartOfAccounts"),
+                                       ("profit_centers", "ProfitCenters"),
+                                       ("payment_terms_types", "PaymentTermsTypes")]}
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_udfs_are_discovered_on_their_types_and_typed_from_edm(make_sandbox, version):
+    sb = make_sandbox(udfs=UDFS)
+    schemas = discover(config_for(sb, url=sb.url if version == "v1" else sb.url_v2))
+    invoice = schemas["invoices"]["properties"]
+    assert invoice["U_HubSpotDealId"]["type"] == ["string", "null"]
+    assert invoice["U_Weight"]["type"] == ["number", "null"]
+    assert invoice["U_Promised"]["format"] == "date"
+    assert schemas["credit_notes"]["properties"]["U_HubSpotDealId"] == invoice["U_HubSpotDealId"]
+    line = invoice["DocumentLines"]["items"]["properties"]
+    assert line["U_Lot"]["type"] == ["integer", "null"]
+    assert schemas["business_partners"]["properties"]["U_Segment"]["type"] == ["string", "null"]
+    assert not [n for n in schemas["incoming_payments"]["properties"] if n.startswith("U_")]
+    # the curated fields keep their types and descriptions
+    assert invoice["DocTotal"]["type"] == ["number"] or "number" in invoice["DocTotal"]["type"]
+    assert "enrich_line_items" in line["AccountName"]["description"]
+
+
+def test_a_selected_udf_is_read_and_emitted(make_sandbox):
+    sb = make_sandbox(udfs=UDFS)
+    entry = sb.all("Invoices")[0]["DocEntry"]
+    sb.update("Invoices", entry, {"U_HubSpotDealId": "9001", "U_Promised": "2024-03-05"})
+    config = config_for(sb)
+    out = sync(config, discovered_catalog(config, ("invoices",)))
+    record = next(r for r in out.records["invoices"] if r["DocEntry"] == entry)
+    assert record["U_HubSpotDealId"] == "9001"
+    assert record["U_Promised"] == "2024-03-05"  # v1 serves /Date(ms)/: emitted as a date
+    pages = [fields for fields in selects(sb, "Invoices") if "DocTotal" in fields]
+    assert pages and all("U_HubSpotDealId" in fields for fields in pages)
+    assert "U_HubSpotDealId" in out.schemas["invoices"]["properties"]
+
+
+def test_a_catalog_from_a_udf_company_reads_only_what_a_standard_company_has(
+        make_sandbox, caplog):
+    udf_company = make_sandbox(udfs=UDFS)
+    catalog = discovered_catalog(config_for(udf_company), ("invoices", "business_partners"))
+    standard = make_sandbox()
+    with caplog.at_level(logging.WARNING):
+        out = sync(config_for(standard, enrich_line_items=True), catalog)
+    assert len(out.records["invoices"]) == len(standard.all("Invoices"))
+    sent = [f for fields in selects(standard, "Invoices") + selects(standard, "BusinessPartners")
+            for f in fields]
+    assert sent and not [f for f in sent if f.startswith("U_")]
+    warnings = [r.getMessage() for r in caplog.records if "not read" in r.getMessage()]
+    assert len(warnings) == 2 and "U_HubSpotDealId" in " ".join(warnings)
+    assert not [r for r in standard.requests if r.status == 400]
+
+
+def test_metadata_is_read_once_per_run(make_sandbox):
+    sb = make_sandbox(udfs=UDFS)
+    run_tap(config_for(sb, enrich_line_items=True))
+    assert sb.count(path_contains="$metadata") == 1
+
+
+def _csdl_without(sb, type_name: str, field: str) -> bytes:
+    from sap_sandbox.metadata import metadata_xml
+
+    document = metadata_xml("v1", sb.schema).decode()
+    pattern = rf'(<EntityType Name="{type_name}".*?)<Property Name="{field}" [^>]*/>'
+    changed, count = re.subn(pattern, r"\1", document, count=1, flags=re.S)
+    assert count == 1
+    return changed.encode()
+
+
+@pytest.mark.parametrize("stream,type_name,field", [
+    ("incoming_payments", "Payment", "DocEntry"), ("incoming_payments", "Payment", "DocDate"),
+    ("invoices", "Document", "UpdateTime"), ("business_partners", "BusinessPartner", "CardCode")])
+def test_a_missing_field_the_tap_needs_is_one_error_naming_it(make_sandbox, stream, type_name,
+                                                              field):
+    sb = make_sandbox()
+    tap = TapSAPB1(config=config_for(sb), validate_config=False)
+    meta = parse_csdl(_csdl_without(sb, type_name, field))
+    tap.run.metadata(lambda: meta)
+    with pytest.raises(MissingFieldError) as caught:
+        _ = tap.streams[stream].schema
+    text = str(caught.value)
+    entity_set = tap.streams[stream].entity_set
+    assert f"'{field}'" in text and entity_set in text and "CSDL 1.0" in text
+    assert "\n" not in text
+    tap.close()
+
+
+@contextmanager
+def metadata_server(document: bytes) -> Iterator[str]:
+    """A Service Layer on 127.0.0.1 that only logs in and serves `document` as $metadata (the
+    sandbox is SAP-faithful: it never lacks a key)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+            self.send_response(status)
+            if self.path.endswith("/Login"):
+                self.send_header("Set-Cookie", "B1SESSION=fake-session; HttpOnly")
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("/Login"):
+                self._answer(200, json.dumps({"SessionId": "fake-session",
+                                              "Version": "1000230"}).encode())
+            else:
+                self._answer(204, b"")
+
+        def do_GET(self) -> None:
+            if self.path.endswith("/$metadata"):
+                self._answer(200, document, "application/xml")
+            else:
+                self._answer(404, b'{"error": {"code": -1, "message": "no"}}')
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/b1s/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_missing_field_ends_discovery_with_one_line(make_sandbox, tmp_path):
+    from tap_helpers import run_cli
+
+    document = _csdl_without(make_sandbox(), "Payment", "DocDate")
+    with metadata_server(document) as url:
+        run = run_cli(tmp_path, {**config_for(None, url=url)}, "--discover")
+    assert run.returncode == 1
+    errors = run.error_lines()
+    assert len(errors) == 1, run.stderr[-3000:]
+    assert "'DocDate'" in errors[0] and "IncomingPayments" in errors[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_unreadable_metadata_falls_back_to_the_curated_schema_with_one_warning(
+        make_sandbox, caplog):
+    sb = make_sandbox(udfs=UDFS)
+    sb.add_fault("html-404", rate=1.0, path_contains="$metadata")
+    with caplog.at_level(logging.WARNING):
+        schemas = discover(config_for(sb))
+    assert "U_HubSpotDealId" not in schemas["invoices"]["properties"]
+    assert "DocTotal" in schemas["invoices"]["properties"]
+    assert len([r for r in caplog.records if "$metadata" in r.getMessage()]) == 1
+
+
+def test_discovery_without_connection_settings_lists_the_curated_schemas():
+    tap = TapSAPB1(config={"page_size": 5}, validate_config=False)
+    schemas = {e["tap_stream_id"]: e["schema"] for e in tap.catalog_dict["streams"]}
+    assert set(schemas) == set(MODELS)
+    assert "DocTotal" in schemas["invoices"]["properties"]
+
+
+def test_payments_are_bookmarked_by_doc_entry_in_the_catalog(make_sandbox):
+    tap = TapSAPB1(config=config_for(make_sandbox()), validate_config=False)
+    entry = next(e for e in tap.catalog_dict["streams"]
+                 if e["tap_stream_id"] == "incoming_payments")
+    tap.close()
+    root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
+    assert root["valid-replication-keys"] == ["DocEntry"]
+    assert entry["replication_key"] == "DocEntry"
