@@ -441,11 +441,13 @@ def invoice_status(record: Mapping[str, Any], credited: float = 0.0,
 
 
 def status_for(total: float, paid: float, credited: float, closed: bool) -> str:
-    """voided when credited in full, paid when closed or paid in full (credits count), else
-    open: one rule for the invoice sink and the credit note sink."""
+    """voided when credited in full, paid when closed or paid in full, else open: one rule for
+    the invoice sink and the credit note sink. Credits are not added to `paid`: SAP reconciles
+    a credit note based on an invoice into the invoice itself (its open amount falls, it closes
+    when settled), so adding them again would call a part-open invoice paid."""
     if total > 0 and credited >= total - 0.005:
         return "voided"
-    if closed or (total > 0 and paid + credited >= total - 0.005):
+    if closed or (total > 0 and paid >= total - 0.005):
         return "paid"
     return "open"
 

@@ -7,6 +7,8 @@ import pytest
 from target_factory import credit_note, customer, invoice, messages, run
 from target_hubspot_finance_testutil import by, cfg
 
+from target_hubspot_finance import mapping
+
 
 def test_a_full_credit_arriving_in_a_later_run_voids_the_invoice_without_it_being_resent(
         hubspot_sandbox, target_config):
@@ -86,3 +88,10 @@ def test_credits_make_no_payment_objects_in_payments_mode_properties(hubspot_san
     run(config, messages(("credit_notes", [credit_note(1, 1, amount=200.0)])))
     assert hs.objects("commerce_payments") == []
     assert by(hs, "invoices", "sap_doc_num")["4001"]["hs_invoice_status"] == "voided"
+
+
+def test_a_partial_credit_never_makes_a_part_open_invoice_paid():
+    # SAP: 220 billed, 110 paid, 55 credited (reconciled into PaidToDate: 165), 55 still open
+    record = invoice(1, PaidToDate=165.0)
+    assert mapping.invoice_status(record, credited=55.0) == "open"
+    assert mapping.invoice_status(invoice(2, DocumentStatus="bost_Close"), credited=55.0) == "paid"
