@@ -87,10 +87,13 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         """The DocEntry bookmark; None on a first run, and for a bookmark of another kind
         (state from a tap version that read payments by UpdateDate: read again in full)."""
         state = self.get_context_state(context)
+        if state.get("replication_key") not in (None, self.replication_key):
+            self.logger.info("incoming_payments: the state holds a %s bookmark (an older tap "
+                             "version); reading payments in full once", state["replication_key"])
+            state.pop("replication_key", None)
+            state.pop("replication_key_value", None)
         value = state.get("replication_key_value")
-        if state.get("replication_key") != self.replication_key or value is None:
-            return None
-        return int(value)
+        return None if value is None else int(value)
 
     def scope(self, context: Context | None) -> str | None:
         """The `$filter` of this run's payments (before the keyset clause)."""
