@@ -224,3 +224,17 @@ def test_robustness_faults_never_break_the_server(sb, http):
         sb.clear_faults()
     assert http.get(f"{sb.url}/ProfitCenters", timeout=5).status_code == 200
     assert sb.server_errors == []
+
+
+@pytest.mark.parametrize("form", ["sap", "iso-datetime", "epoch-ms"])
+def test_an_invalid_stored_date_is_served_as_stored_not_a_500(form, sap_login):
+    with SapSandbox(data=SPEC, date_form=form) as sb:
+        sb.update("Invoices", 1, {"UpdateDate": "2024-13-45"})
+        r = sap_login(sb.url).get(f"{sb.url}/Invoices(1)", timeout=5)
+        assert r.status_code == 200 and r.json()["UpdateDate"] == "2024-13-45"
+        assert sb.server_errors == []
+
+
+def test_narrowing_one_set_s_fields_leaves_the_metadata_alone(sb):
+    sb._store.entity_set("Invoices").fields.pop("VatSum")
+    assert "VatSum" in sb.schema.fields("Invoices") and "VatSum" in sb.schema.types["Document"]

@@ -67,7 +67,7 @@ def test_sessions_killed_on_every_request_fail_cleanly(make_sandbox):
     from tap_sapb1.errors import SapB1Error
 
     sb = make_sandbox()
-    sb.on_request(lambda sandbox, record: sandbox.kill_sessions()
+    sb.on_request(lambda sandbox, record: sandbox.kill_sessions("301")
                   if record.path.endswith("/Invoices") else None)
     with pytest.raises(SapB1Error, match="rejecting fresh sessions"):
         run_tap(config_for(sb), streams=["invoices"])

@@ -83,7 +83,7 @@ class Store:
         self.sets: dict[str, EntitySet] = {}
         for name, (key, is_text) in ENTITY_KEYS.items():
             es = EntitySet(name, key, is_text, self.schema.type_of(name))
-            es.fields = self.schema.fields(name)
+            es.fields = dict(self.schema.fields(name))  # a copy: tests may narrow one set
             for rec in data.get(name, []):
                 es.records[rec[key]] = rec
             if es.records and not is_text:
