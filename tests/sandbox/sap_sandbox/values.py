@@ -21,12 +21,12 @@ _EPOCH = date(1970, 1, 1).toordinal()
 def _date_value(value: Any, form: str) -> Any:
     if not isinstance(value, str) or len(value) != 10 or value[4] != "-":
         return value
-    if form == "iso-datetime":
-        return f"{value}T00:00:00Z"
     try:
         days = date.fromisoformat(value).toordinal() - _EPOCH
     except ValueError:  # a test's deliberately invalid date: served as stored
         return value
+    if form == "iso-datetime":
+        return f"{value}T00:00:00Z"
     return f"/Date({days * 86_400_000})/"
 
 
