@@ -1,0 +1,93 @@
+"""A company's UDFs travel to HubSpot: discovered by the tap, copied by the target's
+`property_map`, and the deal link (`deal_id_field`) used where the UDF exists (issue 10 item 2)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+import requests
+
+from tap_sapb1.tap import TapSAPB1
+from target_hubspot_finance.target import TargetHubSpotFinance
+
+HUBSPOT_TOKEN = "pat-sandbox-0000-test-token-do-not-log"
+UDFS = {"Document": {"U_HubSpotDealId": "Edm.String"},
+        "BusinessPartner": {"U_Segment": "Edm.String"}}
+
+
+def tap_output(tap_config: dict, streams: tuple[str, ...]) -> str:
+    """The tap's Singer output with `streams` selected (schemas discovered from the server)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap = TapSAPB1(config=tap_config)
+        try:
+            for name, stream in tap.streams.items():
+                stream.selected = name in streams
+            tap.sync_all()
+        finally:
+            tap.close()
+    return out.getvalue()
+
+
+def load(target_config: dict, messages: str) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        TargetHubSpotFinance(config=target_config).listen(io.StringIO(messages))
+
+
+def make_sap(udfs: dict | None):
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=12, credit_notes=0,
+                    payments=0)
+    return SapSandbox(data=spec, udfs=udfs, password="S3cr3t-B1-passw0rd!")
+
+
+def tap_config(sb) -> dict:
+    return {"service_layer_url": sb.url, "company_db": "SBODEMOUS", "username": "manager",
+            "password": "S3cr3t-B1-passw0rd!", "request_timeout": 5, "backoff_seconds": 0.01}
+
+
+def by_card_code(hs, object_type: str = "companies") -> dict[str, dict]:
+    return {str(o["properties"].get("sap_card_code", "")).rsplit(":", 1)[-1]: o["properties"]
+            for o in hs.objects(object_type)}
+
+
+def test_a_udf_reaches_hubspot_through_property_map(hubspot_sandbox, target_config):
+    with make_sap(UDFS) as sb:
+        customer = next(bp for bp in sb.all("BusinessPartners") if bp["CardType"] == "cCustomer")
+        sb.update("BusinessPartners", customer["CardCode"], {"U_Segment": "Enterprise"})
+        messages = tap_output(tap_config(sb), ("business_partners",))
+    config = {**target_config, "property_map": {"companies": {"field:U_Segment": "sap_segment"}}}
+    load(config, messages)
+    companies = by_card_code(hubspot_sandbox)
+    assert companies[customer["CardCode"]]["sap_segment"] == "Enterprise"
+    assert "sap_segment" in {p["name"] for p in hubspot_sandbox.properties("companies")}
+
+
+def test_invoices_link_the_deal_their_udf_names(hubspot_sandbox, target_config):
+    deal = requests.post(f"{hubspot_sandbox.url}/crm/v3/objects/deals", timeout=10,
+                         headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"},
+                         json={"properties": {"dealname": "Big order"}}).json()["id"]
+    with make_sap(UDFS) as sb:
+        invoice = sb.all("Invoices")[0]
+        sb.update("Invoices", invoice["DocEntry"], {"U_HubSpotDealId": str(deal)})
+        messages = tap_output(tap_config(sb), ("business_partners", "invoices"))
+    load(target_config, messages)
+    links = hubspot_sandbox.associations("invoices", "deals")
+    assert [to for _from, to, _type in links] == [str(deal)]
+
+
+def test_a_company_without_the_deal_udf_is_reported_once_not_failed(
+        hubspot_sandbox, target_config, caplog):
+    with make_sap(None) as sb:
+        messages = tap_output(tap_config(sb), ("business_partners", "invoices"))
+        invoices = sb.all("Invoices")
+    with caplog.at_level(logging.WARNING):
+        load({**target_config, "batch_size_rows": 3}, messages)  # several drains, one line
+    lines = [r.getMessage() for r in caplog.records if "U_HubSpotDealId" in r.getMessage()]
+    assert len(lines) == 1 and "without deal links" in lines[0]
+    written = [i for i in invoices if i["CancelStatus"] != "csCancellation"]
+    assert len(hubspot_sandbox.objects("invoices")) == len(written)
+    assert hubspot_sandbox.associations("invoices", "deals") == []
