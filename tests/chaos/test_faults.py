@@ -32,14 +32,16 @@ def test_ten_percent_faults_on_both_apis_complete_with_nothing_lost(make_world) 
 def test_sap_faults_beyond_max_retries_fail_with_one_clear_line_and_a_rerun_completes(
         make_world) -> None:
     w = make_world(300, rate_limit=2000, set_target_rate=True, page_size=50)
-    w.sap.add_fault(kind="503", rate=1.0, path_contains="Invoices", times=10_000)
+    w.sap.add_fault(kind="503", rate=1.0, path_contains="/Invoices", times=10_000)
     pipe = make_pipeline(w, tap={"max_retries": 2})
     failed = pipe.run(timeout=240)
     assert failed.tap_rc not in (0, None), failed.describe()
     lines = error_lines(failed.tap_stderr)
     assert "Traceback" not in failed.tap_stderr + failed.target_stderr, failed.describe()
     assert len(lines) == 1, f"expected one clear error line, got: {lines}"
-    assert "503" in lines[0] or "Invoices" in lines[0] or "SAP" in lines[0], lines[0]
+    # what failed (SAP, after its retries), how (503) and where (the Invoices entity set)
+    assert "SAP kept failing after all retries" in lines[0], lines[0]
+    assert "503" in lines[0] and "Invoices" in lines[0], lines[0]
 
     w.sap.clear_faults()
     rerun = pipe.run(timeout=240)
@@ -58,7 +60,8 @@ def test_hubspot_faults_beyond_max_retries_fail_with_one_clear_line_and_a_rerun_
     assert "Traceback" not in failed.tap_stderr + failed.target_stderr, failed.describe()
     lines = error_lines(failed.target_stderr)
     assert len(lines) == 1, f"expected one clear error line, got: {lines}"
-    assert "HubSpot" in lines[0] or "503" in lines[0], lines[0]
+    assert "target-hubspot-finance stopped: HubSpot answered 503 to POST" in lines[0], lines[0]
+    assert "/batch/" in lines[0] and "rerun" in lines[0], lines[0]
 
     w.hubspot.clear_faults()
     rerun = pipe.run(timeout=240)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sap_sandbox.odata_filter import compile_filter
+from tap_sapb1.errors import SapDataError
 from tap_sapb1.paging import (
     both,
     lower_bound,
@@ -104,8 +105,11 @@ def test_a_malformed_stamp_never_becomes_a_bogus_bookmark(invoices_stream, updat
     row = {"DocEntry": 1, "UpdateDate": update_date, "UpdateTime": update_time}
     try:
         out = invoices_stream.post_process(dict(row), None)
-    except (ValueError, TypeError) as exc:  # a clear error naming the problem is acceptable
-        assert str(exc), "an error without a message"
+    except SapDataError as exc:  # the tap's one-line data error: which record, what, what to do
+        line = str(exc)
+        assert "\n" not in line and line.startswith("Invoices DocEntry 1: "), line
+        assert repr(update_date) in line and repr(update_time) in line, line
+        assert "fix the record in SAP" in line, line
         return
     if out is None:
         return  # the record was skipped (and, per the tap, reported)
