@@ -32,7 +32,7 @@ from target_hubspot_finance.hubspot.properties import PropertySetupError
 from target_hubspot_finance.ledger import LedgerMismatchError
 from target_hubspot_finance.runtime import Runtime
 from target_hubspot_finance.sinks import SINKS, HubSpotSink
-from target_hubspot_finance.sinks.base import PRIORITY
+from target_hubspot_finance.sinks.base import NOT_OBJECT, PRIORITY
 
 # Errors an operator can fix (bad input, unreachable API or ledger): one line, exit 1.
 FORESEEABLE = (HubSpotError, PropertySetupError, LedgerMismatchError,
@@ -164,6 +164,14 @@ class TargetHubSpotFinance(Target):
         except ImportError:  # pragma: no cover
             pass
         return config
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """A RECORD whose record is not a JSON object reaches its sink wrapped, to be
+        dead-lettered with the reason (sinks/base.py) instead of a traceback in singer-sdk."""
+        record = message_dict.get("record")
+        if "record" in message_dict and not isinstance(record, dict):
+            message_dict = {**message_dict, "record": {NOT_OBJECT: repr(record)[:200]}}
+        super()._process_record_message(message_dict)
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
         return SINKS[self.object_map.get(stream_name, "ignore")]

@@ -24,6 +24,7 @@ import requests
 from target_hubspot_finance.hubspot.errors import (
     FatalHubSpotError,
     HubSpotError,
+    NotJsonError,
     RateLimitedError,
     RetryableError,
     missing_property_names,
@@ -98,7 +99,10 @@ class HubSpotClient:
         if resp.status_code < 300 or resp.status_code == 207:
             if resp.status_code == 204 or not resp.content:
                 return None
-            return resp.json()
+            try:
+                return resp.json()
+            except ValueError:  # a proxy's page: nothing to trust, one line (errors.py)
+                raise NotJsonError(resp.status_code, resp.text, method, path) from None
         try:
             payload: Any = resp.json()
         except ValueError:

@@ -63,6 +63,17 @@ class FatalHubSpotError(HubSpotError):
     """401/403 and other answers no record can fix: the run stops with this one line."""
 
 
+class NotJsonError(FatalHubSpotError):
+    """A success status whose body is not JSON (a proxy's or captive portal's page): whether
+    the write happened is unknown, and no record can fix it, so the run stops with one line
+    (no STATE for the batch; a rerun finds what was written by its unique keys)."""
+
+    def __init__(self, status: int, text: str, method: str = "", path: str = "") -> None:
+        snippet = " ".join(str(text).split())[:120]
+        super().__init__(status, f"the answer is not JSON (a proxy in between?): {snippet}",
+                         method, path)
+
+
 _NON_UNIQUE = re.compile(r"non-unique \S+ property (\S+)")
 _DOESNT_EXIST = re.compile(r'Property \\*"([^"\\]+)\\*" does not exist')
 _INVALID_PREFIX = "Property values were not valid: "

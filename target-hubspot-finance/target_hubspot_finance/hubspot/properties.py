@@ -9,7 +9,8 @@ the same name is left as it is (and reported if it is not unique where the targe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.capabilities import payments_mode_problem
@@ -63,9 +64,27 @@ def _ensure(client: HubSpotClient, object_types: Sequence[str],
         if missing:
             groups = {g["name"] for g in client.get_groups(object_type)}
             if mapping.GROUP_NAME not in groups:
-                client.create_group(object_type, mapping.GROUP_NAME, mapping.GROUP_LABEL)
-            client.create_properties(object_type, missing)
+                _tolerate_existing(partial(client.create_group, object_type,
+                                           mapping.GROUP_NAME, mapping.GROUP_LABEL))
+            if not _tolerate_existing(partial(client.create_properties, object_type, missing)):
+                # A retried creation whose first try went through: "already exists" is
+                # success for those; create the ones still missing (none in most cases).
+                have = {p["name"] for p in client.get_properties(object_type)}
+                rest = [d for d in missing if d["name"] not in have]
+                if rest:
+                    client.create_properties(object_type, rest)
             LOGGER.info("Created %d HubSpot %s properties in group %r", len(missing),
                         object_type, mapping.GROUP_LABEL)
         created[object_type] = len(missing)
     return created
+
+
+def _tolerate_existing(create: Callable[[], None]) -> bool:
+    """Run a creation; False when HubSpot answers 409 (it exists already), other errors raise."""
+    try:
+        create()
+    except HubSpotError as exc:
+        if exc.status != 409:
+            raise
+        return False
+    return True

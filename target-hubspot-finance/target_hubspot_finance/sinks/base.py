@@ -20,6 +20,7 @@ from singer_sdk.sinks import BatchSink
 from target_hubspot_finance import oplog
 from target_hubspot_finance.hubspot.errors import missing_property_names
 from target_hubspot_finance.ledger import Event, Failure
+from target_hubspot_finance.mapping import content_hash
 
 if TYPE_CHECKING:
     from target_hubspot_finance.runtime import Runtime
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_ROWS = 1000
 LINK_FAILED = "link failed"  # detail prefix of an association HubSpot refused
 _INVALID = "__target_hubspot_finance_invalid__"  # marks a record that failed its schema
+NOT_OBJECT = "__target_hubspot_finance_not_object__"  # wraps a RECORD that is no JSON object
 # Drain order: a company before the invoices that point at it; credit notes before invoices
 # (their amounts are kept in the ledger, so an invoice of the same run is written with its
 # credits and status at once); an invoice before the payments that point at it.
@@ -52,35 +54,58 @@ class HubSpotSink(BatchSink):
         super().__init__(target, *args, **kwargs)
 
     def _validate_and_parse(self, record: dict) -> dict:
-        """A record that breaks its stream's schema is dead-lettered (with the validation
-        message) at the next drain and counted as failed, instead of stopping the whole run
-        with singer-sdk's traceback: it is recorded as failed, so the state may pass it."""
+        """A record that breaks its stream's schema (or is no object, or has a date-time that
+        does not parse) is dead-lettered with the reason at the next drain and counted as
+        failed, instead of stopping the whole run with singer-sdk's traceback: it is recorded
+        as failed, so the state may pass it."""
+        if NOT_OBJECT in record:
+            record[_INVALID] = f"the record is not an object: {record.pop(NOT_OBJECT)}"
+            return record
         if self._validator is not None:
             try:
                 self._validator.validate(record)
             except InvalidRecord as exc:
-                record[_INVALID] = exc.error_message
+                record[_INVALID] = f"record does not match the stream's schema: " \
+                                   f"{exc.error_message}"
                 return record
-        self._parse_timestamps_in_record(record=record, schema=self.schema,
-                                         treatment=self.datetime_error_treatment)
+        try:
+            self._parse_timestamps_in_record(record=record, schema=self.schema,
+                                             treatment=self.datetime_error_treatment)
+        except ValueError as exc:
+            record[_INVALID] = str(exc)
         return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without its key is dead-lettered (never written under the key `None`)."""
+        if _INVALID in record:
+            return
+        missing = [k for k in self.key_properties or () if record.get(k) in (None, "")]
+        if missing:
+            record[_INVALID] = f"the record has no {', '.join(missing)} (its key)"
+            return
+        super()._singer_validate_message(record)
 
     def process_record(self, record: dict, context: dict) -> None:
         problem = record.pop(_INVALID, None)
+        # The last version of a key in this batch wins, valid or not (issue 11 item 9): an
+        # older valid version must not be written, nor clear the newer one's dead-letter.
+        context.setdefault("last_valid", {})[self.sap_key(record)] = problem is None
         if problem is not None:
             context.setdefault("invalid", []).append((record, problem))
             return
         super().process_record(record, context)
 
     def process_batch(self, context: dict) -> None:
-        invalid = context.get("invalid") or []
+        last_valid = context.get("last_valid") or {}
+        invalid = [(r, p) for r, p in context.get("invalid") or []
+                   if not last_valid.get(self.sap_key(r), False)]
         if invalid:
             self.rt.report.count(self.stream_name, "read", len(invalid))
             bad = {self.sap_key(r): r for r, _ in invalid}
-            errors = {self.sap_key(r): reason(f"record does not match the stream's schema: "
-                                              f"{problem}"[:500]) for r, problem in invalid}
+            errors = {self.sap_key(r): reason(str(problem)[:500]) for r, problem in invalid}
             self.done(self.fail(bad, errors))
-        records = context.get("records") or []
+        records = [r for r in context.get("records") or []
+                   if last_valid.get(self.sap_key(r), True)]
         if not records:
             return
         self._target_ref.drain_before(self)
@@ -93,7 +118,10 @@ class HubSpotSink(BatchSink):
 
     # -- helpers --------------------------------------------------------------------------
     def sap_key(self, record: dict) -> str:
-        return self.rt.key(record.get(self.key_field))
+        value = record.get(self.key_field)
+        if value in (None, ""):  # dead-lettered under a key of its content, never "None"
+            return f"no-{self.key_field}:{content_hash(record)[:12]}"
+        return self.rt.key(value)
 
     def latest(self, records: Iterable[dict]) -> dict[str, dict]:
         """De-duplicate by SAP key, keeping the last version (a re-read boundary record)."""

@@ -8,6 +8,7 @@ persons, one contact→company association call per 100 new pairs.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from target_hubspot_finance import mapping
@@ -16,12 +17,25 @@ from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
 DEFAULT_CARD_TYPES = ("cCustomer",)
+_SEPARATORS = re.compile(r"[;,\s]+")
 
 
 def _unspace(rt: Any, key: str) -> str:
     """A ledger key without the `key_namespace` prefix (contacts_of adds it back)."""
     prefix = f"{rt.namespace}:" if rt.namespace else ""
     return key[len(prefix):] if prefix and key.startswith(prefix) else key
+
+
+def _each_address(person: dict) -> list[tuple[str, dict]]:
+    """A contact person per e-mail address: SAP's E_Mail field sometimes holds several
+    (`a@x.com; b@x.com`). HubSpot keys contacts by one address, so each becomes a contact of
+    the company; the first keeps the person's ledger key, the others add `+<address>`."""
+    raw = person.get("E_Mail")
+    parts = [p for p in _SEPARATORS.split(raw) if p] if isinstance(raw, str) else []
+    if len(parts) < 2:
+        return [("", person)]
+    return [("" if i == 0 else f"+{p.lower()}", {**person, "E_Mail": p})
+            for i, p in enumerate(parts)]
 
 
 class CompaniesSink(HubSpotSink):
@@ -48,12 +62,14 @@ class CompaniesSink(HubSpotSink):
                 code = str(record["CardCode"])
                 contacts = []
                 for person in record.get("ContactEmployees") or []:
-                    cprops = mapping.map_contact(person, code)
-                    if cprops:
-                        contacts.append((
-                            rt.key(mapping.contact_key(code, person.get("InternalCode"))),
-                            mapping.apply_property_map("contacts", cprops, person,
-                                                       rt.property_map)))
+                    for suffix, one in _each_address(person):
+                        cprops = mapping.map_contact(one, code)
+                        if cprops:
+                            contacts.append((
+                                rt.key(mapping.contact_key(code, one.get("InternalCode")))
+                                + suffix,
+                                mapping.apply_property_map("contacts", cprops, one,
+                                                           rt.property_map)))
             except mapping.MAPPING_ERRORS as exc:
                 bad[key] = reason(mapping.describe(exc))
                 continue

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_hubspot_finance import mapping
-from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot import batches, invoice_paths
+from target_hubspot_finance.hubspot.associations import associate
 from target_hubspot_finance.ledger import Event
-from target_hubspot_finance.sinks.base import LINK_FAILED, HubSpotSink, reason
+from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
 DEFAULT_DEAL_FIELD = "U_HubSpotDealId"
 
@@ -80,19 +81,26 @@ class InvoicesSink(HubSpotSink):
             self._lines(changed, errors)
             for key in errors:
                 changed.pop(key, None)
-            ids, new = self._invoices(changed, prior, errors)
-            self._deals(changed, ids, events)
-            rt.ledger.record_synced("invoices", [(k, i, hashes[k]) for k, i in ids.items()])
+            unlinked: dict[str, Any] = {}  # written, but a link refused: not confirmed
+            ids, new = self._invoices(changed, prior, errors, unlinked)
+            self._deals(changed, ids, unlinked)
+            rt.ledger.record_synced("invoices", [(k, i, None if k in unlinked else hashes[k])
+                                                 for k, i in ids.items()])
             rt.ledger.set_drafts(
                 [(k, rt.key(changed[k].card_code), i, changed[k].props["hs_invoice_status"])
                  for k, i in ids.items() if changed[k].waits_for_contact],
                 [k for k in ids if not changed[k].waits_for_contact])
             for key, hid in ids.items():
+                if key in unlinked:
+                    continue
                 notes = changed[key].notes
                 events.append(Event(self.stream_name, key, "created" if new.get(key) else "updated",
                                     hid, "; ".join(notes) or None))
             if errors:
                 events += self.fail(latest, errors)
+            if unlinked:
+                events += self.link_failed(latest, unlinked, ids)
+            self._relink_payments([k for k in ids if new.get(k) and k in prior], ids)
             self._pending_payments(ids)
         unchanged = {k: prior[k].hubspot_id for k in plans
                      if k in prior and prior[k].content_hash == hashes[k]}
@@ -114,6 +122,7 @@ class InvoicesSink(HubSpotSink):
         rt = self.rt
         skip_bad_lines = bool(rt.config.get("skip_invalid_line_items", False))
         deal_field = rt.config.get("deal_id_field") or DEFAULT_DEAL_FIELD
+        self._report_missing_deal_field(deal_field)
         local = rt.config.get("local_currency") or None
         credits = rt.ledger.application_totals("credit", "invoice_key", latest)
         payments = (rt.ledger.application_totals("payment", "invoice_key", latest)
@@ -158,6 +167,18 @@ class InvoicesSink(HubSpotSink):
             plans[key] = InvoicePlan(record, props, lines, card, contact_id, deal, notes,
                                      base=mapping.map_invoice(record, rt.namespace))
         return plans, bad
+
+    _deal_field_reported = False
+
+    def _report_missing_deal_field(self, deal_field: str) -> None:
+        """One warning per run when the stream has no `deal_id_field` (a UDF a standard SAP
+        company lacks, or not selected): invoices are written without deal links, not failed."""
+        if self._deal_field_reported or deal_field in (self.schema.get("properties") or {}):
+            return
+        self._deal_field_reported = True
+        self.logger.warning("%s records carry no %s (deal_id_field): the SAP company has no such "
+                            "user-defined field or the catalog does not select it; invoices are "
+                            "written without deal links", self.stream_name, deal_field)
 
     # -- steps ----------------------------------------------------------------------------
     def _companies(self, changed: dict[str, InvoicePlan], errors: dict[str, Any]) -> None:
@@ -214,8 +235,8 @@ class InvoicesSink(HubSpotSink):
         out += [("line_items", lid) for lid in plan.line_ids]
         return out
 
-    def _invoices(self, changed: dict[str, InvoicePlan], prior: dict,
-                  errors: dict[str, Any]) -> tuple[dict[str, str], dict[str, bool]]:
+    def _invoices(self, changed: dict[str, InvoicePlan], prior: dict, errors: dict[str, Any],
+                  unlinked: dict[str, Any]) -> tuple[dict[str, str], dict[str, bool]]:
         rt = self.rt
         ids: dict[str, str] = {}
         new: dict[str, bool] = {}
@@ -227,19 +248,19 @@ class InvoicesSink(HubSpotSink):
                 items = {k: (bodies[k], [batches.association(mapping.INVOICE_TO[t], i)
                                          for t, i in self._links(changed[k])])
                          for k in to_create}
-                written = batches.create(rt.client, "invoices", items)
+                written = invoice_paths.create(rt, items, mapping.UNIQUE_KEYS["invoices"])
                 for key, hid in written.ids.items():
                     ids[key], new[key] = hid, True
                 self._record_links({written.ids[k]: self._links(changed[k])
                                     for k in written.ids})
                 errors.update(written.failed)
-                to_update.update(written.conflicts)  # HubSpot has it already: update instead
+                to_update.update(self._own_conflicts(written.conflicts, errors))
                 to_create = []
             if not to_update:
                 break
-            self._associate({k: (i, self._links(changed[k])) for k, i in to_update.items()})
-            written = batches.update(rt.client, "invoices",
-                                     {k: (i, bodies[k]) for k, i in to_update.items()})
+            unlinked.update(self._associate({k: (i, self._links(changed[k]))
+                                             for k, i in to_update.items()}))
+            written = invoice_paths.update(rt, {k: (i, bodies[k]) for k, i in to_update.items()})
             for key, hid in written.ids.items():
                 ids[key], new[key] = hid, False
             errors.update(written.failed)
@@ -252,23 +273,41 @@ class InvoicesSink(HubSpotSink):
                 errors[key] = reason("HubSpot neither confirmed nor refused this invoice")
         return ids, new
 
-    def _associate(self, wanted: dict[str, tuple[str, list[tuple[str, str]]]]) -> None:
-        """Associations an existing invoice lacks, one call per 100 pairs per object kind."""
-        rt = self.rt
-        by_type: dict[str, set[tuple[str, str]]] = {}
-        for hid, links in wanted.values():
-            for to_type, to_id in links:
-                by_type.setdefault(to_type, set()).add((hid, to_id))
-        for to_type, pairs in by_type.items():
-            pairs -= rt.ledger.known_links("invoices", to_type, pairs)
-            if not pairs:
-                continue
-            failures = rt.client.associate_default("invoices", to_type, sorted(pairs))
-            if failures:
-                self.logger.warning("%d invoice→%s associations failed: %s", len(failures),
-                                    to_type, failures[:1])
+    def _own_conflicts(self, conflicts: dict[str, str], errors: dict[str, Any]) -> dict[str, str]:
+        """A create refused because HubSpot holds the key already (a run that stopped before
+        its ledger write): update that invoice, unless the ledger says the id is another SAP
+        document's, which is never overwritten (dead-lettered with HubSpot's answer)."""
+        if not conflicts:
+            return {}
+        theirs = {s.hubspot_id: k for k, s in self.rt.ledger.lookup_ids(
+            "invoices", conflicts.values()).items()}
+        own: dict[str, str] = {}
+        for key, hid in conflicts.items():
+            other = theirs.get(hid)
+            if other is not None and other != key:
+                errors[key] = reason(f"HubSpot invoice {hid} already belongs to SAP document "
+                                     f"{other}; not overwritten")
             else:
-                rt.ledger.record_links("invoices", to_type, pairs)
+                own[key] = hid
+        return own
+
+    def _associate(self, wanted: dict[str, tuple[str, list[tuple[str, str]]]]
+                   ) -> dict[str, Any]:
+        """Associations an existing invoice lacks, one call per 100 pairs per object kind;
+        returns {invoice key: HubSpot's answer} for invoices with a refused link."""
+        rt = self.rt
+        by_type: dict[str, dict[tuple[str, str], str]] = {}
+        for key, (hid, links) in wanted.items():
+            for to_type, to_id in links:
+                by_type.setdefault(to_type, {})[(str(hid), str(to_id))] = key
+        unlinked: dict[str, Any] = {}
+        for to_type, owners in by_type.items():
+            pairs = set(owners) - rt.ledger.known_links("invoices", to_type, owners)
+            refused = associate(rt.client, rt.ledger, "invoices", to_type, pairs)
+            for pair, err in refused.items():
+                unlinked.setdefault(owners[pair], {"link": f"invoices→{to_type} {pair[1]}",
+                                                   **_as_dict(err)})
+        return unlinked
 
     def _record_links(self, links_by_invoice: dict[str, list[tuple[str, str]]]) -> None:
         """Remember the inline associations of created invoices (one write per kind)."""
@@ -280,28 +319,28 @@ class InvoicesSink(HubSpotSink):
             self.rt.ledger.record_links("invoices", to_type, pairs)
 
     def _deals(self, changed: dict[str, InvoicePlan], ids: dict[str, str],
-               events: list[Event]) -> None:
+               unlinked: dict[str, Any]) -> None:
+        """Deal links (`deal_id_field`); a deal HubSpot does not know fails the invoice's
+        confirmation (dead-letter, tried again on replay or when the invoice changes)."""
         rt = self.rt
-        pairs = {(ids[k], p.deal_id) for k, p in changed.items() if k in ids and p.deal_id}
-        pairs -= rt.ledger.known_links("invoices", "deals", pairs)
-        if not pairs:
+        owners = {(ids[k], p.deal_id): k for k, p in changed.items() if k in ids and p.deal_id}
+        pairs = set(owners) - rt.ledger.known_links("invoices", "deals", owners)
+        refused = associate(rt.client, rt.ledger, "invoices", "deals", pairs)
+        for pair, err in refused.items():
+            unlinked.setdefault(owners[pair], {"link": f"deal {pair[1]}", **_as_dict(err)})
+
+    def _relink_payments(self, recreated: list[str], ids: dict[str, str]) -> None:
+        """An invoice deleted in HubSpot and created again has a new id: the payments linked
+        to the old one are linked to it (found by `sap_payment_key`, one read per 100)."""
+        rt = self.rt
+        if not recreated or rt.payments_mode != "commerce_payments":
             return
-        failures = rt.client.associate_default("invoices", "deals", sorted(pairs))
-        if failures:
-            # The invoice is written; only its deal link is not. Reported, tried again when
-            # the invoice changes (the link is not recorded as made).
-            keys = {(ids[k], p.deal_id): k for k, p in changed.items() if k in ids and p.deal_id}
-            refused: set = set()
-            for failure in failures:
-                text = str(failure.get("message", failure))
-                hits = [pair for pair in pairs if pair[1] in text] or [None]
-                for pair in hits:
-                    refused.add(pair)
-                    events.append(Event(self.stream_name, keys.get(pair) if pair else None,
-                                        "skipped", pair[0] if pair else None,
-                                        f"{LINK_FAILED}: deal {pair[1] if pair else '?'}: {text}"))
-            pairs = set() if None in refused else pairs - refused
-        rt.ledger.record_links("invoices", "deals", pairs)
+        sources = rt.ledger.application_sources("payment", recreated)
+        if not sources:
+            return
+        found = batches.read_by(rt.client, "commerce_payments", "sap_payment_key", list(sources))
+        pairs = [(pid, ids[sources[pkey]]) for pkey, pid in found.items() if pkey in sources]
+        self._target_ref.links.add("commerce_payments", "invoices", pairs)
 
     def _pending_payments(self, ids: dict[str, str]) -> None:
         """Associate payments that arrived before these invoices (payment-before-invoice)."""
@@ -312,7 +351,14 @@ class InvoicesSink(HubSpotSink):
         links = self._target_ref.links  # full calls across drains (hubspot/associations.py)
         for from_type, from_id, key in waiting:
             links.add(from_type, "invoices", [(from_id, ids[key])])
-        links.after(lambda: rt.ledger.drop_pending("invoices", waiting))
+        # a refused link stays pending: sent again when the invoice is next synced
+        links.after(lambda: rt.ledger.drop_pending("invoices", [
+            w for w in waiting
+            if ((w[0], "invoices"), (str(w[1]), str(ids[w[2]]))) not in links.refused]))
+
+
+def _as_dict(err: Any) -> dict:
+    return err if isinstance(err, dict) else {"error": err}
 
 
 def _sortable(code: str) -> tuple[int, str]:

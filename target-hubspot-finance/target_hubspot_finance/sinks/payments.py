@@ -134,11 +134,16 @@ class PaymentsSink(HubSpotSink):
             errors.setdefault(owner[pkey], {"payment_line": pkey, **err})
         for pkey in written.missing:
             errors.setdefault(owner[pkey], reason("HubSpot returned no result"))
+        for pkey in items:  # never a KeyError below: an unconfirmed line fails its payment
+            if pkey not in written.ids:
+                errors.setdefault(owner[pkey], reason("HubSpot neither confirmed nor refused "
+                                                      f"payment line {pkey}"))
         invoice_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps
                         if a.invoice_key}
         invoices = rt.ledger.lookup("invoices", invoice_keys)
         to_invoice: set[tuple[str, str]] = set()
         to_company: set[tuple[str, str]] = set()
+        pair_owner: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
         waiting: list[tuple[str, str]] = []
         for key, apps in changed.items():
             if key in errors:
@@ -147,10 +152,13 @@ class PaymentsSink(HubSpotSink):
             for app in apps:
                 pid = written.ids[rt.key(app.source_key)]
                 to_company.add((pid, company))
+                pair_owner[(("commerce_payments", "companies"), (pid, company))] = key
                 if app.invoice_key:
                     inv = rt.key(app.invoice_key)
                     if inv in invoices:
                         to_invoice.add((pid, invoices[inv].hubspot_id))
+                        pair_owner[(("commerce_payments", "invoices"),
+                                    (pid, invoices[inv].hubspot_id))] = key
                     else:
                         waiting.append((pid, inv))
         links = self._target_ref.links
@@ -167,11 +175,22 @@ class PaymentsSink(HubSpotSink):
         # Synced (so unchanged next run) only once its links are sent: they may wait in the
         # buffer for a full call until the end of this drain_all (hubspot/associations.py).
         rows = [(k, first_id[k], hashes[k]) for k in ok]
-        links.after(lambda: rt.ledger.record_synced("payments", rows))
-        for key in ok:
-            is_new = any(written.new.get(rt.key(a.source_key)) for a in changed[key])
-            events.append(Event(self.stream_name, key, "created" if is_new else "updated",
-                                first_id[key]))
+
+        def confirm() -> None:  # links are part of the write: a refused one fails its payment
+            refused: dict[str, Any] = {}
+            for (kind, pair), key in pair_owner.items():
+                err = links.refused.get((kind, pair))
+                if err is not None:
+                    refused.setdefault(key, {"link": f"{kind[0]}→{kind[1]} {pair[0]}→{pair[1]}",
+                                             **(err if isinstance(err, dict) else
+                                                {"error": err})})
+            rt.ledger.record_synced("payments", [r for r in rows if r[0] not in refused])
+            done = [Event(self.stream_name, k, "created" if any(
+                written.new.get(rt.key(a.source_key)) for a in changed[k]) else "updated",
+                first_id[k]) for k in ok if k not in refused]
+            self.done(done + (self.fail(latest, refused) if refused else []))
+
+        links.after(confirm)  # its events are logged then (a refused link fails the payment)
         if errors:
             events += self.fail(latest, errors)
         return events

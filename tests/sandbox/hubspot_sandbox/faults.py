@@ -8,7 +8,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("500", "502", "503", "423", "429", "timeout", "drop")
+KINDS = ("500", "502", "503", "423", "429", "timeout", "drop", "html200")  # html200: a proxy's page
 
 
 @dataclass

@@ -120,6 +120,10 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
+            if fault is not None and fault.kind == "html200":  # a proxy's page, not HubSpot
+                log(200)
+                self._send_raw(200, b"<html><body>Service notice</body></html>", "text/html")
+                return
             if raw:
                 try:
                     body = json.loads(raw)
@@ -196,6 +200,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if data:
             self.wfile.write(data)
+
+    def _send_raw(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status, _REASONS.get(status))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _drop(self) -> None:
         """Close the socket without a byte of answer (a reset connection on the client side)."""

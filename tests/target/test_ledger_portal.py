@@ -1,0 +1,93 @@
+"""Whose ledger is it (issue 11 item 7): one HubSpot portal, its key namespaces, and a default
+place that does not depend on the working directory. Against the HubSpot sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from target_factory import customer, invoice, messages, run
+from target_hubspot_finance_testutil import by, cfg
+
+from hubspot_sandbox import HubSpotSandbox
+from target_hubspot_finance.ledger import LedgerMismatchError, default_ledger_url
+
+BIN = Path(sys.executable).parent
+TOKEN_B = "pat-sandbox-2222-second-portal-token"
+
+
+def _records(n: int = 1) -> str:
+    return messages(("business_partners", [customer(n)]), ("invoices", [invoice(n, card=n)]))
+
+
+def test_a_ledger_pointed_at_another_portal_stops_with_one_line_and_writes_nothing(
+        hubspot_sandbox, target_config, tmp_path):
+    run(cfg(target_config), _records(1))
+    with HubSpotSandbox(token=TOKEN_B, portal_id=99990001) as other:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(cfg(target_config, api_base_url=other.url,
+                                         access_token=TOKEN_B)))
+        data = tmp_path / "in.jsonl"
+        data.write_text(_records(1).replace("Customer 1 Ltd", "Customer 1 Ltd (renamed)")
+                        + json.dumps({"type": "STATE", "value": {"b": 1}}) + "\n")
+        done = subprocess.run([str(BIN / "target-hubspot-finance"), "--config", str(config),
+                               "--input", str(data)], capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 1 and done.stdout == ""
+        stops = [ln for ln in done.stderr.splitlines() if "stopped:" in ln]
+        assert len(stops) == 1 and "portal 12345678" in stops[0] and "99990001" in stops[0]
+        assert "Traceback" not in done.stderr and TOKEN_B not in done.stderr
+        assert other.writes() == 0  # no id of the first portal was ever sent here
+
+
+def test_a_changed_key_namespace_is_refused_on_a_ledger_with_records(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config, key_namespace="US01"), _records(1))
+    writes = hs.writes()
+    with pytest.raises(LedgerMismatchError, match=r"key_namespace 'SBO_US'.*'US01'"):
+        run(cfg(target_config, key_namespace="SBO_US"), _records(1))
+    assert hs.writes() == writes  # nothing created a second time
+    assert set(by(hs, "companies", "sap_card_code")) == {"US01:C00001"}
+
+
+def test_dropping_the_key_namespace_is_refused_too(hubspot_sandbox, target_config):
+    run(cfg(target_config, key_namespace="US01"), _records(1))
+    with pytest.raises(LedgerMismatchError, match="new_key_namespace"):
+        run(cfg(target_config), _records(1))
+
+
+def test_a_second_sap_company_is_welcome_when_the_setting_says_so(hubspot_sandbox,
+                                                                  target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config, key_namespace="US01"), _records(1))
+    run(cfg(target_config, key_namespace="DE01", new_key_namespace=True), _records(1))
+    run(cfg(target_config, key_namespace="DE01"), _records(1))  # known from now on
+    run(cfg(target_config, key_namespace="US01"), _records(1))
+    assert set(by(hs, "companies", "sap_card_code")) == {"US01:C00001", "DE01:C00001"}
+    assert len(hs.objects("invoices")) == 2
+
+
+def test_the_default_ledger_lives_in_the_meltano_project_not_the_working_dir(
+        monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MELTANO_PROJECT_ROOT", str(tmp_path / "project"))
+    url = default_ledger_url()
+    assert url == f"sqlite:///{tmp_path}/project/.meltano/target-hubspot-finance/ledger.db"
+    monkeypatch.delenv("MELTANO_PROJECT_ROOT")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert default_ledger_url() == f"sqlite:///{tmp_path}/state/target-hubspot-finance/ledger.db"
+
+
+def test_a_ledger_at_the_old_default_place_is_never_silently_replaced(
+        monkeypatch, tmp_path, hubspot_sandbox, target_config):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MELTANO_PROJECT_ROOT", str(tmp_path / "project"))
+    (tmp_path / "hubspot_finance_ledger.db").write_bytes(b"")
+    config = {k: v for k, v in cfg(target_config).items() if k != "ledger_url"}
+    with pytest.raises(LedgerMismatchError, match="old default"):
+        run(config, _records(1))
+    assert hubspot_sandbox.writes() == 0

@@ -1,0 +1,83 @@
+"""Links are part of the write (issue 11 item 8), against the HubSpot sandbox: a record whose
+association HubSpot refuses is not confirmed (dead-letter, tried again), and an invoice created
+again in HubSpot gets its payments back."""
+
+from __future__ import annotations
+
+from target_factory import customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg, ledger_rows
+
+
+def _invoice_id(hs) -> str:
+    return by(hs, "invoices", "sap_invoice_key")["1"]["hs_object_id"]
+
+
+def _delete_invoice(hs) -> str:
+    hid = _invoice_id(hs)
+    assert hs.client().delete(f"/crm/v3/objects/invoices/{hid}").status_code == 204
+    return hid
+
+
+def _payment_links(hs) -> set[str]:
+    return {to for _frm, to, _t in hs.associations("commerce_payments", "invoices")}
+
+
+def test_a_payment_whose_invoice_link_is_refused_is_dead_lettered_and_linked_later(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)])))
+    _delete_invoice(hs)  # deleted in HubSpot: the ledger's invoice id is refused as a link
+    _target, states = run(config, messages(("incoming_payments", [payment(1)]),
+                                           state={"done": 1}))
+    assert states == [{"done": 1}]  # passed: the refusal is recorded in the dead-letter
+    dead = {r["sap_key"]: r for r in ledger_rows(target_config, "dead_letter")}
+    assert set(dead) == {"1"} and dead["1"]["stream"] == "incoming_payments"
+    assert "1" not in {r["sap_key"] for r in ledger_rows(target_config, "synced_objects")
+                       if r["object_type"] == "payments"}  # not confirmed: sent again
+    assert _payment_links(hs) == set()
+    # the invoice changes in SAP and comes back: created again, and the waiting payment's
+    # next run links it to the new invoice and leaves the dead-letter
+    run(config, messages(("invoices", [invoice(1, Comments="re-sent")])))
+    run(config, messages(("incoming_payments", [payment(1)])))
+    assert _payment_links(hs) == {_invoice_id(hs)}
+    assert ledger_rows(target_config, "dead_letter") == []
+    assert len(hs.objects("commerce_payments")) == 1
+
+
+def test_an_invoice_created_again_in_hubspot_gets_its_payments_back(hubspot_sandbox,
+                                                                    target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
+                         ("incoming_payments", [payment(1, applies=[(1, 100.0)])])))
+    old = _delete_invoice(hs)
+    _target, states = run(config, messages(("invoices", [invoice(1, Comments="changed")]),
+                                           state={"done": 1}))
+    assert states == [{"done": 1}]
+    new = _invoice_id(hs)
+    assert new != old
+    assert new in _payment_links(hs)  # the payment pays the invoice HubSpot now holds
+    assert len(hs.objects("commerce_payments")) == 1
+    assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_a_contact_link_refused_on_an_existing_invoice_keeps_it_unconfirmed(
+        hubspot_sandbox, target_config):
+    """An invoice HubSpot holds gets a new contact (the customer's contact changed); the
+    contact was deleted in HubSpot meanwhile, so the link is refused: the invoice is
+    dead-lettered with HubSpot's answer and sent again next run, not recorded as synced."""
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1, contacts=2)]),
+                         ("invoices", [invoice(1, ContactPersonCode=1)])))
+    second = by(hs, "contacts", "email")["p1.c1@example.com"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/contacts/{second}").status_code == 204
+    _target, states = run(config, messages(("invoices", [invoice(1, ContactPersonCode=2)]),
+                                           state={"done": 1}))
+    assert states == [{"done": 1}]
+    dead = {r["sap_key"]: r for r in ledger_rows(target_config, "dead_letter")}
+    assert set(dead) == {"1"} and "contacts" in str(dead["1"]["error"])
+    synced = {r["sap_key"]: r for r in ledger_rows(target_config, "synced_objects")
+              if r["object_type"] == "invoices"}
+    assert synced["1"]["content_hash"] is None  # its id is kept; its content is not confirmed
