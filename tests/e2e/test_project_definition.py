@@ -4,7 +4,10 @@ the jobs and schedules are the ones the README documents."""
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,11 +98,29 @@ def test_tap_capabilities_include_incremental_state():
         "capabilities"])
 
 
-def test_hubspot_selection_leaves_reference_streams_out():
+def tap_stream_names() -> set[str]:
+    """The streams tap-sapb1 offers (built offline: no SAP call)."""
+    from tap_sapb1.tap import TapSAPB1
+
+    tap = TapSAPB1(config={"service_layer_url": "http://127.0.0.1:9/b1s/v1",
+                           "company_db": "X", "username": "u", "password": "p",
+                           "start_date": "2020-01-01"}, validate_config=False)
+    return set(tap.streams)
+
+
+def test_hubspot_selection_is_exactly_the_streams_the_target_writes():
+    """tap-sapb1 selects what the target has a HubSpot handler for and no reference stream;
+    tap-sapb1-all-streams selects every stream the tap offers."""
+    from target_hubspot_finance.mapping import DEFAULT_OBJECT_MAP
+
+    offered = tap_stream_names()
     select = plugin("extractors", "tap-sapb1")["select"]
-    assert select == ["business_partners.*", "invoices.*", "credit_notes.*",
-                      "incoming_payments.*"]
-    assert plugin("extractors", "tap-sapb1-all-streams")["select"] == ["*.*"]
+    assert all(rule.endswith(".*") for rule in select), select  # whole streams, every field
+    selected = {rule.split(".", 1)[0] for rule in select}
+    assert selected == set(DEFAULT_OBJECT_MAP), selected
+    assert selected < offered  # the rest are the reference streams, left out
+    rules = plugin("extractors", "tap-sapb1-all-streams")["select"]
+    assert all(any(fnmatch.fnmatch(f"{s}.DocEntry", r) for r in rules) for s in offered), rules
 
 
 def test_secrets_are_never_in_the_prod_environment():
@@ -109,12 +130,54 @@ def test_secrets_are_never_in_the_prod_environment():
         assert f'"{secret}"' not in text, f"{secret} belongs in the environment, not meltano.yml"
 
 
-def test_job_and_schedules():
-    jobs = {j["name"]: j["tasks"] for j in project()["jobs"]}
-    assert jobs["sap-to-hubspot"] == ["tap-sapb1 sap-to-hubspot-rules target-hubspot-finance"]
+def readme_schedule_list() -> dict[str, tuple[str, str, list[str]]]:
+    """`meltano schedule list` as the README documents it: name -> (interval, job, tasks)."""
+    line = re.compile(r"^# \[(?P<interval>[^\]]+)\] job (?P<name>\S+): (?P<job>\S+) → "
+                      r"(?P<tasks>\[.*\])$")
+    found = {}
+    for text in (REPO / "README.md").read_text().splitlines():
+        m = line.match(text.strip())
+        if m:
+            found[m["name"]] = (m["interval"], m["job"], ast.literal_eval(m["tasks"]))
+    return found
+
+
+def test_job_and_schedules_are_the_ones_the_readme_documents():
+    project_ = project()
+    jobs = {j["name"]: j["tasks"] for j in project_["jobs"]}
+    schedules = {s["name"]: s for s in project_["schedules"]}
+    documented = readme_schedule_list()
+    assert documented, "README.md no longer shows `meltano schedule list`"
+    assert set(documented) == set(schedules)
+    for name, (interval, job, tasks) in documented.items():
+        assert schedules[name]["interval"] == interval, name
+        assert schedules[name]["job"] == job and jobs[job] == tasks, name
+
+
+def test_the_job_runs_plugins_the_project_defines():
+    project_ = project()
+    plugins = {p["name"] for kind in project_["plugins"].values() for p in kind}
+    mappings = {m["name"] for p in project_["plugins"].get("mappers", [])
+                for m in p.get("mappings", [])}
+    included = [yaml.safe_load((REPO / inc).read_text()) for pattern in
+                project_.get("include_paths", []) for inc in
+                [str(p.relative_to(REPO)) for p in REPO.glob(pattern)]]
+    mappings |= {m["name"] for doc in included for p in doc.get("plugins", {}).get("mappers", [])
+                 for m in p.get("mappings", [])}
+    for job in project_["jobs"]:
+        for task in job["tasks"]:
+            for step in task.split():
+                assert step in plugins | mappings, f"job {job['name']}: {step} is not defined"
+
+
+def test_the_business_hours_schedule_is_incremental_and_the_nightly_one_a_full_pass():
     schedules = {s["name"]: s for s in project()["schedules"]}
     business = schedules["sap-to-hubspot-business-hours"]
-    assert business["interval"] == "*/15 7-19 * * 1-5" and business["job"] == "sap-to-hubspot"
+    minute, hour, _, _, weekday = business["interval"].split()
+    low, high = (int(h) for h in hour.split("-"))
+    assert minute.startswith("*/") and 6 <= low < high <= 20 and weekday == "1-5"
+    assert "MELTANO_RUN_FULL_REFRESH" not in (business.get("env") or {})
     nightly = schedules["sap-to-hubspot-nightly-full-pass"]
-    assert nightly["job"] == "sap-to-hubspot"
-    assert nightly["env"]["MELTANO_RUN_FULL_REFRESH"] == "true"
+    night_hour = int(nightly["interval"].split()[1])
+    assert not low <= night_hour <= high  # never beside a business-hours run (one state id)
+    assert str(nightly["env"]["MELTANO_RUN_FULL_REFRESH"]).lower() == "true"
