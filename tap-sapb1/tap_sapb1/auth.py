@@ -63,6 +63,7 @@ class SapSession:
         self._cookies: dict[str, str] = {}
         self._lock = threading.RLock()
         self.logins = 0
+        self.version: str | None = None  # Login's `Version` (e.g. "1000230"), for error lines
 
     @property
     def session_id(self) -> str | None:
@@ -118,6 +119,7 @@ class SapSession:
         if "B1SESSION" not in cookies:
             raise SapB1Error(f"SAP Login at {self._url} answered without a session cookie: is "
                              "service_layer_url the Service Layer (…/b1s/v1 or …/b1s/v2)?")
+        self.version = str(payload.get("Version") or "") or None
         for value in cookies.values():
             self._on_secret(value)
         self._cookies = cookies

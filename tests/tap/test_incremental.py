@@ -28,8 +28,8 @@ def _versions(*outputs) -> set[tuple]:
 
 
 def test_second_run_reemits_only_the_boundary_second(make_sandbox):
-    sb = make_sandbox()
-    config = config_for(sb, page_size=20)
+    sb = make_sandbox(time_filter_precision="second")  # a server comparing to the second
+    config = config_for(sb, page_size=20, lookback_minutes=0)  # window re-reads: test_lookback
     first = run_tap(config, streams=["invoices"])
     bookmark = first.state["bookmarks"]["invoices"]["replication_key_value"]
     newest = max(_stamp(r) for r in sb.all("Invoices"))
