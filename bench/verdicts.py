@@ -29,9 +29,11 @@ def _money(value: object) -> float | None:
 def _invoice_current(record: dict, obj: dict) -> bool:
     """The HubSpot invoice carries SAP's latest total (the field the chaos edits change)."""
     props = obj.get("properties") or {}
+    # in the invoice's own currency: SAP's DocTotalFc on a foreign document (0 on a local one)
+    total = record.get("DocTotalFc") or record.get("DocTotal")
     for name in ("sap_doc_total", "hs_amount_billed", "amount"):
         if name in props:
-            return _money(props[name]) == _money(record.get("DocTotal"))
+            return _money(props[name]) == _money(total)
     return True
 
 
@@ -39,6 +41,18 @@ def _company_current(record: dict, obj: dict) -> bool:
     """The HubSpot company carries SAP's latest name."""
     props = obj.get("properties") or {}
     return props.get("name") in (None, record.get("CardName"))
+
+
+def _reversal(document: dict) -> bool:
+    """SAP's cancellation document (CancelStatus csCancellation): no HubSpot object of its own."""
+    return document.get("CancelStatus") == "csCancellation"
+
+
+def _sap_objects(w: World, object_type: str) -> list[dict]:
+    """HubSpot objects standing for SAP records: credits the target writes as payments of
+    method `credit note` (no SAP payment behind them) are left out."""
+    return [o for o in w.hubspot.objects(object_type)
+            if (o.get("properties") or {}).get("hs_payment_method") != "credit note"]
 
 
 def _stamped(parent: dict, **fields: object) -> dict:
@@ -65,14 +79,17 @@ def _applications(payment: dict) -> list[dict]:
     rows, applied = [], 0.0
     for line in payment.get("PaymentInvoices") or []:
         amount = float(line.get("SumApplied") or 0)
-        if line.get("InvoiceType", "it_Invoice") != "it_Invoice":
-            applied -= amount
+        kind = line.get("InvoiceType")
+        if kind == "it_CredItnote" or amount < 0:  # a credit note used: nets the money
+            applied -= abs(amount)
             continue
-        applied += amount
+        applied += amount  # an invoice, or another document (journal entry...): one payment
         rows.append(_stamped(payment, key=f"{payment['DocEntry']}-{line.get('LineNum')}",
-                             invoice=line.get("DocEntry")))
+                             invoice=line.get("DocEntry") if kind == "it_Invoice" else None))
     total = sum(float(payment.get(k) or 0) for k in ("CashSum", "TransferSum", "CheckSum",
                                                         "CreditSum"))
+    total += sum(float(r.get("CheckSum") or 0) for r in payment.get("PaymentChecks") or [])
+    total += sum(float(r.get("CreditSum") or 0) for r in payment.get("PaymentCreditCards") or [])
     if round(total - applied, 2) > 0.005:
         rows.append(_stamped(payment, key=f"{payment['DocEntry']}-account", invoice=None))
     return rows
@@ -81,8 +98,10 @@ def _applications(payment: dict) -> list[dict]:
 KEY_SPECS = [
     KeySpec("business_partners", "BusinessPartners", "CardCode", "companies", "sap_card_code",
             include=lambda r: r.get("CardType") == "cCustomer", same=_company_current),
-    KeySpec("invoices", "Invoices", "DocNum", "invoices", "sap_doc_num", same=_invoice_current),
-    KeySpec("invoices", "Invoices", "key", "line_items", "sap_line_key", expand=_lines),
+    KeySpec("invoices", "Invoices", "DocNum", "invoices", "sap_doc_num", same=_invoice_current,
+            include=lambda r: not _reversal(r)),
+    KeySpec("invoices", "Invoices", "key", "line_items", "sap_line_key", expand=_lines,
+            include=lambda r: not _reversal(r)),
     KeySpec("incoming_payments", "IncomingPayments", "key", "commerce_payments",
             "sap_payment_key", expand=_applications),
 ]
@@ -100,7 +119,7 @@ def problems_now(w: World) -> list[str]:
     problems: list[str] = []
     for spec in KEY_SPECS:
         problems += reconcile.exactly_once(spec, w.sap.all(spec.entity),
-                                           w.hubspot.objects(spec.object_type))
+                                           _sap_objects(w, spec.object_type))
     problems += association_problems(w)
     problems += dead_letter_problems(w.ledger_path)
     return problems
@@ -201,8 +220,11 @@ def mutate_sap(w: World, rng: random.Random, updates: int = 5, creates: int = 2,
     invoices = w.sap.all("Invoices")
     changes = 0
     for inv in rng.sample(invoices, min(updates, len(invoices))):
-        w.sap.update("Invoices", inv["DocEntry"],
-                     {"DocTotal": round(float(inv["DocTotal"]) + rng.randint(1, 99), 2)})
+        bump = rng.randint(1, 99)
+        change = {"DocTotal": round(float(inv["DocTotal"]) + bump, 2)}
+        if inv.get("DocTotalFc"):  # a foreign invoice: its own-currency total moves too
+            change["DocTotalFc"] = round(float(inv["DocTotalFc"]) + bump, 2)
+        w.sap.update("Invoices", inv["DocEntry"], change)
         changes += 1
     for _ in range(creates):
         template = rng.choice(invoices)
