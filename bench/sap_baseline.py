@@ -54,6 +54,8 @@ def replay(base_url: str, gets: list[tuple[str, dict]], page_size: int,
             url += "?" + urlencode(query, quote_via=quote, safe="$,'():")
         response = session.get(url, headers=headers, timeout=timeout)
         response.raise_for_status()
+        if "json" not in response.headers.get("Content-Type", ""):
+            continue  # the tap's `$metadata` read (CSDL XML): fetched, no entities to count
         records += len(response.json().get("value", []))
     seconds = time.perf_counter() - started
     session.post(f"{base_url}/Logout", timeout=timeout)
