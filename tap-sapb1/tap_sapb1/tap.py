@@ -57,6 +57,13 @@ class TapSAPB1(Tap):
             raise ConfigValidationError("Config validation failed", errors=problems)
         _LIVE_TAPS.add(self)
 
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Number and integer settings given as text typed first, so the schema checks 0.5,
+        not '0.5': Meltano passes a `kind: string` setting (the only kind that carries a
+        fractional number from the environment) as text."""
+        self._config = typed_numbers(self.config_jsonschema, self._config)
+        return super()._validate_config(raise_errors=raise_errors)
+
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:
         """`--config=ENV`: TAP_SAPB1_* parsed by schema type, one line for a bad value."""
@@ -133,6 +140,21 @@ class TapSAPB1(Tap):
         """Log out of SAP (if logged in) and release connections; safe to call twice."""
         if "run" in self.__dict__:
             self.run.close()
+
+
+def typed_numbers(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with text values of number/integer settings as numbers where they parse
+    ('0.5' -> 0.5, '30' -> 30); text that does not parse stays, for the schema to report."""
+    typed = dict(config)
+    for key, prop in schema.get("properties", {}).items():
+        value = typed.get(key)
+        kinds = prop.get("type", [])
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if not isinstance(value, str) or not {"number", "integer"} & set(kinds):
+            continue
+        with contextlib.suppress(ValueError):
+            typed[key] = int(value.strip()) if "integer" in kinds else float(value.strip())
+    return typed
 
 
 def live_url() -> str | None:

@@ -18,7 +18,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 KINDS = {"string": {"string", "date_iso8601", "options", "file"}, "integer": {"integer"},
-         "number": {"decimal", "integer"}, "boolean": {"boolean"}, "object": {"object"},
+         # a number may be `kind: string` (meltano.yml header: the only kind carrying 0.5 from
+         # the environment); both plugins type such text by their schema
+         "number": {"decimal", "integer", "string"}, "boolean": {"boolean"}, "object": {"object"},
          "array": {"array"}}
 
 
