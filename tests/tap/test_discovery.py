@@ -286,6 +286,7 @@ def test_a_missing_field_ends_discovery_with_one_line(make_sandbox, tmp_path):
     errors = run.error_lines()
     assert len(errors) == 1, run.stderr[-3000:]
     assert "'DocDate'" in errors[0] and "IncomingPayments" in errors[0]
+    assert "version 1000230" in errors[0]  # what the server's Login reported
     assert "Traceback" not in run.stderr
 
 
