@@ -17,7 +17,6 @@ if str(TAP_TESTS) not in sys.path:
 from tap_helpers import SAP_PASSWORD, config_for, run_tap  # noqa: E402
 
 from sap_sandbox import DataSpec, SapSandbox  # noqa: E402
-from sap_sandbox.schema import HUBSPOT_UDFS  # noqa: E402
 
 
 def _stamp(record: dict) -> str:
@@ -28,9 +27,7 @@ def _stamp(record: dict) -> str:
 def test_clock_stepping_back_mid_run_loses_no_record(precision: str, seed: int) -> None:
     data = DataSpec(seed=seed, customers=8, suppliers=0, leads=0, invoices=120, credit_notes=0,
                     payments=0, null_update_times=0.05)
-    # the tap's curated schema reads U_HubSpotDealId: a company that has it
-    with SapSandbox(data=data, password=SAP_PASSWORD, udfs=HUBSPOT_UDFS,
-                    time_filter_precision=precision) as sb:
+    with SapSandbox(data=data, password=SAP_PASSWORD, time_filter_precision=precision) as sb:
         rng = random.Random(seed)
         template = {k: v for k, v in sb.all("Invoices")[0].items()
                     if k not in ("DocEntry", "DocNum", "UpdateDate", "UpdateTime")}

@@ -11,15 +11,13 @@ import pytest
 from tap_helpers import config_for, null_time_reads, page_requests, run_cli, run_tap
 
 from sap_sandbox import DataSpec
-from sap_sandbox.schema import HUBSPOT_UDFS
 
 SMALL = DataSpec(seed=5, customers=6, suppliers=0, leads=0, invoices=40, credit_notes=0,
                  payments=0)
 
 
 def _sandbox(make_sandbox, data: DataSpec = SMALL, **options):
-    # the curated schema reads U_HubSpotDealId: a company that has it (issue 10 drops the need)
-    return make_sandbox(data=data, udfs=HUBSPOT_UDFS, **options)
+    return make_sandbox(data=data, **options)
 
 
 def _template(sb) -> dict:
