@@ -31,17 +31,20 @@ def sap_updated_at(record: dict) -> datetime:
     return datetime.fromisoformat(f"{day}T{clock}")
 
 
-def parse_bookmark(value: object) -> datetime | None:
-    """A replication_key_value as a naive timestamp (zone dropped, as the tap writes +00:00)."""
+def parse_bookmark(value: object) -> datetime | int | None:
+    """A replication_key_value as a naive timestamp (zone dropped, as the tap writes +00:00),
+    or an integer (incoming_payments is bookmarked by DocEntry: SAP's payments have no stamp)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     if not value:
         return None
     text = str(value).replace("Z", "+00:00")
     return datetime.fromisoformat(text).replace(tzinfo=None)
 
 
-def bookmarks(state: dict | None) -> dict[str, datetime]:
+def bookmarks(state: dict | None) -> dict[str, datetime | int]:
     """The furthest point each stream's state claims, progress markers included."""
-    found: dict[str, datetime] = {}
+    found: dict[str, datetime | int] = {}
     for stream, entry in ((state or {}).get("bookmarks") or {}).items():
         candidates = [entry.get("replication_key_value"),
                       (entry.get("progress_markers") or {}).get("replication_key_value")]
@@ -130,16 +133,20 @@ def bookmark_problems(state: dict | None, spec: KeySpec, sap_records: list[dict]
     if mark is None:
         return []
     grouped = objects_by_key(hs_objects, spec.property_name)
-    behind = [r for r in spec.rows(sap_records) if sap_updated_at(r) < mark]
+    if isinstance(mark, int):  # a DocEntry bookmark: every record below it was read
+        behind = [r for r in spec.rows(sap_records) if int(r["DocEntry"]) < mark]
+    else:
+        behind = [r for r in spec.rows(sap_records) if sap_updated_at(r) < mark]
+    shown = mark if isinstance(mark, int) else mark.isoformat()
     lost = sorted(spec.sap_key(r) for r in behind if spec.sap_key(r) not in grouped)
     problems = []
     if lost:
-        problems.append(f"{spec.stream}: bookmark {mark.isoformat()} is past {len(lost)} records "
+        problems.append(f"{spec.stream}: bookmark {shown} is past {len(lost)} records "
                         f"HubSpot does not hold (e.g. {lost[:5]})")
     if spec.same is not None:
         stale = sorted(spec.sap_key(r) for r in behind if spec.sap_key(r) in grouped
                        and not any(spec.same(r, o) for o in grouped[spec.sap_key(r)]))
         if stale:
-            problems.append(f"{spec.stream}: bookmark {mark.isoformat()} is past {len(stale)} "
+            problems.append(f"{spec.stream}: bookmark {shown} is past {len(stale)} "
                             f"changes HubSpot does not hold (e.g. {stale[:5]})")
     return problems

@@ -56,9 +56,10 @@ def _sap_objects(w: World, object_type: str) -> list[dict]:
 
 
 def _stamped(parent: dict, **fields: object) -> dict:
-    """A child record carrying its parent's change stamp (for bookmark checks)."""
+    """A child record carrying its parent's change stamp and DocEntry (for bookmark checks:
+    payments are bookmarked by DocEntry)."""
     return {"UpdateDate": parent.get("UpdateDate"), "UpdateTime": parent.get("UpdateTime"),
-            **fields}
+            "DocEntry": parent.get("DocEntry"), **fields}
 
 
 def _lines(invoice: dict) -> list[dict]:
