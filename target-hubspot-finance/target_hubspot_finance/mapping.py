@@ -740,9 +740,8 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
             currency = pay_currency
         elif not foreign and local:
             currency = local.upper()
-        else:
-            raise MappingError(f"{where} pays invoice DocEntry {invoice} in a currency the "
-                               "target has not seen yet: sync that invoice first, then replay")
+        else:  # a local payment of a foreign invoice not synced yet: its amount (AppliedFC) is
+            currency = ""  # known, its code is set when the invoice arrives (invoices sink)
     amount = doc_amount(line | {"DocCurrency": currency}, "SumApplied", foreign, where) or 0.0
     return amount, currency
 
@@ -750,8 +749,10 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
 def map_payment(record: Mapping[str, Any], app: Application,
                 namespace: str | None = None, local: str | None = None) -> dict[str, Any]:
     """A payment application as a commerce payment (upsert key `sap_payment_key`), in the
-    currency of the invoice it pays (else the payment's)."""
-    currency = app.currency or text(record.get("DocCurrency"))
+    currency of the invoice it pays (else the payment's). Paying an invoice whose currency the
+    target has not seen yet (`app.currency` ""), the currency is left unset here and set when
+    the invoice is synced (sinks/invoices.py, with the pending link)."""
+    currency = app.currency if app.currency is not None else text(record.get("DocCurrency"))
     cancelled = is_cancelled(record)
     return _clean({
         "sap_payment_key": namespaced(namespace, app.source_key),

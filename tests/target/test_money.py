@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from target_factory import customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg
+from target_hubspot_finance_testutil import by, cfg, ledger_rows
 
 from target_hubspot_finance import mapping
 
@@ -150,3 +150,18 @@ def test_a_customers_paid_total_is_one_currency_sap_local_across_eur_and_usd_inv
                          ("incoming_payments", [usd_and_eur])))
     company = by(hs, "companies", "sap_card_code")["C00001"]
     assert float(company["sap_paid_total"]) == pytest.approx(round(100 * RATE + 50, 2))
+
+
+def test_a_usd_payment_of_an_eur_invoice_not_synced_yet_gets_the_invoices_currency_later(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, local_currency="USD")
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0)])))
+    assert ledger_rows(target_config, "dead_letter") == []  # waits, never dead-lettered
+    run(config, messages(("invoices", [eur_invoice(1, paid_eur=100.0)])))
+    (pay,) = hs.objects("commerce_payments")
+    assert pay["properties"]["hs_currency_code"] == "EUR"
+    assert float(pay["properties"]["hs_initial_amount"]) == pytest.approx(100.0)
+    inv = by(hs, "invoices", "sap_doc_num")["4001"]
+    assert float(inv["hs_balance_due"]) == pytest.approx(120.0)

@@ -342,12 +342,29 @@ class InvoicesSink(HubSpotSink):
         pairs = [(pid, ids[sources[pkey]]) for pkey, pid in found.items() if pkey in sources]
         self._target_ref.links.add("commerce_payments", "invoices", pairs)
 
+    def _pending_currencies(self, waiting: list[tuple[str, str, str]]) -> None:
+        """A payment written before its invoice may not have known the invoice's currency (a
+        local-currency payment of a foreign invoice): each waiting payment gets its invoice's
+        currency with its link, one update per 100 payments."""
+        rt = self.rt
+        money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key",
+                                             {key for _, _, key in waiting})
+        items = {str(pid): (str(pid), {"hs_currency_code": money[key].doc_nums[0]})
+                 for kind, pid, key in waiting
+                 if kind == "commerce_payments" and key in money and money[key].doc_nums}
+        if items:
+            failed = batches.update(rt.client, "commerce_payments", items).failed
+            if failed:
+                self.logger.warning("currency of %d waiting payment(s) not set: %s",
+                                    len(failed), next(iter(failed.values())))
+
     def _pending_payments(self, ids: dict[str, str]) -> None:
         """Associate payments that arrived before these invoices (payment-before-invoice)."""
         rt = self.rt
         waiting = rt.ledger.pending_for("invoices", ids)
         if not waiting:
             return
+        self._pending_currencies(waiting)
         links = self._target_ref.links  # full calls across drains (hubspot/associations.py)
         for from_type, from_id, key in waiting:
             links.add(from_type, "invoices", [(from_id, ids[key])])
