@@ -57,7 +57,7 @@ def test_two_sap_invoices_with_one_doc_num_are_two_hubspot_invoices(hubspot_sand
 
 
 def test_a_portal_where_doc_num_is_unique_never_overwrites_the_other_series_invoice(
-        hubspot_sandbox, target_config):
+        hubspot_sandbox, target_config, caplog):
     """A portal set up by an older version holds `sap_doc_num` as a unique property: the
     repeated DocNum is refused there. The other document's invoice must stay as it is and
     the refused one wait in the dead-letter saying why."""
@@ -73,6 +73,7 @@ def test_a_portal_where_doc_num_is_unique_never_overwrites_the_other_series_invo
     assert set(invoices) == {"1"} and invoices["1"]["sap_doc_total"] == "220"
     dead = _dead(target_config)
     assert set(dead) == {"2"} and "sap_doc_num" in _text(dead["2"])
+    assert "sap_doc_num is unique in this portal" in caplog.text  # said once at start-up
 
 
 # -- item 6: one conflict never poisons a batch ------------------------------------------------
@@ -177,3 +178,26 @@ def test_a_newer_valid_version_wins_over_an_older_schema_breaking_one(
         + _typed_invoices(older, newer))
     assert set(by(hs, "invoices", "sap_invoice_key")) == {"1"}
     assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_a_refused_contact_leaves_its_company_unconfirmed_and_dead_lettered(
+        hubspot_sandbox, target_config):
+    """Item 6 for contacts: HubSpot refuses customer 2's contact (409 on a property the
+    portal holds unique). The company is written, but not confirmed: it waits in the
+    dead-letter with HubSpot's answer and is sent again next run."""
+    hs = hubspot_sandbox
+    answer = hs.client().post("/crm/v3/properties/contacts", json={
+        "name": "badge_id", "label": "Badge", "type": "string", "fieldType": "text",
+        "groupName": "contactinformation", "hasUniqueValue": True})
+    assert answer.status_code == 201, answer.text
+    config = cfg(target_config, property_map={"contacts": {"field:Position": "badge_id"}})
+    run(config, messages(("business_partners", [customer(1)])))
+    _target, states = run(config, messages(("business_partners", [customer(2)]),
+                                           state={"done": 1}))
+    assert states == [{"done": 1}]
+    dead = _dead(target_config)
+    assert set(dead) == {"C00002"} and "already exists" in _text(dead["C00002"])
+    synced = {r["sap_key"]: r for r in ledger_rows(target_config, "synced_objects")
+              if r["object_type"] == "companies"}
+    assert synced["C00002"]["content_hash"] is None
+    assert set(by(hs, "contacts", "email")) == {"p0.c1@example.com"}

@@ -60,6 +60,12 @@ def _ensure(client: HubSpotClient, object_types: Sequence[str],
             raise PropertySetupError(
                 f"HubSpot {object_type} property {key} exists but is not unique; the target "
                 f"upserts by it. Rename or delete that property in HubSpot, then rerun.")
+        if object_type == "invoices" and existing.get("sap_doc_num", {}).get("hasUniqueValue"):
+            LOGGER.warning(  # a portal set up before invoices were keyed by DocEntry
+                "HubSpot invoices property sap_doc_num is unique in this portal (set up by an "
+                "earlier version): invoices are keyed by sap_invoice_key (DocEntry) now, and a "
+                "DocNum repeated in another numbering series waits in the dead-letter; see the "
+                "README, 'DocNum and numbering series'")
         missing = [d for d in wanted if d["name"] not in existing]
         if missing:
             groups = {g["name"] for g in client.get_groups(object_type)}

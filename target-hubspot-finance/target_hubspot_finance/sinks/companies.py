@@ -13,6 +13,7 @@ from typing import Any
 
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot.associations import associate
 from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
@@ -87,13 +88,16 @@ class CompaniesSink(HubSpotSink):
             rt.ensure_ready()
             written = batches.upsert(rt.client, "companies", "sap_card_code",
                                      {k: (p["sap_card_code"], p) for k, (p, _) in changed.items()})
-            events += self._contacts(changed, written.ids)
+            refused = self._contacts(changed, written.ids)
             self._finish_drafts(list(written.ids))
-            rt.ledger.record_synced("companies", [(k, i, hashes[k])
+            # a company whose contact (or its link) HubSpot refused is not confirmed: its id
+            # is kept, its hash is not, so the next run sends it again
+            rt.ledger.record_synced("companies", [(k, i, None if k in refused else hashes[k])
                                                   for k, i in written.ids.items()])
             events += [Event(self.stream_name, k, "created" if written.new.get(k) else "updated",
-                             i) for k, i in written.ids.items()]
+                             i) for k, i in written.ids.items() if k not in refused]
             errors = dict(written.failed)
+            errors.update(refused)
             errors.update({k: reason("HubSpot returned no result for this input")
                            for k in written.missing})
             if errors:
@@ -128,47 +132,51 @@ class CompaniesSink(HubSpotSink):
                               for k, i in written.ids.items()])
 
     def _contacts(self, changed: dict[str, tuple[dict, list]],
-                  company_ids: dict[str, str]) -> list[Event]:
-        """Upsert contact persons by e-mail and link them to their company.
+                  company_ids: dict[str, str]) -> dict[str, Any]:
+        """Upsert contact persons by e-mail and link them to their company; returns
+        {company key: HubSpot's answer} for companies with a refused contact or link.
 
         Two customers may share a contact e-mail: HubSpot holds one contact, linked to both.
-        A contact HubSpot refuses is logged as failed; the company is still synced.
         """
         rt = self.rt
         by_email: dict[str, dict] = {}
-        owners: dict[str, list[tuple[str, str]]] = {}  # email → [(contact key, company id)]
+        owners: dict[str, list[tuple[str, str, str]]] = {}  # email → [(ckey, company key, id)]
         for key, (_props, contacts) in changed.items():
             if key not in company_ids:
                 continue
             for ckey, cprops in contacts:
                 by_email.setdefault(cprops["email"], cprops)
-                owners.setdefault(cprops["email"], []).append((ckey, company_ids[key]))
+                owners.setdefault(cprops["email"], []).append((ckey, key, company_ids[key]))
         if not by_email:
-            return []
-        prior = rt.ledger.lookup("contacts", [k for o in owners.values() for k, _ in o])
+            return {}
+        prior = rt.ledger.lookup("contacts", [k for o in owners.values() for k, _, _ in o])
         hashes = {e: mapping.content_hash(p) for e, p in by_email.items()}
         todo = {e: (e, p) for e, p in by_email.items()
                 if any(k not in prior or prior[k].content_hash != hashes[e]
-                       for k, _ in owners[e])}
-        ids = {e: prior[k].hubspot_id for e, o in owners.items() for k, _ in o
+                       for k, _, _ in owners[e])}
+        ids = {e: prior[k].hubspot_id for e, o in owners.items() for k, _, _ in o
                if e not in todo and k in prior}
-        events: list[Event] = []
+        refused: dict[str, Any] = {}
         if todo:
             written = batches.upsert(rt.client, "contacts", "email", todo)
             ids.update(written.ids)
-            for email, err in written.failed.items():
-                for ckey, _ in owners[email]:
-                    events.append(Event(self.stream_name, ckey, "failed",
-                                        detail=f"contact not written: {err.get('message', err)}"))
-        rows = [(ckey, ids[e], hashes[e]) for e, o in owners.items() if e in ids for ckey, _ in o]
+            failed = dict(written.failed)
+            failed.update({e: reason("HubSpot returned no result") for e in written.missing})
+            for email, err in failed.items():
+                for _ckey, key, _cid in owners[email]:
+                    refused.setdefault(key, {"contact": email, **_as_dict(err)})
+        rows = [(ckey, ids[e], hashes[e]) for e, o in owners.items() if e in ids
+                for ckey, _, _ in o]
         rt.ledger.record_synced("contacts", rows)
-        pairs = {(ids[e], cid) for e, o in owners.items() if e in ids for _, cid in o}
-        pairs -= rt.ledger.known_links("contacts", "companies", pairs)
-        if pairs:
-            failures = rt.client.associate_default("contacts", "companies", sorted(pairs))
-            if failures:  # not recorded as made: sent again next time (idempotent)
-                self.logger.warning("%d contact→company associations failed: %s",
-                                    len(failures), failures[:1])
-            else:
-                rt.ledger.record_links("contacts", "companies", pairs)
-        return events
+        pair_owner = {(ids[e], cid): key for e, o in owners.items() if e in ids
+                      for _, key, cid in o}
+        pairs = set(pair_owner) - rt.ledger.known_links("contacts", "companies", pair_owner)
+        for pair, err in associate(rt.client, rt.ledger, "contacts", "companies",
+                                   pairs).items():
+            refused.setdefault(pair_owner[pair], {"link": f"contact {pair[0]}",
+                                                  **_as_dict(err)})
+        return refused
+
+
+def _as_dict(err: Any) -> dict:
+    return err if isinstance(err, dict) else {"error": err}
