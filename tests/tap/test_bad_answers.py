@@ -246,3 +246,33 @@ def test_a_next_link_to_another_host_is_refused_and_gets_no_cookie(tmp_path, els
         run = run_cli(tmp_path, _config(fake.url, page_size=2), streams=("profit_centers",))
         _one_line(run, "nextLink", "will not send the session")
         assert not any("ProfitCenters" in path for _m, path, _h in other.requests)
+
+
+# --- the same answers from the SAP sandbox's robustness faults -----------------------------------
+
+@pytest.mark.parametrize("kind,path,at,stream,needles", [
+    ("not-object", "Login", 1, "profit_centers", ("Login", "not an object")),
+    ("two-cookies", "Login", 1, "profit_centers", ("B1SESSION", "twice")),
+    ("non-object-items", "ProfitCenters", 1, "profit_centers", ("not an object",)),
+    ("non-list-page", "ProfitCenters", 2, "profit_centers", ("not a list",)),
+    ("empty-page", "ProfitCenters", 2, "profit_centers", ("empty page", "ProfitCenters")),
+    ("bad-date", "Invoices", 1, "invoices", ("Invoices", "not a date")),
+    ("bad-date", "Invoices", 3, "invoices", ("Invoices DocEntry", "out of range")),
+    ("foreign-nextlink", "ProfitCenters", 1, "profit_centers", ("nextLink", "localhost")),
+    ("html-404", "ProfitCenters", 1, "profit_centers", ("404",)),
+    ("5002", "ProfitCenters", 1, "profit_centers", ("-5002", "Document is already cancelled")),
+])
+def test_each_sandbox_robustness_fault_is_one_line(make_sandbox, tmp_path, kind, path, at,
+                                                    stream, needles):
+    sb = make_sandbox()
+    sb.add_fault(kind, at=at, path_contains=path)
+    config = {"service_layer_url": sb.url, "company_db": "SBODEMOUS", "username": "manager",
+              "password": SAP_PASSWORD, "page_size": 3, "max_retries": 1,
+              "backoff_seconds": 0.01, "request_timeout": 5}
+    run = run_cli(tmp_path, config, streams=(stream,))
+    line = _one_line(run, *needles)
+    assert "<" not in line and "\n" not in line
+    if kind == "foreign-nextlink":  # localhost:<port> is this sandbox too: it saw no 2nd page
+        assert sb.count(path_contains="ProfitCenters") == 1
+    if kind == "5002":  # SAP refusing the request is not a lost session: no new Login
+        assert sb.count(path_contains="/Login") == 1
