@@ -155,6 +155,12 @@ class LiveSchema:
     _date_udfs: tuple[str, ...] = ()
     _server_fields: dict[str, str] | None = None  # as the server lists them; None: unknown
 
+    def sync(self, context: Context | None = None) -> None:
+        """Check this server's fields (schema from $metadata) before the stream's first query:
+        with an input catalog nothing else needs the schema that early."""
+        _ = self.schema
+        super().sync(context)  # type: ignore[misc]
+
     def required_fields(self) -> dict[str, str]:
         """The fields this stream cannot work without -> what the tap needs each for."""
         return {self.key_field: "its key",

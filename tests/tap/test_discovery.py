@@ -7,13 +7,14 @@ come from b1sl-python's models (the sandbox serves exactly those, plus configure
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import logging
 import pkgutil
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -232,6 +233,20 @@ def test_a_missing_field_the_tap_needs_is_one_error_naming_it(make_sandbox, stre
     assert f"'{field}'" in text and entity_set in text and "CSDL 1.0" in text
     assert "\n" not in text
     tap.close()
+
+
+def test_a_sync_with_a_catalog_checks_the_fields_before_its_first_query(make_sandbox):
+    sb = make_sandbox()
+    config = config_for(sb)
+    catalog = discovered_catalog(config, ("invoices",))
+    tap = TapSAPB1(config=config, catalog=catalog)
+    meta = parse_csdl(_csdl_without(sb, "Document", "UpdateTime"))
+    tap.run.metadata(lambda: meta)
+    sb.clear_requests()
+    with pytest.raises(MissingFieldError, match="'UpdateTime'"), redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    tap.close()
+    assert not [r for r in sb.requests if r.path.endswith("/Invoices")]
 
 
 @contextmanager
