@@ -215,3 +215,17 @@ def test_an_honest_minute_precision_server_passes_the_page_checks(make_sandbox):
         sb.create("Invoices", {**template, "UpdateDate": "2024-02-03", "UpdateTime": "10:00:30"})
     out = run_tap(config_for(sb, page_size=5), streams=["invoices"])
     assert sorted(out.keys("invoices")) == sorted(r["DocEntry"] for r in sb.all("Invoices"))
+
+
+def test_a_hand_set_bookmark_without_a_zone_still_gets_its_look_back(make_sandbox):
+    sb = _sandbox(make_sandbox)
+    config = config_for(sb, page_size=10)
+    first = run_tap(config, streams=["invoices"])
+    naive = _bookmark(first).replace("+00:00", "")  # as `meltano state set` may be given it
+    state = {"bookmarks": {"invoices": {"replication_key": "sap_updated_at",
+                                        "replication_key_value": naive}}}
+    second = run_tap(config, streams=["invoices"], state=state)
+    newest = dt.datetime.fromisoformat(_bookmark(first))
+    assert _emitted(second) == {(r["DocEntry"], _stamp(r)) for r in sb.all("Invoices")
+                                if dt.datetime.fromisoformat(_stamp(r))
+                                >= newest - dt.timedelta(minutes=120)}
