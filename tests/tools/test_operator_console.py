@@ -149,3 +149,23 @@ def test_store_in_keyring_alone_is_refused_not_ignored(no_keyring):
     assert done.returncode == 2
     assert "use it with --generate-key" in done.stderr
     assert "enc:" not in done.stdout
+
+
+def test_reconcile_reads_the_taps_settings_from_the_environment_typed(sap_sandbox,
+                                                                      hubspot_sandbox, tmp_path):
+    """`--tap-config ENV`: TAP_SAPB1_* variables are text too ('30', '1000', 'true')."""
+    env = {"TARGET_HUBSPOT_FINANCE_ACCESS_TOKEN": TOKEN,
+           "TARGET_HUBSPOT_FINANCE_API_BASE_URL": hubspot_sandbox.url,
+           "TARGET_HUBSPOT_FINANCE_REQUEST_TIMEOUT": "30",
+           "TAP_SAPB1_SERVICE_LAYER_URL": sap_sandbox.url, "TAP_SAPB1_COMPANY_DB": "SBODEMOUS",
+           "TAP_SAPB1_USERNAME": "manager", "TAP_SAPB1_PASSWORD": "S3cr3t-B1-passw0rd!",
+           "TAP_SAPB1_START_DATE": "2020-01-01T00:00:00Z", "TAP_SAPB1_REQUEST_TIMEOUT": "30",
+           "TAP_SAPB1_PAGE_SIZE": "1000", "TAP_SAPB1_MAX_RETRIES": "3",
+           "TAP_SAPB1_VERIFY_SSL": "true"}
+    done = run("target-hubspot-finance-reconcile", "--tap-config", "ENV", env=env, cwd=tmp_path)
+    # nothing was loaded into HubSpot: SAP's invoices are reported missing, the run is complete
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("comparing SAP company SBODEMOUS: documents updated since "
+                                  "2020-01-01 (start_date)")
+    assert "difference(s) between SAP and HubSpot" in done.stdout.splitlines()[-1]
+    assert "stopped" not in done.stderr and "S3cr3t-B1-passw0rd!" not in done.stdout + done.stderr
