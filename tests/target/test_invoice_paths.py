@@ -16,6 +16,7 @@ from target_hubspot_finance_testutil import ledger_rows
 from hubspot_sandbox import HubSpotSandbox
 from target_hubspot_finance.hubspot.capabilities import unset_currencies
 from target_hubspot_finance.hubspot.client import HubSpotClient
+from target_hubspot_finance.hubspot.errors import HubSpotError
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 
 TOKEN = "pat-sandbox-0000-test-token-do-not-log"
@@ -107,3 +108,29 @@ def test_an_invoice_in_a_currency_the_account_lacks(tmp_path, way: str) -> None:
         assert "HubSpot refused currency EUR" in str(dead[0]["error"])
     else:
         assert written == ["EUR", "USD"] and dead == []
+
+
+def test_documented_path_stopped_between_draft_and_status_is_finished_once_by_the_rerun(
+        hubspot_sandbox, target_config) -> None:
+    """A portal refusing open-on-create; the run dies after the drafts were created and before
+    their status update: no bookmark moves, and the rerun opens those same drafts (HubSpot's 409
+    on sap_doc_num leads to them), never a second invoice."""
+    hs = hubspot_sandbox
+    hs.switches.open_on_create = False
+    hs.add_fault("503", rate=1.0, path_contains="/objects/invoices/batch/update", times=50)
+    config = {**target_config, "max_retries": 1, "backoff_base_seconds": 0.01}
+    text = messages(("business_partners", [customer(c) for c in range(1, 5)]),
+                    ("invoices", _invoices(1, 12)), state={"bookmarks": {"invoices": 12}})
+    with pytest.raises(HubSpotError):  # the CLI makes it one line and exit 1
+        run(config, text)
+    drafts = hs.objects("invoices")
+    assert len(drafts) == 12 and {d["properties"]["hs_invoice_status"] for d in drafts} == {
+        "draft"}
+    hs.clear_faults()
+    _, states = run(config, text)
+    invoices = hs.objects("invoices")
+    assert sorted(int(o["properties"]["sap_doc_entry"]) for o in invoices) == list(range(1, 13))
+    assert {o["id"] for o in invoices} == {d["id"] for d in drafts}  # the same objects
+    assert all(o["properties"]["hs_invoice_status"] == ("paid" if int(
+        o["properties"]["sap_doc_entry"]) % 3 == 0 else "open") for o in invoices)
+    assert states[-1] == {"bookmarks": {"invoices": 12}}
