@@ -10,6 +10,7 @@ mutation → caught by which test.
     .venv/bin/python -m bench.mutations --list     # names only
     .venv/bin/python -m bench.mutations mapping-raises-typeerror replay-zero-lock-wait
     .venv/bin/python -m bench.mutations --slow      # also the chaos-suite ones (slower)
+    .venv/bin/python -m bench.mutations --before c2ff223   # and the suite before issue 14
 
 Exit 1 when a mutation slips through (or a baseline fails).
 """
@@ -44,6 +45,7 @@ class Mutation:
     tests: tuple[str, ...]
     slow: bool = False
     append: bool = False  # `new` is appended to the file (old must still occur)
+    before: tuple[str, ...] | None = None  # the tests that stood for `tests` before (--before)
 
 
 MAPPERS = ("map_company", "map_contact", "map_invoice", "map_line_item", "map_tax_line",
@@ -63,7 +65,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "target_hubspot_finance/mapping.py", "def map_company(",
         "\n\ndef _mutant(*args, **kwargs):\n    raise TypeError('mutant')\n\n\n"
         f"for _name in {MAPPERS!r}:\n    globals()[_name] = _mutant\n",
-        WELL_FORMED, append=True),
+        WELL_FORMED, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
         "mapping-passes-nan", "14.1",
         "target_hubspot_finance/mapping.py", "def num(",
@@ -71,14 +73,14 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    if isinstance(value, bool):\n        raise MappingError(f'not a number: {value!r}')\n"
         "    try:\n        return float(value)\n    except (TypeError, ValueError):\n"
         "        raise MappingError(f'not a number: {value!r}') from None\n",
-        NON_FINITE, append=True),
+        NON_FINITE, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
         "mapping-money-as-text-object", "14.1",
         "target_hubspot_finance/mapping.py", "def money(",
         "\n\n_money = money\n\n\n"
         "def money(value):\n    out = _money(value)\n"
         "    return None if out is None else __import__('decimal').Decimal(str(out))\n",
-        WELL_FORMED, append=True),
+        WELL_FORMED, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
         "replay-zero-lock-wait", "14.2",
         "target_hubspot_finance/ledger.py", '{"timeout": 30}', '{"timeout": 0}',
@@ -89,6 +91,39 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        except IntegrityError:\n            continue\n",
         "        except IntegrityError:\n            pass\n",
         ("tests/tools/test_deadletter_claims.py",)),
+    Mutation(
+        "draft-reason-says-only-draft", "14.4",
+        "target_hubspot_finance/sinks/invoices.py",
+        """plan.notes.append(f"draft: no {' and no '.join(missing)} (SAP status {status})")""",
+        'plan.notes.append("draft")',
+        ("tests/target/test_sync.py::"
+         "test_an_invoice_without_contact_stays_draft_and_is_reported",)),
+    Mutation(
+        "timed-out-create-retry-reported-failed", "14.4",
+        "target_hubspot_finance/hubspot/batches.py",
+        "written.conflicts[key] = existing", "written.failed[key] = err",
+        ("tests/target/test_client.py::test_a_timed_out_create_is_not_doubled_by_its_retry",),
+        before=("tests/target/test_client.py::"
+                "test_a_timeout_and_a_dropped_connection_are_retried",)),
+    Mutation(
+        "malformed-stamp-raw-valueerror", "14.4",
+        "tap_sapb1/client.py", "        except StampError as exc:",
+        "        except KeyError as exc:",
+        ("tests/chaos/test_properties_tap.py::"
+         "test_a_malformed_stamp_never_becomes_a_bogus_bookmark",)),
+    Mutation(
+        "sap-error-line-vague", "14.4",
+        "tap_sapb1/errors.py", 'return f"SAP kept failing after all retries: {exc}"',
+        'return "SAP error"',
+        ("tests/chaos/test_faults.py::"
+         "test_sap_faults_beyond_max_retries_fail_with_one_clear_line_and_a_rerun_completes",),
+        slow=True),
+    Mutation(
+        "rate-limit-headers-ignored", "14.4",
+        "target_hubspot_finance/hubspot/rate_limit.py",
+        "    def observe(self, headers: Mapping[str, str]) -> None:\n",
+        "    def observe(self, headers: Mapping[str, str]) -> None:\n        return\n",
+        ("tests/chaos/test_rate_limit_storm.py",), slow=True),
     Mutation(
         "standard-target-companies-never-written", "14.5",
         "target_hubspot_finance/sinks/companies.py",
@@ -115,7 +150,8 @@ def copy_with(mutation: Mutation | None, into: Path) -> None:
     target.write_text(edited)
 
 
-def run_tests(mutation: Mutation | None, tests: tuple[str, ...]) -> tuple[bool, list[str]]:
+def run_tests(mutation: Mutation | None, tests: tuple[str, ...],
+              cwd: Path = REPO) -> tuple[bool, list[str]]:
     """(passed, failing test ids) for `tests` with the mutation applied (None: baseline)."""
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         copy_with(mutation, Path(tmp))
@@ -125,7 +161,7 @@ def run_tests(mutation: Mutation | None, tests: tuple[str, ...]) -> tuple[bool, 
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
              "--hypothesis-seed=0", *tests],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False)
     failed = sorted({line.split()[1].split("::", 1)[-1].split("[")[0]
                      for line in result.stdout.splitlines()
                      if line.startswith(("FAILED ", "ERROR "))})
@@ -140,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="only these mutations")
     parser.add_argument("--slow", action="store_true", help="include the chaos-suite ones")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--before", metavar="REV",
+                        help="also run the same test files as they were at git REV (e.g. "
+                             "c2ff223, before issue 14): shows the mutation slipping through them")
     args = parser.parse_args(argv)
     chosen = [m for m in MUTATIONS if (not args.names or m.name in args.names)
               and (args.slow or not m.slow or m.name in args.names)]
@@ -151,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mutation(s): {', '.join(sorted(unknown))}")
 
+    old_tree = old_suite(args.before) if args.before else None
     rows: list[tuple[str, str, str, str]] = []
     baselines: dict[tuple[str, ...], tuple[bool, list[str]]] = {}
     for m in chosen:
@@ -165,14 +205,40 @@ def main(argv: list[str] | None = None) -> int:
         else:
             verdict, by = "caught", ", ".join(failed[:3]) + (
                 f" (+{len(failed) - 3} more)" if len(failed) > 3 else "")
+        if old_tree is not None:
+            verdict += f" (at {args.before}: {before_verdict(m, old_tree)})"
         rows.append((m.name, m.issue_item, verdict, by))
         print(f"  {m.name}: {verdict}", file=sys.stderr, flush=True)
 
     width = max([len(r[0]) for r in rows] + [8])
-    print(f"{'mutation':{width}}  item   verdict          caught by")
+    vwidth = max([len(r[2]) for r in rows] + [15])
+    print(f"{'mutation':{width}}  item   {'verdict':{vwidth}}  caught by")
     for name, item, verdict, by in rows:
-        print(f"{name:{width}}  {item:5}  {verdict:15}  {by}")
-    return 0 if all(r[2] == "caught" for r in rows) else 1
+        print(f"{name:{width}}  {item:5}  {verdict:{vwidth}}  {by}")
+    if old_tree is not None:
+        shutil.rmtree(old_tree, ignore_errors=True)
+    return 0 if all(r[2].startswith("caught") for r in rows) else 1
+
+
+def old_suite(rev: str) -> Path:
+    """tests/, bench/ and pyproject.toml as they were at git `rev`, in a temp folder."""
+    into = Path(tempfile.mkdtemp(prefix="suite-before-"))
+    archive = subprocess.run(["git", "archive", rev, "tests", "bench", "pyproject.toml"],
+                             cwd=REPO, capture_output=True, check=True, timeout=120).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
+    return into
+
+
+def before_verdict(m: Mutation, old_tree: Path) -> str:
+    """What the same test files, as they were, made of the mutation."""
+    tests = m.before or m.tests
+    if not all((old_tree / t.split("::", 1)[0]).is_file() for t in tests):
+        return "no such test file"
+    base_ok, _ = run_tests(None, tests, cwd=old_tree)
+    if not base_ok:
+        return "its baseline fails"
+    ok, _ = run_tests(m, tests, cwd=old_tree)
+    return "slipped through" if ok else "caught"
 
 
 if __name__ == "__main__":
