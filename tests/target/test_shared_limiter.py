@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 from target_factory import customer, messages, run
 
 from hubspot_sandbox import HubSpotSandbox
+from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 from target_hubspot_finance.hubspot.shared_limit import SharedSlots, token_bucket
 
 TOKEN = "pat-sandbox-0000-test-token-do-not-log"
@@ -127,3 +128,19 @@ def test_the_bucket_names_a_token_without_holding_it() -> None:
     bucket = token_bucket(TOKEN)
     assert TOKEN not in bucket and "pat" not in bucket
     assert bucket == token_bucket(TOKEN) != token_bucket(TOKEN + "x")
+
+
+def test_the_local_limiter_counts_the_window_from_each_answer() -> None:
+    """A request slow to reach HubSpot (3 s here) is in HubSpot's window until 3 s after it left
+    us: its place frees only a window after its answer, with no slack to guess."""
+    now = [1000.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    limiter = RateLimiter(1, window_seconds=10.0, clock=lambda: now[0], sleep=sleep)
+    ticket = limiter.acquire()   # sent at 1000
+    now[0] += 3.0
+    limiter.release(ticket)      # answered at 1003
+    limiter.acquire()
+    assert now[0] == 1013.0

@@ -1,13 +1,16 @@
 """One client-side rate limiter per portal, shared by every sink of a run.
 
 HubSpot counts requests per private-app token in a rolling 10-second window (100 or 190 by
-tier, api-facts.md). A steady run should never meet a 429, so the limiter keeps a log of the
-send times of the last window and waits before a request would exceed the limit minus a small
-margin. It adapts *down* from HubSpot's own figures: `X-HubSpot-RateLimit-Max` lowers the limit
-(a Starter portal answering 100 when 190 was assumed), `-Interval-Milliseconds` sets the window,
-and `-Remaining` lower than the local
-count implies means something else spends the same token, so the limiter books that usage too.
-The configured `rate_limit_per_10s` is a ceiling the headers never raise.
+tier, api-facts.md). A steady run should never meet a 429, so the limiter keeps the times of the
+last window's requests and waits before a request would exceed the limit minus a small margin.
+Each request is stamped when it is sent and stamped again when its answer arrives (`release`):
+HubSpot received it before that, so a window counted from the answer is never shorter than
+HubSpot's, however long the request spent between our clock and theirs (no slack to guess). It
+adapts *down* from HubSpot's own figures: `X-HubSpot-RateLimit-Max` lowers the limit (a Starter
+portal answering 100 when 190 was assumed), `-Interval-Milliseconds` sets the window, and
+`-Remaining` lower than the local count implies means something else spends the same token, so
+the limiter books that usage too. The configured `rate_limit_per_10s` is a ceiling the headers
+never raise.
 
 With `shared` (hubspot/shared_limit.py) the window's slots live in the ledger's database, so
 every process on the token stays under the limit together; the headers then only adapt the
@@ -28,9 +31,8 @@ if TYPE_CHECKING:
     from target_hubspot_finance.hubspot.shared_limit import SharedSlots
 
 WINDOW_SECONDS = 10.0
-# Slack for the distance between our send time and the server's receive time: a request we
-# timed as leaving the window may still be in the server's window for a few milliseconds.
-WINDOW_SLACK_SECONDS = 0.25
+# No slack: requests are timed again at their answer (see the module docstring).
+WINDOW_SLACK_SECONDS = 0.0
 
 
 def safety_margin(limit: int) -> int:
@@ -52,7 +54,7 @@ class RateLimiter:
         self.window = window_seconds
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._sent: deque[list[float]] = deque()  # [stamp]: re-stamped at the answer
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
         self.shared = shared
@@ -64,12 +66,12 @@ class RateLimiter:
 
     def _prune(self, now: float) -> None:
         horizon = now - self.window - WINDOW_SLACK_SECONDS
-        while self._sent and self._sent[0] <= horizon:
-            self._sent.popleft()
+        if any(stamp[0] <= horizon for stamp in self._sent):  # re-stamps break the order
+            self._sent = deque(stamp for stamp in self._sent if stamp[0] > horizon)
 
-    def acquire(self) -> int | None:
-        """Block until one more request fits in the window, then book it; returns the shared
-        slot to `release()` once the answer arrived (None without a shared limiter)."""
+    def acquire(self) -> object:
+        """Block until one more request fits in the window, then book it; returns the ticket
+        to hand to `release()` once the answer arrived (or the request failed)."""
         if self.shared is not None:
             with self._lock:
                 allowed, window = self.allowed, self.window
@@ -81,17 +83,22 @@ class RateLimiter:
                 now = self._clock()
                 self._prune(now)
                 if len(self._sent) < self.allowed:
-                    self._sent.append(now)
-                    return None
-                wait = self._sent[0] + self.window + WINDOW_SLACK_SECONDS - now
+                    stamp = [now]
+                    self._sent.append(stamp)
+                    return stamp
+                oldest = min(stamp[0] for stamp in self._sent)
+                wait = oldest + self.window + WINDOW_SLACK_SECONDS - now
                 wait = max(wait, 0.001)
                 self.waited_seconds += wait
                 self._sleep(wait)
 
-    def release(self, slot: int | None) -> None:
-        """The answer to a request arrived (or it failed): its shared slot's window starts now."""
-        if slot is not None and self.shared is not None:
-            self.shared.finish(slot)
+    def release(self, ticket: object) -> None:
+        """The answer to a request arrived (or it failed): its window starts now."""
+        if isinstance(ticket, list):
+            with self._lock:
+                ticket[0] = self._clock()
+        elif isinstance(ticket, int) and self.shared is not None:
+            self.shared.finish(ticket)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Adapt to HubSpot's rate-limit headers (absent on search answers: ignored)."""
@@ -110,6 +117,6 @@ class RateLimiter:
                     server_used = self.limit - int(remaining_raw)
                     # Someone else spends this token: book their requests as ours, now.
                     for _ in range(max(0, server_used - len(self._sent))):
-                        self._sent.append(now)
+                        self._sent.append([now])
             except ValueError:
                 return
