@@ -122,12 +122,15 @@ def sandboxes(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """Both sandboxes running on 127.0.0.1 for the duration of the block."""
     from hubspot_sandbox import HubSpotSandbox
     from sap_sandbox import DataSpec, SapSandbox
+    from sap_sandbox.schema import HUBSPOT_UDFS
 
     spec = DataSpec(seed=args.seed, customers=args.customers, suppliers=args.customers // 10,
                     leads=args.customers // 10, invoices=args.invoices,
                     credit_notes=max(3, args.invoices // 100), payments=args.invoices // 2,
                     lines_per_invoice=(1, 5))
-    sap = SapSandbox(data=spec, port=free_or_any(SAP_PORT))
+    # a company with the UDFs the job can use (U_HubSpotDealId on documents, U_Segment on
+    # business partners); the sandbox's default company is a standard one without them
+    sap = SapSandbox(data=spec, port=free_or_any(SAP_PORT), udfs=HUBSPOT_UDFS)
     hubspot = HubSpotSandbox(rate_limit_per_10s=190, port=free_or_any(HUBSPOT_PORT))
     with sap, hubspot:
         yield sap, hubspot
