@@ -861,6 +861,16 @@ def apply_property_map(object_type: str, props: dict[str, Any], record: Mapping[
     return out
 
 
+def validate_local_currency(value: Any) -> list[str]:
+    """The `local_currency` setting, checked before the first record (one line when wrong)."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        return [f"local_currency: {value!r} is not a currency code; set the SAP company's local "
+                "currency as three letters (e.g. USD), or leave it unset"]
+    return []
+
+
 def validate_maps(object_map: Mapping[str, str], property_map: Mapping[str, Any]) -> list[str]:
     """Problems with the two map settings, one line each (empty when fine)."""
     problems = [f"object_map: stream {s!r} maps to {h!r}; use one of {', '.join(HANDLERS)}"

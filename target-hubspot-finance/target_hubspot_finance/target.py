@@ -107,6 +107,7 @@ class TargetHubSpotFinance(Target):
         super().__init__(*args, **kwargs)
         self.max_parallelism = 1  # drains are ordered; HubSpot's limit is per portal anyway
         problems = mapping.validate_maps(self.object_map, self.config.get("property_map") or {})
+        problems += mapping.validate_local_currency(self.config.get("local_currency"))
         if problems:
             raise ConfigValidationError("; ".join(problems), errors=problems)
         self._configure_logs()

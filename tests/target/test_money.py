@@ -5,6 +5,7 @@ kept beside them; payment lines are mapped to what they pay; non-finite numbers 
 from __future__ import annotations
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 from target_factory import customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import by, cfg, ledger_rows
 
@@ -165,3 +166,8 @@ def test_a_usd_payment_of_an_eur_invoice_not_synced_yet_gets_the_invoices_curren
     assert float(pay["properties"]["hs_initial_amount"]) == pytest.approx(100.0)
     inv = by(hs, "invoices", "sap_doc_num")["4001"]
     assert float(inv["hs_balance_due"]) == pytest.approx(120.0)
+
+
+def test_a_local_currency_that_is_not_a_currency_code_stops_with_one_line(target_config):
+    with pytest.raises(ConfigValidationError, match="local_currency: 'US dollars'"):
+        run(cfg(target_config, local_currency="US dollars"), "")
