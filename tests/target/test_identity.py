@@ -201,3 +201,27 @@ def test_a_refused_contact_leaves_its_company_unconfirmed_and_dead_lettered(
               if r["object_type"] == "companies"}
     assert synced["C00002"]["content_hash"] is None
     assert set(by(hs, "contacts", "email")) == {"p0.c1@example.com"}
+
+
+@pytest.mark.parametrize("whole_call", [False, True])
+def test_a_payment_hubspot_already_holds_is_updated_not_dead_lettered_nor_duplicated(
+        hubspot_sandbox, target_config, whole_call):
+    """Payment 1 reached HubSpot in a run killed before its ledger write: its create answers
+    409 on sap_payment_key; it is upserted in place and linked, its neighbours created."""
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("invoices", [invoice(1), invoice(2)])))
+    answer = hs.client().post("/crm/v3/objects/commerce_payments", json={"properties": {
+        "sap_payment_key": "1-0", "hs_initial_amount": "5", "hs_currency_code": "USD"}})
+    assert answer.status_code == 201, answer.text
+    hs.set_conflict_fails_batch(whole_call)
+    _target, states = run(config, messages(
+        ("incoming_payments", [payment(1), payment(2, applies=[(2, 220.0)])]),
+        state={"done": 1}))
+    assert states == [{"done": 1}]
+    payments = by(hs, "commerce_payments", "sap_payment_key")
+    assert set(payments) == {"1-0", "2-0"} and len(hs.objects("commerce_payments")) == 2
+    assert payments["1-0"]["hs_object_id"] == answer.json()["id"]
+    assert ledger_rows(target_config, "dead_letter") == []
+    assert len(hs.associations("commerce_payments", "invoices")) == 2

@@ -94,7 +94,7 @@ def _create(rt: Runtime, items: dict[str, tuple[str, dict]], fresh: list[str],
     ids = {"companies": to_company, "invoices": to_invoice}
     created = batches.create(rt.client, OBJECT, {
         p: (items[p][1], [batches.association(ids[t], i) for t, i in links[p]])
-        for p in fresh})
+        for p in fresh}, KEY)  # a 409 on KEY: there already; any other 409 fails the line
     for pkey, hid in created.ids.items():
         written.ids[pkey], written.new[pkey] = hid, True
     written.failed.update(created.failed)
