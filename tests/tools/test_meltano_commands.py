@@ -122,9 +122,17 @@ def test_operator_commands_of_two_companies_under_meltano(project, us_sap, gb_sa
     failed = {r["sap_key"] for r in table_rows(ledger, "dead_letter")}
     assert {k.split(":")[0] for k in failed} == {"SBODEMOUS", "SBODEMOGB"}
 
+    # A fraction stored by `meltano config set` too (item 9): no meltano command crashes on it.
+    stored = meltano("config", "set", "target-hubspot-finance", "progress_interval_seconds", "2.5")
+    assert stored.returncode == 0, stored.stderr[-2000:]
+    listed_settings = meltano("config", "list", "target-hubspot-finance--gb")
+    assert listed_settings.returncode == 0, listed_settings.stderr[-2000:]
+
     check = meltano("invoke", "target-hubspot-finance--gb:check")
     assert check.returncode == 0, check.stdout + check.stderr[-2000:]
     assert "ready: the target can write to this portal" in check.stdout
+    test = meltano("invoke", "target-hubspot-finance--gb", "--test")
+    assert test.returncode == 0 and "portal 12345678" in test.stdout, test.stderr[-2000:]
 
     listing = meltano("invoke", "target-hubspot-finance--gb:replay", "list")
     assert listing.returncode == 0, listing.stderr[-2000:]
