@@ -92,6 +92,19 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        except IntegrityError:\n            pass\n",
         ("tests/tools/test_deadletter_claims.py",)),
     Mutation(
+        "reconcile-ignores-meltano-tap-config", "14.3",
+        "target_hubspot_finance/commands/reconcile.py",
+        "            merged |= _meltano_settings(arg.split(\":\", 1)[1])\n",
+        "            pass\n",
+        ("tests/tools/test_meltano_commands.py::"
+         "test_operator_commands_of_two_companies_under_meltano",), slow=True),
+    Mutation(
+        "replay-ignores-key-namespace", "14.3",
+        "target_hubspot_finance/commands/replay.py",
+        '    return config.get("key_namespace") or None\n', "    return None\n",
+        ("tests/tools/test_namespaces.py::"
+         "test_replay_of_one_company_touches_only_its_own_dead_letter",)),
+    Mutation(
         "draft-reason-says-only-draft", "14.4",
         "target_hubspot_finance/sinks/invoices.py",
         """plan.notes.append(f"draft: no {' and no '.join(missing)} (SAP status {status})")""",

@@ -139,7 +139,9 @@ def test_every_well_formed_invoice_and_line_maps_to_properties_hubspot_accepts(r
         assert mapping.line_problem(line) is None
         item = mapping.map_line_item(record, line, ns)
         assert_contract("line_items", item)
-        assert item["quantity"] == line["Quantity"] and item["price"] == line["UnitPrice"]
+        if line["Currency"].upper() == record["DocCurrency"].upper():
+            # (a line in another currency is priced from its document-currency total instead)
+            assert item["quantity"] == line["Quantity"] and item["price"] == line["UnitPrice"]
     tax = mapping.map_tax_line(record, ns)
     if record["VatSum"]:
         assert_contract("line_items", tax)
