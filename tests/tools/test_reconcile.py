@@ -182,3 +182,17 @@ def test_documents_are_counted_by_docentry_when_docnum_repeats_across_series(
                              and o["properties"].get("sap_cancelled") != "true")
             reported = any(line.startswith(f"{code}: invoices SAP={in_sap} ") for line in lines)
             assert reported == (in_sap != in_hubspot), (code, in_sap, in_hubspot, lines)
+
+
+def test_a_credit_note_written_as_a_hubspot_payment_is_no_payment_date(target_config,
+                                                                       hubspot_sandbox):
+    """The target writes each credit as a payment of method `credit note` (it lowers HubSpot's
+    balance due); SAP's last payment date is an incoming payment's, so credits are left out."""
+    with sap(credit_notes=6) as sb:
+        tap = {"service_layer_url": sb.url, "company_db": "SBODEMOUS", "username": "manager",
+               "password": SAP_PASSWORD, "start_date": "2020-01-01T00:00:00Z"}
+        run_target(target_config, tap_messages(tap))
+        credits = [p for p in hubspot_sandbox.objects("commerce_payments")
+                   if p["properties"].get("sap_payment_key", "").startswith("credit-")]
+        assert credits  # the case exists
+        assert [line for line in reconcile(target_config, tap) if "last_payment" in line] == []

@@ -16,6 +16,7 @@ from target_hubspot_finance import secrets
 from target_hubspot_finance.commands.figures import InvoiceRow, PaymentRow, to_date, to_decimal
 from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+from target_hubspot_finance.mapping import CREDIT_PAYMENT_PREFIX
 
 # HubSpot's own figures (what a user sees and a customer is billed), plus the keys to match SAP.
 INVOICE_PROPS = ["sap_doc_num", "sap_doc_entry", "sap_card_code", "hs_amount_billed",
@@ -102,7 +103,9 @@ def read_hubspot(config: dict, client: HubSpotClient | None = None
     payments: list[PaymentRow] = []
     if commerce:
         for p in list_all(client, "commerce_payments", PAYMENT_PROPS):
-            if _own(p.get("sap_payment_key"), namespace) is not None:
+            own = _own(p.get("sap_payment_key"), namespace)
+            # a credit note is a HubSpot payment too (it lowers the balance due), not a payment
+            if own is not None and not own.startswith(CREDIT_PAYMENT_PREFIX):
                 payments.append(PaymentRow(str(p.get("sap_card_code") or ""),
                                            to_date(p.get("hs_initiated_date")),
                                            voided=_true(p.get("sap_cancelled"))))
