@@ -622,6 +622,7 @@ class Application:
     currency: str | None = None
     applied_to: str | None = None      # what a payment line paid: invoice, journal entry, ...
     local_amount: float | None = None
+    method: str | None = None          # HubSpot payment method when not the SAP payment's
 
     def row(self, card_code: str | None, doc_num: str | None) -> dict[str, Any]:
         """Ledger row. Its amount is SAP's local figure when known (payment lines: a customer's
@@ -676,10 +677,12 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
 
     Each it_Invoice line pays its invoice in the invoice's currency (AppliedFC when that is
     foreign, else SumApplied; `invoice_currency` maps invoice DocEntry → currency code, from
-    the ledger). A credit note the payment uses (it_CredItnote) nets the money received and is
-    no HubSpot payment; a line for any other document (journal entry, down payment, unknown
-    type...) is money received for it: a HubSpot payment linked to no invoice. So the HubSpot
-    payments of a SAP payment add up to the money received plus the credit notes it used.
+    the ledger). A line for any other document (journal entry, down payment, unknown type...)
+    is money received for it: a HubSpot payment linked to no invoice. A credit note the payment
+    uses (it_CredItnote) is no money: it is taken off the invoice lines it settles (in line
+    order) and written as a `credit note` payment on those invoices (key
+    <DocEntry>-<its LineNum>-<invoice DocEntry>). So the money payments of a SAP payment add up
+    to the SAP payment, and every invoice is settled by what SAP applied to it.
     A cancelled payment applies 0, so HubSpot's balance due comes back.
     """
     entry = text(record.get("DocEntry"))
@@ -691,7 +694,8 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
     pay_foreign = is_foreign({k: record.get(k) for k in ("DocCurrency", "DocRate", "CashSumFC")},
                              local)
     what = f"payment {record.get('DocNum')}"
-    out: list[Application] = []
+    slots: list[Application | dict] = []  # in line order; dicts: invoice lines, credits pending
+    credits: list[tuple[Mapping[str, Any], float]] = []
     received = 0.0  # money the lines account for, in the payment's currency
     for line in record.get("PaymentInvoices") or []:
         kind = line.get("InvoiceType")
@@ -701,6 +705,8 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
         local_amount = field_num(line, "SumApplied")
         if kind == CREDIT_NOTE_LINE or in_payment < 0:
             received -= abs(in_payment)
+            if kind == CREDIT_NOTE_LINE:
+                credits.append((line, abs(in_payment)))
             continue
         received += in_payment
         key = f"{entry}-{line.get('LineNum')}"
@@ -708,18 +714,49 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
             invoice = text(line.get("DocEntry"))
             amount, currency = _invoice_side(line, invoice, pay_currency, pay_foreign,
                                              local, invoice_currency or {}, where)
-            out.append(Application(key, invoice, 0.0 if cancelled else round(amount, 2), day,
-                                   currency, "invoice", local_amount))
+            slots.append({"key": key, "invoice": invoice, "amount": amount, "pc": in_payment,
+                          "local": local_amount or 0.0, "currency": currency})
         else:
             label = APPLIED_TO.get(str(kind), f"SAP document type {kind}" if kind
                                    else "SAP document of unknown type")
-            out.append(Application(key, None, 0.0 if cancelled else round(in_payment, 2), day,
-                                   pay_currency, f"{label} {line.get('DocEntry')}",
-                                   local_amount))
+            slots.append(Application(key, None, 0.0 if cancelled else round(in_payment, 2), day,
+                                     pay_currency, f"{label} {line.get('DocEntry')}",
+                                     local_amount))
+    used = _allocate_credits(entry, credits, [s for s in slots if isinstance(s, dict)], day,
+                             cancelled)
+    out = [s if isinstance(s, Application) else Application(
+        s["key"], s["invoice"], 0.0 if cancelled else round(s["amount"], 2), day,
+        s["currency"], "invoice", round(s["local"], 2)) for s in slots] + used
     rest = round(payment_total(record, local) - received, 2)
     if rest > 0.005:
         out.append(Application(f"{entry}-account", None, 0.0 if cancelled else rest, day,
                                pay_currency, "on account", None if pay_foreign else rest))
+    return out
+
+
+def _allocate_credits(entry: str, credits: list[tuple[Mapping[str, Any], float]],
+                      invoices: list[dict], day: str | None,
+                      cancelled: bool) -> list[Application]:
+    """Take each credit note a payment uses off its invoice lines, in order (amounts compared in
+    the payment's currency, moved in each invoice's), as `credit note` applications."""
+    out: list[Application] = []
+    for line, credit in credits:
+        for inv in invoices:
+            take = min(credit, inv["pc"])
+            if take <= 0.005:
+                continue
+            share = take / inv["pc"]
+            moved, moved_local = inv["amount"] * share, inv["local"] * share
+            inv["amount"] -= moved
+            inv["local"] -= moved_local
+            inv["pc"] -= take
+            credit -= take
+            out.append(Application(
+                f"{entry}-{line.get('LineNum')}-{inv['invoice']}", inv["invoice"],
+                0.0 if cancelled else round(moved, 2), day, inv["currency"],
+                f"credit note {line.get('DocEntry')}", 0.0, CREDIT_NOTE_METHOD))
+            if credit <= 0.005:
+                break
     return out
 
 
@@ -759,7 +796,7 @@ def map_payment(record: Mapping[str, Any], app: Application,
         "hs_initial_amount": app.amount,
         "hs_initiated_date": sap_datetime(record.get("DocDate")),
         "hs_currency_code": currency.upper() if currency else None,
-        "hs_payment_method": payment_method(record, local),
+        "hs_payment_method": app.method or payment_method(record, local),
         "hs_reference_number": text(record.get("TransferReference")),
         "hs_latest_status": "succeeded",
         "hs_internal_comment": (f"Cancelled in SAP (payment {text(record.get('DocNum'))})"

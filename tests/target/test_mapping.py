@@ -137,11 +137,13 @@ def test_payment_splits_per_invoice_with_on_account_rest_and_skips_credit_note_l
     record["PaymentInvoices"].append({"LineNum": 2, "DocEntry": 3, "SumApplied": 10.0,
                                       "InvoiceType": "it_CredItnote"})
     apps = mapping.payment_applications(record)
+    # the credit note used settles 10 of invoice 1: a "credit note" payment, not money
     assert [(a.source_key, a.invoice_key, a.amount) for a in apps] == [
-        ("4-0", "1", 100.0), ("4-1", "2", 50.0), ("4-account", None, 40.0)]
+        ("4-0", "1", 90.0), ("4-1", "2", 50.0), ("4-2-1", "1", 10.0), ("4-account", None, 40.0)]
+    assert apps[2].method == "credit note"
     props = mapping.map_payment(record, apps[0])
     assert props["sap_payment_key"] == "4-0"
-    assert props["hs_initial_amount"] == 100.0
+    assert props["hs_initial_amount"] == 90.0
     assert props["hs_initiated_date"] == "2026-02-01T00:00:00.000Z"
     assert props["hs_payment_method"] == "bank transfer"
     assert props["sap_payment_doc_num"] == "9004"

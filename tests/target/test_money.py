@@ -110,13 +110,33 @@ def test_a_payment_of_100_over_a_journal_entry_totals_100_in_hubspot(hubspot_san
     assert pays["5-1"]["sap_applied_to"] == "journal entry 31"
 
 
-def test_a_credit_note_a_payment_uses_still_nets_the_money_received():
+def test_a_credit_note_a_payment_uses_settles_its_invoice_but_is_not_money_received():
     record = payment(4, applies=[(1, 100.0)])
     record["TransferSum"] = 90.0
     record["PaymentInvoices"].append({"LineNum": 1, "DocEntry": 3, "SumApplied": 10.0,
                                       "InvoiceType": "it_CredItnote"})
     apps = mapping.payment_applications(record)
-    assert [(a.invoice_key, a.amount) for a in apps] == [("1", 100.0)]
+    money = [a for a in apps if a.method is None]
+    assert [(a.invoice_key, a.amount) for a in money] == [("1", 90.0)]  # = the SAP payment
+    assert sum(a.amount for a in apps if a.invoice_key == "1") == 100.0  # invoice settled
+    (credit,) = [a for a in apps if a.method == "credit note"]
+    assert credit.applied_to == "credit note 3"
+
+
+def test_a_payment_that_used_a_credit_note_settles_the_invoice_in_hubspot(hubspot_sandbox,
+                                                                         target_config):
+    hs = hubspot_sandbox
+    record = payment(4, applies=[(1, 220.0)], TransferSum=200.0)
+    record["PaymentInvoices"].append({"LineNum": 1, "DocEntry": 3, "SumApplied": 20.0,
+                                      "InvoiceType": "it_CredItnote"})
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)]),
+                                     ("incoming_payments", [record])))
+    pays = [p["properties"] for p in hs.objects("commerce_payments")]
+    money = [p for p in pays if p["hs_payment_method"] != "credit note"]
+    assert sum(float(p["hs_initial_amount"]) for p in money) == pytest.approx(200.0)
+    inv = by(hs, "invoices", "sap_doc_num")["4001"]
+    assert float(inv["hs_balance_due"]) == pytest.approx(0.0)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "NaN"])
