@@ -159,12 +159,15 @@ def test_replay_with_a_postgresql_ledger(postgres_url, tap_config, target_config
     set_segment_options(hubspot_sandbox, sorted({str(c["GroupCode"]) for c in customers}))
     path = tmp_path / "pg.json"
     path.write_text(json.dumps(config))
+    before = len(upserted_keys(hubspot_sandbox))
     procs = [subprocess.Popen([str(BIN / "target-hubspot-finance-replay"), "--config",
                                str(path), "run"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     assert dead(config) == []
+    sent = upserted_keys(hubspot_sandbox)[before:]
+    assert sorted(sent) == sorted(c["CardCode"] for c in customers)  # each exactly once
     assert len(hubspot_sandbox.objects("companies")) == len(customers)
 
 
