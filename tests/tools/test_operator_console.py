@@ -135,9 +135,11 @@ def test_store_in_keyring_without_a_keyring_backend_is_one_line(no_keyring):
 def test_verify_of_a_plain_value_is_not_ok(no_keyring):
     key = run("target-hubspot-finance-encrypt", "--generate-key").stdout.strip()
     env = {**no_keyring, "HUBSPOT_FINANCE_ENCRYPTION_KEY": key}
-    done = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin="pat-plain-token")
-    assert "not encrypted" in one_line_error(done)
-    assert "ok" not in done.stdout
+    for with_key in (env, no_keyring):  # with the key set, and with no key anywhere
+        done = run("target-hubspot-finance-encrypt", "--verify", env=with_key,
+                   stdin="pat-plain-token")
+        assert "not encrypted" in one_line_error(done)
+        assert "ok" not in done.stdout
     sealed = run("target-hubspot-finance-encrypt", env=env, stdin="pat-plain-token").stdout.strip()
     opened = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin=sealed)
     assert opened.returncode == 0 and opened.stdout.startswith("ok:")

@@ -59,7 +59,6 @@ def main(purpose: str, *, generate_key: bool, store_in_keyring: bool, verify: bo
             click.echo(key)
         return
     try:
-        fernet = secrets.load_key(env_var, service)
         if verify:
             value = _read_secret()
             if not secrets.is_encrypted(value):
@@ -68,6 +67,7 @@ def main(purpose: str, *, generate_key: bool, store_in_keyring: bool, verify: bo
             secrets.reveal(value, setting="the value", env_var=env_var, keyring_service=service)
             click.echo(f"ok: the key in {env_var} / keyring '{service}' opens this value")
             return
+        fernet = secrets.load_key(env_var, service)
         secret = _read_secret()
     except secrets.SecretError as exc:
         raise click.ClickException(str(exc)) from None
