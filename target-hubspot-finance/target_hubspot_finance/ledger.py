@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     func,
@@ -338,27 +339,70 @@ class Ledger:
         if known is None:
             self._set_meta("portal_id", portal)
 
-    def bind_namespace(self, namespace: str | None, new_namespace: bool = False) -> None:
+    def _namespaces(self) -> tuple[set[str], bool]:
+        """The namespaces this ledger's records use, and whether they were recorded (else read
+        from the keys of a ledger from before the check)."""
+        raw = self.meta().get("key_namespaces")
+        if raw is not None:
+            return set(json.loads(raw)), True
+        return {k.split(":", 1)[0] if ":" in k else "" for k in self._record_keys()}, False
+
+    def bind_namespace(self, namespace: str | None, new_namespace: bool = False,
+                       migrate: bool = False) -> tuple[str, set[str]] | None:
         """`key_namespace` is part of every ledger and HubSpot key: renaming it on a ledger with
         records would create every object again. A namespace this ledger has not seen, while
         it holds records under others, is refused unless `new_namespace` says it is another
-        SAP company in the same portal. A ledger from before this check is read for the
-        namespaces its keys carry."""
+        SAP company in the same portal, or `migrate` asks to move the one namespace the
+        ledger holds to it: then (old namespace, the others) is returned for
+        namespace_move.py. A ledger from before this check is read for the namespaces its
+        keys carry."""
         wanted = namespace or ""
-        raw = self.meta().get("key_namespaces")
-        if raw is not None:
-            known = set(json.loads(raw))
-        else:
-            known = {k.split(":", 1)[0] if ":" in k else "" for k in self._record_keys()}
+        known, recorded = self._namespaces()
+        if known and wanted not in known and migrate:
+            if len(known) != 1:
+                names = ", ".join(repr(n) if n else "(none)" for n in sorted(known))
+                raise LedgerMismatchError(
+                    f"migrate_key_namespace: this ledger holds several namespaces ({names}); "
+                    f"a move needs the one to move: run it from a ledger of that company")
+            return next(iter(known)), set()
         if known and wanted not in known and not new_namespace:
             names = ", ".join(repr(n) if n else "(none)" for n in sorted(known))
             raise LedgerMismatchError(
                 f"key_namespace {wanted!r} is new to this ledger, whose records use {names}: "
-                f"a renamed namespace would create every object again, so set it back; if "
-                f"{wanted!r} is another SAP company in this portal, set new_key_namespace: "
-                f"true for its first run")
-        if wanted not in known or raw is None:
+                f"a renamed namespace would create every object again: set it back, or set "
+                f"migrate_key_namespace: true to move the records to it; if {wanted!r} is "
+                f"another SAP company in this portal, set new_key_namespace: true instead")
+        if wanted not in known or not recorded:
             self._set_meta("key_namespaces", json.dumps(sorted(known | {wanted})))
+        return None
+
+    def move_namespace(self, old: str, new: str, others: set[str]) -> None:
+        """Every key under `old` renamed to `new`, in every table, in one transaction."""
+        from target_hubspot_finance.namespace_move import owned, renamed
+
+        columns = [(synced_objects, "sap_key"), (dead_letter, "sap_key"),
+                   (pending_links, "to_sap_key"), (draft_invoices, "sap_key"),
+                   (draft_invoices, "card_code"), (applications, "source_key"),
+                   (applications, "invoice_key"), (applications, "card_code")]
+        with self.engine.begin() as conn:
+            for table, name in columns:
+                col = table.c[name]
+                query = select(col).distinct()
+                if table is synced_objects:
+                    query = query.where(synced_objects.c.object_type != MEMO_TYPE)
+                keys = [r[0] for r in conn.execute(query) if r[0]]
+                moves = [{"old_key": k, "new_key": renamed(k, old, new)} for k in keys
+                         if owned(k, old, others)]
+                if moves:
+                    stmt = update(table).where(col == bindparam("old_key")).values(
+                        {name: bindparam("new_key")})
+                    if table is synced_objects:
+                        stmt = stmt.where(synced_objects.c.object_type != MEMO_TYPE)
+                    conn.execute(stmt, moves)
+            known = ({n for n in others} | {new}) - {old}
+            conn.execute(delete(ledger_meta).where(ledger_meta.c.name == "key_namespaces"))
+            conn.execute(ledger_meta.insert().values(name="key_namespaces",
+                                                     value=json.dumps(sorted(known))))
 
     # -- events and dead letter -----------------------------------------------------------
     def log_events(self, events: Iterable[Event]) -> None:

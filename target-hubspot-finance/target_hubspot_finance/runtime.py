@@ -61,8 +61,13 @@ class Runtime:
         runtime = cls(config=config, ledger=ledger, client=client,
                       report=report)
         client.on_missing_properties = runtime.repair_properties
-        runtime.ledger.bind_namespace(  # a renamed namespace: one line, stop
-            runtime.namespace, bool(config.get("new_key_namespace")))
+        moving = runtime.ledger.bind_namespace(  # a renamed namespace: one line, stop
+            runtime.namespace, bool(config.get("new_key_namespace")),
+            bool(config.get("migrate_key_namespace")))
+        if moving is not None:  # told to move the ledger's namespace: rename keys in place
+            from target_hubspot_finance import namespace_move
+
+            namespace_move.move(runtime, moving[0], runtime.namespace or "", moving[1])
         return runtime
 
     # -- settings ---------------------------------------------------------------------------

@@ -96,6 +96,9 @@ class TargetHubSpotFinance(Target):
         th.Property("new_key_namespace", th.BooleanType, default=False,
                     description="This key_namespace is another SAP company, new to a ledger"
                                 " that holds others (a renamed one is refused: duplicates)."),
+        th.Property("migrate_key_namespace", th.BooleanType, default=False,
+                    description="Move the ledger's one key_namespace to this key_namespace:"
+                                " HubSpot keys renamed in place (namespace_move.py)."),
         th.Property("dry_run", th.BooleanType, default=False,
                     description="Report what would be written; write nothing (operator tools)."),
         th.Property("log_format", th.StringType, default="text",

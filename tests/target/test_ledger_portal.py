@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from target_factory import customer, invoice, messages, run
-from target_hubspot_finance_testutil import by, cfg
+from target_factory import customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg, settled
 
 from hubspot_sandbox import HubSpotSandbox
 from target_hubspot_finance.ledger import LedgerMismatchError, default_ledger_url
@@ -91,3 +91,29 @@ def test_a_ledger_at_the_old_default_place_is_never_silently_replaced(
     with pytest.raises(LedgerMismatchError, match="old default"):
         run(config, _records(1))
     assert hubspot_sandbox.writes() == 0
+
+
+def test_a_key_namespace_move_renames_keys_in_place_and_creates_nothing(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    text = messages(("business_partners", [customer(1), customer(2)]),
+                    ("invoices", [invoice(1), invoice(2, card=2)]),
+                    ("incoming_payments", [payment(1)]))
+    run(cfg(target_config), text)  # no namespace yet
+    before = {t: {o["id"] for o in hs.objects(t)} for t in
+              ("companies", "invoices", "line_items", "commerce_payments", "contacts")}
+    _target, states = run(cfg(target_config, key_namespace="SBO_US", migrate_key_namespace=True),
+                          text + json.dumps({"type": "STATE", "value": {"b": 1}}) + "\n")
+    assert states == [{"b": 1}]
+    after = {t: {o["id"] for o in hs.objects(t)} for t in before}
+    assert after == before  # same objects, nothing created
+    assert set(by(hs, "companies", "sap_card_code")) == {"SBO_US:C00001", "SBO_US:C00002"}
+    assert set(by(hs, "invoices", "sap_invoice_key")) == {"SBO_US:1", "SBO_US:2"}
+    assert set(by(hs, "commerce_payments", "sap_payment_key")) == {"SBO_US:1-0"}
+    assert all(k.startswith("SBO_US:") for k in by(hs, "line_items", "sap_line_key"))
+    settled(hs)
+    hs.clear_requests()
+    run(cfg(target_config, key_namespace="SBO_US"), text)  # the setting is now the ledger's
+    assert hs.writes() == 0
+    with pytest.raises(LedgerMismatchError):
+        run(cfg(target_config), text)  # and the old one is refused
