@@ -69,16 +69,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "mapping-passes-nan", "14.1",
         "target_hubspot_finance/mapping.py", "def num(",
-        "\n\ndef num(value):\n    if value in (None, ''):\n        return None\n"
+        "\n\ndef num(value, name=None):\n    if value in (None, ''):\n        return None\n"
         "    if isinstance(value, bool):\n        raise MappingError(f'not a number: {value!r}')\n"
         "    try:\n        return float(value)\n    except (TypeError, ValueError):\n"
         "        raise MappingError(f'not a number: {value!r}') from None\n",
         NON_FINITE, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
-        "mapping-money-as-text-object", "14.1",
+        "mapping-money-as-decimal", "14.1",
         "target_hubspot_finance/mapping.py", "def money(",
         "\n\n_money = money\n\n\n"
-        "def money(value):\n    out = _money(value)\n"
+        "def money(*args, **kwargs):\n    out = _money(*args, **kwargs)\n"
         "    return None if out is None else __import__('decimal').Decimal(str(out))\n",
         WELL_FORMED, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
