@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 
+import pytest
 import requests
 
 from tap_sapb1.tap import TapSAPB1
@@ -91,3 +92,52 @@ def test_a_company_without_the_deal_udf_is_reported_once_not_failed(
     written = [i for i in invoices if i["CancelStatus"] != "csCancellation"]
     assert len(hubspot_sandbox.objects("invoices")) == len(written)
     assert hubspot_sandbox.associations("invoices", "deals") == []
+
+
+def test_a_payment_cancelled_in_sap_is_cancelled_in_hubspot_after_the_next_run(
+        hubspot_sandbox, target_config):
+    """The tap re-emits the cancelled payment (DocDate window) and the invoice SAP reopened."""
+    import json
+
+    def state_of(messages: str) -> dict:
+        states = [json.loads(line)["value"] for line in messages.splitlines()
+                  if line and json.loads(line)["type"] == "STATE"]
+        return states[-1]
+
+    streams = ("business_partners", "invoices", "incoming_payments")
+    with make_sap(None) as sb:
+        invoice = next(i for i in sb.all("Invoices")
+                       if i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and i["DocCurrency"] == "USD" and i["PaidToDate"] == 0)
+        paid = sb.post_payment(invoice["CardCode"], [{"DocEntry": invoice["DocEntry"],
+                                                      "SumApplied": invoice["DocTotal"]}])
+        first = tap_output(tap_config(sb), streams)
+        load(target_config, first)
+        hs_invoice = next(o["properties"] for o in hubspot_sandbox.objects("invoices")
+                          if o["properties"].get("sap_doc_entry") in (
+                              str(invoice["DocEntry"]), invoice["DocEntry"]))
+        assert float(hs_invoice["sap_open_balance"]) == 0
+
+        sb.cancel_payment(paid["DocEntry"])
+        config = {**tap_config(sb)}
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            tap = TapSAPB1(config=config, state=state_of(first))
+            try:
+                for name, stream in tap.streams.items():
+                    stream.selected = name in streams
+                tap.sync_all()
+            finally:
+                tap.close()
+    load(target_config, out.getvalue())
+    payment = next(o["properties"] for o in hubspot_sandbox.objects("commerce_payments")
+                   if str(o["properties"].get("sap_payment_key", "")).startswith(
+                       f"{paid['DocEntry']}-") or f":{paid['DocEntry']}-" in str(
+                       o["properties"].get("sap_payment_key", "")))
+    assert payment["sap_cancelled"] in (True, "true")
+    hs_invoice = next(o["properties"] for o in hubspot_sandbox.objects("invoices")
+                      if o["properties"].get("sap_doc_entry") in (
+                          str(invoice["DocEntry"]), invoice["DocEntry"]))
+    assert float(hs_invoice["sap_open_balance"]) == pytest.approx(invoice["DocTotal"])
+    # HubSpot computes the balance from the line items (half-cent rounding of line amounts)
+    assert float(hs_invoice["hs_balance_due"]) == pytest.approx(invoice["DocTotal"], abs=0.01)
