@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 GROUP_NAME = "sap_business_one"
@@ -167,6 +168,10 @@ def sap_date(value: Any) -> str | None:
     if value in (None, ""):
         return None
     text = str(value)[:10]
+    try:  # the calendar too: 2026-13-45 is refused here, not by HubSpot after a write call
+        date.fromisoformat(text)
+    except ValueError:
+        raise MappingError(f"not a date: {value!r}") from None
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
         raise MappingError(f"not a date: {value!r}")
     return text
