@@ -484,7 +484,8 @@ class IncrementalStream(SapStream):
             if not rows or not page_size.more_after(response):
                 return
             if fresh:
-                lower = after_position(*seen.stamp, seen.last_key, self.key_field)
+                lower = after_position(*seen.stamp, seen.last_key, self.key_field,
+                                       seen.minute_keys)
                 floor = seen.stamp
                 continue
             yield from self._read_minute(page_size, seen, until)
@@ -609,6 +610,7 @@ class _Boundary:
         self.stamp: tuple[str, str] = ("", "")
         self.keys: set[Any] = set()
         self.last_key: Any = None
+        self.minute_keys: set[Any] = set()  # emitted in the minute of `stamp` (see after_position)
 
     def take(self, row: dict, stamp: tuple[str, str]) -> bool:
         """True (and remember it) when `row` (stamped `stamp`) was not emitted yet this run."""
@@ -616,12 +618,15 @@ class _Boundary:
         if stamp < self.stamp or (stamp == self.stamp and key in self.keys):
             return False
         if stamp != self.stamp:
+            if (stamp[0], stamp[1][:5]) != (self.stamp[0], self.stamp[1][:5]):
+                self.minute_keys = set()
             self.stamp, self.keys = stamp, set()
         self.keys.add(key)
+        self.minute_keys.add(key)
         self.last_key = key
         return True
 
     def close_minute(self) -> None:
         """After a whole-minute read: everything up to the end of that minute is done."""
         day, at = self.stamp
-        self.stamp, self.keys = (day, at[:5] + ":59"), set()
+        self.stamp, self.keys, self.minute_keys = (day, at[:5] + ":59"), set(), set()

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit
@@ -57,7 +58,8 @@ def odata_body(response: requests.Response) -> dict:
 
 def _path(response: requests.Response) -> str:
     """The entity set path of a request (no query: it may be long), for error lines."""
-    url = response.request.url if response.request is not None else response.url
+    request = getattr(response, "request", None)
+    url = request.url if request is not None else getattr(response, "url", "")
     return str(url or "").split("?", 1)[0].rsplit("/", 1)[-1] or "a request"
 
 
@@ -217,13 +219,18 @@ def lower_bound(day: str, at: str, *, inclusive: bool) -> str:
             f"UpdateTime {op} {literal(at)})")
 
 
-def after_position(day: str, at: str, key: Any, key_field: str) -> str:
+MAX_EXCLUDED_KEYS = 40  # beyond this the filter grows long; the superset is read instead
+
+
+def after_position(day: str, at: str, key: Any, key_field: str,
+                   emitted_in_minute: Collection[Any] = ()) -> str:
     """Records after (day, at, key) in keyset order, written for either time precision.
 
     `UpdateTime ge <at + 1 s> or (UpdateTime ge <at> and key gt <key>)` is the exact keyset on a
-    server that compares times to the second. On one that compares them to the minute (SAP
-    documents this for some releases) it returns a superset: the rest of the boundary minute
-    comes back too, and the caller skips what it already emitted. Never fewer records.
+    server that compares times to the second. On one that compares them to the minute (SAP's
+    manual) it returns the rest of the boundary minute too; naming the keys already emitted in
+    that minute (`emitted_in_minute`) keeps those out, so pages hold only new records and a read
+    takes ceil(N / page) pages on either server. Never fewer records than the exact keyset.
     """
     same_second = f"UpdateTime ge {literal(at)} and {key_field} gt {literal(key)}"
     following = dt.datetime.strptime(at, "%H:%M:%S") + dt.timedelta(seconds=1)
@@ -231,7 +238,13 @@ def after_position(day: str, at: str, key: Any, key_field: str) -> str:
         same_day = f"UpdateTime ge {literal(following.strftime('%H:%M:%S'))} or ({same_second})"
     else:
         same_day = same_second
-    return f"UpdateDate gt {literal(day)} or (UpdateDate eq {literal(day)} and ({same_day}))"
+    after = f"UpdateDate gt {literal(day)} or (UpdateDate eq {literal(day)} and ({same_day}))"
+    if not emitted_in_minute or len(emitted_in_minute) > MAX_EXCLUDED_KEYS:
+        return after
+    others = " and ".join(f"{key_field} ne {literal(k)}" for k in sorted(emitted_in_minute))
+    not_emitted = (f"UpdateDate ne {literal(day)} or UpdateTime gt {literal(at[:5] + ':59')} "
+                   f"or ({others})")
+    return f"({after}) and ({not_emitted})"
 
 
 def upper_bound(day: str, at: str) -> str:

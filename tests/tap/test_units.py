@@ -82,3 +82,19 @@ def test_settings_checks_name_the_setting_and_what_to_put_there():
     assert any(p.startswith("page_size must be") for p in problems)
     assert any(p.startswith("ca_bundle must be") for p in problems)
     assert service_version("https://h:50000/b1s/v2/") == "v2"
+
+
+@pytest.mark.parametrize("cursor", [("2024-01-01", "10:00:00", 50), ("2024-01-01", "10:00:59", 3),
+                                    ("2024-01-01", "23:59:59", 5)])
+def test_after_position_naming_the_minutes_emitted_keys_is_exact_to_the_minute_too(cursor):
+    rows = _grid()
+    emitted = {r["DocEntry"] for r in rows
+               if (r["UpdateDate"], r["UpdateTime"], r["DocEntry"]) <= cursor
+               and (r["UpdateDate"], r["UpdateTime"][:5]) == (cursor[0], cursor[1][:5])}
+    text = after_position(*cursor, "DocEntry", emitted)
+    fields = {"UpdateDate", "UpdateTime", "DocEntry"}
+    after = {r["DocEntry"] for r in rows
+             if (r["UpdateDate"], r["UpdateTime"], r["DocEntry"]) > cursor}
+    for minute in (False, True):
+        assert {r["DocEntry"] for r in rows
+                if compile_filter(text, fields, "Invoices", minute)(r)} == after
