@@ -75,3 +75,33 @@ def test_properties_mode_a_cancelled_payment_no_longer_sets_last_payment_date_or
     company = by(hs, "companies", "sap_card_code")["C00001"]
     assert company["sap_payment_count"] == "0"
     assert not company.get("sap_last_payment_date")
+
+
+def test_a_payment_cancelled_in_sap_reopens_its_invoice_in_hubspot_after_the_next_run(tmp_path):
+    """Whole pipeline (tap-sapb1 → target) against both sandboxes: SAP's own cancellation."""
+    from bench.verdicts import make_pipeline
+    from bench.world import world
+
+    with world(tmp_path / "w", 60) as w:
+        pipe = make_pipeline(w, tap={"payments_reread_days": 3650})
+        first = pipe.run(timeout=240)
+        assert first.ok, first.describe()
+        pay = max((p for p in w.sap.all("IncomingPayments")
+                   if [ln["InvoiceType"] for ln in p["PaymentInvoices"]] == ["it_Invoice"]),
+                  key=lambda p: p["DocEntry"])
+        entry = pay["PaymentInvoices"][0]["DocEntry"]
+        before = by(w.hubspot, "invoices", "sap_doc_entry")[str(entry)]
+        w.sap.cancel_payment(pay["DocEntry"])
+        second = pipe.run(timeout=240)
+        assert second.ok, second.describe()
+        sap = w.sap.get("Invoices", entry)
+        foreign = sap["DocCurrency"] != "USD"
+        total = sap["DocTotalFc"] if foreign else sap["DocTotal"]
+        paid = sap["PaidToDateFC"] if foreign else sap["PaidToDate"]
+        inv = by(w.hubspot, "invoices", "sap_doc_entry")[str(entry)]
+        assert float(inv["hs_amount_paid"]) < float(before["hs_amount_paid"])
+        assert float(inv["hs_balance_due"]) == pytest.approx(total - paid, abs=0.05)
+        assert inv["hs_invoice_status"] in ("open", "draft")  # draft: customer without contact
+        key = f"{pay['DocEntry']}-{pay['PaymentInvoices'][0]['LineNum']}"
+        hs_pay = by(w.hubspot, "commerce_payments", "sap_payment_key")[key]
+        assert float(hs_pay["hs_initial_amount"]) == 0.0 and hs_pay["sap_cancelled"] == "true"
