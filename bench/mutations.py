@@ -138,6 +138,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    def observe(self, headers: Mapping[str, str]) -> None:\n        return\n",
         ("tests/chaos/test_rate_limit_storm.py",), slow=True),
     Mutation(
+        "rate-limit-window-from-send-time", "14.10",
+        "target_hubspot_finance/hubspot/rate_limit.py",
+        "                ticket[0] = self._clock()\n", "                pass\n",
+        ("tests/target/test_shared_limiter.py::"
+         "test_the_local_limiter_counts_the_window_from_each_answer",)),
+    Mutation(
         "standard-target-companies-never-written", "14.5",
         "target_hubspot_finance/sinks/companies.py",
         "        if changed:\n            rt.ensure_ready()",
