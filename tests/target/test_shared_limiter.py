@@ -120,6 +120,7 @@ def test_a_slot_is_free_again_only_a_window_after_its_answer() -> None:
     now[0] += 0.5
     a.finish(first)                 # its answer arrived at 1000.5
     b.finish(second)
+    b.flush()                       # (written with b's next claim, or here)
     _, waited = a.claim(2, 10.0)    # both slots busy: wait for the older answer + window
     assert now[0] == 1010.5 and waited == 10.0
 

@@ -6,9 +6,11 @@ process limiting itself alone lets them together exceed the limit and meet 429s.
 processes share `allowed` slots per token in one table of the ledger's database (SQLite locally,
 PostgreSQL in production): a request may go when a slot's last request finished a whole window
 ago. A slot is claimed by a conditional UPDATE (`... WHERE sent_at = <the value read>`), so two
-processes never take the same one and no lock is held across a request; one SELECT and two
-UPDATEs per call. A slot's time is set again when the answer arrives: HubSpot received the
-request before that, so the window is counted from a moment no earlier than HubSpot's own.
+processes never take the same one and no lock is held across a request. A slot's time is set
+again when the answer arrives: HubSpot received the request before that, so the window is
+counted from a moment no earlier than HubSpot's own. That second stamp is written in the same
+transaction as the process's next claim (conditional on the slot still holding this claim), so
+a call costs one transaction: one SELECT and at most two UPDATEs.
 
 The bucket is a fingerprint of the token (first 16 hex digits of its SHA-256), never the token.
 """
@@ -50,6 +52,8 @@ class SharedSlots:
         self._clock = clock
         self._sleep = sleep
         self._ready = 0
+        self._claimed_at = 0.0
+        self._answered: list[tuple[int, float, float]] = []  # (slot, claimed at, answered at)
         try:
             metadata.create_all(engine)
         except DBAPIError:  # another process created it at the same moment
@@ -79,6 +83,7 @@ class SharedSlots:
         waited = 0.0
         while True:
             with self.engine.begin() as conn:
+                self._stamp_answers(conn)
                 row = conn.execute(
                     select(rate_slots.c.slot, rate_slots.c.sent_at)
                     .where(rate_slots.c.bucket == self.bucket, rate_slots.c.slot < allowed)
@@ -89,6 +94,7 @@ class SharedSlots:
                         rate_slots.c.bucket == self.bucket, rate_slots.c.slot == row.slot,
                         rate_slots.c.sent_at == row.sent_at).values(sent_at=now)).rowcount
                     if taken == 1:
+                        self._claimed_at = now
                         return row.slot, waited
                     continue  # another process took it first: look again at once
             wait = max(0.005, (row.sent_at + window - now) if row is not None else 0.05)
@@ -96,11 +102,22 @@ class SharedSlots:
             self._sleep(wait)
 
     def finish(self, slot: int) -> None:
-        """The answer arrived: the slot's window starts now (not earlier than HubSpot's)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(rate_slots).where(
-                rate_slots.c.bucket == self.bucket, rate_slots.c.slot == slot).values(
-                sent_at=self._clock()))
+        """The answer arrived: the slot's window starts now (not earlier than HubSpot's); kept
+        for the next claim's transaction, or `flush()`."""
+        self._answered.append((slot, self._claimed_at, self._clock()))
+
+    def flush(self) -> None:
+        """Write the answer stamps still held (the run's last calls)."""
+        if self._answered:
+            with self.engine.begin() as conn:
+                self._stamp_answers(conn)
+
+    def _stamp_answers(self, conn: Any) -> None:
+        for slot, claimed_at, answered_at in self._answered:
+            conn.execute(update(rate_slots).where(  # unless another process took it since
+                rate_slots.c.bucket == self.bucket, rate_slots.c.slot == slot,
+                rate_slots.c.sent_at == claimed_at).values(sent_at=answered_at))
+        self._answered.clear()
 
 
 def shared_limiter(config: Mapping[str, Any], engine: Engine) -> RateLimiter:
