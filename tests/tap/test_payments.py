@@ -37,9 +37,10 @@ def by_key(out: Output, stream: str) -> dict:
     return {r["DocEntry"]: r for r in out.records[stream]}
 
 
-def test_payments_created_and_cancelled_between_runs_reach_the_next_run(make_sandbox):
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_payments_created_and_cancelled_between_runs_reach_the_next_run(make_sandbox, version):
     sb = make_sandbox()
-    config = config_for(sb, lookback_minutes=0)
+    config = config_for(sb, url=sb.url if version == "v1" else sb.url_v2, lookback_minutes=0)
     first_invoice = open_invoice(sb)
     paid = pay(sb, first_invoice, 25.0)
     first = run_tap(config, STREAMS)
