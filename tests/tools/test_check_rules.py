@@ -6,8 +6,11 @@ from target_hubspot_finance.commands.check import missing_scopes, needed_scopes,
 
 
 def test_commerce_payments_mode_needs_payment_scopes_properties_mode_does_not():
-    assert "crm.objects.commerce_payments.write" in needed_scopes({})
-    assert not any("commerce_payments" in s for s in needed_scopes({"payments_mode": "properties"}))
+    # HubSpot's payments API reference names crm.objects.commercepayments.read/.write
+    assert {"crm.objects.commercepayments.read", "crm.objects.commercepayments.write"} <= set(
+        needed_scopes({}))
+    assert not any("commerce_payments" in s for s in needed_scopes({}))
+    assert not any("commercepayments" in s for s in needed_scopes({"payments_mode": "properties"}))
 
 
 def test_missing_scopes_lists_only_what_the_token_lacks():

@@ -24,6 +24,7 @@ import requests
 from target_hubspot_finance import secrets, setting_types
 from target_hubspot_finance.commands import settings
 from target_hubspot_finance.commands.settings import config_option
+from target_hubspot_finance.hubspot.capabilities import object_scope, schema_scope
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"  # noqa: S105 - a path
@@ -69,8 +70,12 @@ def needed_scopes(config: dict) -> dict[str, tuple[str, ...]]:
     """
     needed: dict[str, tuple[str, ...]] = {}
     for obj in objects_written(config):
-        for scope in (f"crm.objects.{obj}.read", f"crm.objects.{obj}.write",
-                      f"crm.schemas.{obj}.write"):
+        # HubSpot's documented names (hubspot/capabilities.py cites them): payments are
+        # crm.objects.commercepayments.*, and no page names a schema scope for payments.
+        for scope in (object_scope(obj, "read"), object_scope(obj, "write"),
+                      schema_scope(obj, "write")):
+            if scope is None:
+                continue
             needed[scope] = (scope, "e-commerce") if obj == "line_items" and (
                 scope.startswith("crm.objects")) else (scope,)
     needed["crm.objects.deals.read"] = ("crm.objects.deals.read",)
@@ -205,7 +210,7 @@ def _probe_objects(call: Callable[..., requests.Response | None], config: dict, 
             if mode != "commerce_payments":
                 continue
         if resp.status_code == 403:
-            for scope in _required_scopes(_body(resp))[:1] or [f"crm.objects.{obj}.read"]:
+            for scope in _required_scopes(_body(resp))[:1] or [object_scope(obj, "read")]:
                 if scope not in already:
                     already.add(scope)
                     report.fail(f"missing scope {scope} (reading {obj} answered 403): add it in "
