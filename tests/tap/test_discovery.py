@@ -249,6 +249,21 @@ def test_a_sync_with_a_catalog_checks_the_fields_before_its_first_query(make_san
     assert not [r for r in sb.requests if r.path.endswith("/Invoices")]
 
 
+def test_enrichment_and_nested_collections_are_selected_only_where_the_server_has_them(
+        make_sandbox):
+    sb = make_sandbox()
+    config = config_for(sb, enrich_line_items=True)
+    tap = TapSAPB1(config=config, catalog=discovered_catalog(config, ("invoices",)))
+    meta = parse_csdl(_csdl_without(sb, "Document", "DocumentLines"))
+    tap.run.metadata(lambda: meta)
+    with redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    tap.close()
+    pages = [fields for fields in selects(sb, "Invoices") if "DocTotal" in fields]
+    assert pages and not [fields for fields in pages if "DocumentLines" in fields]
+    assert not [r for r in sb.requests if r.path.endswith("/ChartOfAccounts")]  # no lines
+
+
 @contextmanager
 def metadata_server(document: bytes) -> Iterator[str]:
     """A Service Layer on 127.0.0.1 that only logs in and serves `document` as $metadata (the
