@@ -24,7 +24,14 @@ import requests
 from target_hubspot_finance import secrets, setting_types
 from target_hubspot_finance.commands import settings
 from target_hubspot_finance.commands.settings import config_option
-from target_hubspot_finance.hubspot.capabilities import object_scope, schema_scope
+from target_hubspot_finance.hubspot.capabilities import (
+    COMPANY_CURRENCY_PATH,
+    EXCHANGE_RATES_PATH,
+    currencies_from,
+    object_scope,
+    sap_currencies,
+    schema_scope,
+)
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"  # noqa: S105 - a path
@@ -182,6 +189,7 @@ def check_hubspot(config: dict, session: requests.Session | None = None,
     if granted is not None and not missing:
         report.ok(f"scopes: all {len(needed_scopes(config))} needed scopes granted")
 
+    _report_currencies(call, config, report)
     _report_rate_limit(seen_headers, config, report)
     if probed and not report.failed:
         report.ok("ready: the target can write to this portal")
@@ -219,6 +227,27 @@ def _probe_objects(call: Callable[..., requests.Response | None], config: dict, 
             report.fail(f"reading {obj} answered HTTP {resp.status_code}: "
                         f"{_body(resp).get('message', 'unexpected answer')}")
     return True
+
+
+def _report_currencies(call: Callable[..., requests.Response | None], config: dict,
+                       report: Report) -> None:
+    """The SAP currencies (`local_currency` and those of the invoices in the ledger) that the
+    HubSpot account has not set up: an invoice in one may be refused (undocumented either way;
+    the account's currencies: settings API, scope settings.currencies.read)."""
+    home = call("GET", COMPANY_CURRENCY_PATH)
+    rates = call("GET", EXCHANGE_RATES_PATH)
+    if home is None or rates is None or not home.ok or not rates.ok:
+        report.ok("account currencies not readable (scope settings.currencies.read): SAP "
+                  "currencies unchecked")
+        return
+    have = currencies_from(_body(home), _body(rates))
+    missing = sorted(sap_currencies(config) - have)
+    if missing:
+        report.fail(f"SAP currencies not set up in this HubSpot account: {', '.join(missing)}: "
+                    "add them (Settings > Account defaults > Currencies), or HubSpot may refuse "
+                    "invoices in them")
+    else:
+        report.ok(f"account currencies: {', '.join(sorted(have))}")
 
 
 def _report_rate_limit(headers: dict[str, str], config: dict, report: Report) -> None:

@@ -17,11 +17,18 @@ payments API reference, api-reference/.../objects/commerce-payments/guide: not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError
+from target_hubspot_finance.ledger import applications, default_ledger_url
 
 if TYPE_CHECKING:
     from target_hubspot_finance.hubspot.client import HubSpotClient
@@ -120,10 +127,41 @@ def account_currencies(client: HubSpotClient) -> set[str]:
     """The account's currencies: the company currency plus each with an exchange rate."""
     home = client.request("GET", COMPANY_CURRENCY_PATH, kind="settings.currency.read") or {}
     rates = client.request("GET", EXCHANGE_RATES_PATH, kind="settings.currency.read") or {}
-    found = {str(home.get("id") or home.get("currencyCode") or "").upper()}
-    for rate in rates.get("results") or []:
-        found.add(str(rate.get("fromCurrencyCode") or "").upper())
+    return currencies_from(home, rates)
+
+
+def currencies_from(home: Any, rates: Any) -> set[str]:
+    """Codes from the company-currency answer (`id`, the code) and the exchange-rates answer."""
+    found = {str(home.get("id") or home.get("currencyCode") or "").upper()
+             if isinstance(home, dict) else ""}
+    for rate in (rates.get("results") if isinstance(rates, dict) else None) or []:
+        if isinstance(rate, dict):
+            found.add(str(rate.get("fromCurrencyCode") or "").upper())
     return {c for c in found if c}
+
+
+def sap_currencies(config: Mapping[str, Any]) -> set[str]:
+    """The SAP currencies the target knows of: `local_currency` and the currency of every
+    invoice its ledger has seen (read only; a ledger that does not exist yet is not created)."""
+    found = {str(config["local_currency"]).upper()} if config.get("local_currency") else set()
+    try:
+        url = config.get("ledger_url") or default_ledger_url()
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite") and parsed.database and (
+                parsed.database != ":memory:") and not Path(parsed.database).exists():
+            return found
+        engine = create_engine(url)
+        try:
+            if inspect(engine).has_table("applications"):
+                with engine.connect() as conn:
+                    found |= {str(c).upper() for (c,) in conn.execute(
+                        select(applications.c.doc_num).distinct().where(
+                            applications.c.kind == mapping.INVOICE_MONEY)) if c}
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ValueError, LookupError, OSError, RuntimeError):
+        pass  # no ledger to read (or another one's): the local currency alone
+    return found
 
 
 def unset_currencies(client: HubSpotClient, wanted: Iterable[str]) -> list[str]:
