@@ -164,7 +164,7 @@ class LiveSchema:
     def required_fields(self) -> dict[str, str]:
         """The fields this stream cannot work without -> what the tap needs each for."""
         return {self.key_field: "its key",
-                **{name: "to read changes incrementally" for name in self.needed_fields}}
+                **{name: "its change stamp (incremental reads)" for name in self.needed_fields}}
 
     @property
     def schema(self) -> dict:
