@@ -114,6 +114,8 @@ class InvoicesSink(HubSpotSink):
         note arriving in a later drain or run voids an invoice it credits in full."""
         local = self.rt.config.get("local_currency") or None
         rows = [mapping.invoice_money_row(k, p.record, local) for k, p in plans.items()]
+        self._foreign = {r["source_key"]: r["doc_num"] for k, r in zip(plans, rows, strict=True)
+                         if r["doc_num"] and mapping.is_foreign(plans[k].record, local)}
         if rows:
             self.rt.ledger.record_applications(mapping.INVOICE_MONEY, list(plans), rows)
 
@@ -344,14 +346,12 @@ class InvoicesSink(HubSpotSink):
 
     def _pending_currencies(self, waiting: list[tuple[str, str, str]]) -> None:
         """A payment written before its invoice may not have known the invoice's currency (a
-        local-currency payment of a foreign invoice): each waiting payment gets its invoice's
-        currency with its link, one update per 100 payments."""
+        local-currency payment of a foreign invoice): each payment waiting for a foreign
+        invoice of this write gets the invoice's currency with its link, one update per 100."""
+        foreign = getattr(self, "_foreign", {})
+        items = {str(pid): (str(pid), {"hs_currency_code": foreign[key]})
+                 for kind, pid, key in waiting if kind == "commerce_payments" and key in foreign}
         rt = self.rt
-        money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key",
-                                             {key for _, _, key in waiting})
-        items = {str(pid): (str(pid), {"hs_currency_code": money[key].doc_nums[0]})
-                 for kind, pid, key in waiting
-                 if kind == "commerce_payments" and key in money and money[key].doc_nums}
         if items:
             failed = batches.update(rt.client, "commerce_payments", items).failed
             if failed:
