@@ -6,7 +6,7 @@
 - Full-table streams follow `odata.nextLink` (v1) / `@odata.nextLink` (v2), relative to the
   service root; when the server ignored the page size they page with `$top`/`$skip` instead.
 - Incremental streams page by keyset (docs/CONTRACTS.md "Incremental reading"); see
-  `client.IncrementalStream`. The nextLink only says whether more pages exist.
+  `incremental.IncrementalStream`. The nextLink only says whether more pages exist.
 """
 
 from __future__ import annotations

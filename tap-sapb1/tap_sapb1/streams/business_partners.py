@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tap_sapb1.client import IncrementalStream
 from tap_sapb1.discovery import LiveSchema
+from tap_sapb1.incremental import IncrementalStream
 from tap_sapb1.schemas import BUSINESS_PARTNER
 
 if TYPE_CHECKING:
