@@ -171,3 +171,19 @@ def test_reconcile_reads_the_taps_settings_from_the_environment_typed(sap_sandbo
                                   "2020-01-01 (start_date)")
     assert "difference(s) between SAP and HubSpot" in done.stdout.splitlines()[-1]
     assert "stopped" not in done.stderr and "S3cr3t-B1-passw0rd!" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("password", ["Sup3r@S3cret", "Sup3r@S3c:99ret", "x@Sup3r/S3cret"])
+def test_a_ledger_password_with_a_raw_at_sign_is_one_line_that_shows_none_of_it(password):
+    """An operator pastes a password holding '@' without percent-encoding it: SQLAlchemy then
+    reads part of the password as the host, port or database. No piece of it may be shown."""
+    url = f"postgresql+psycopg2://ledger:{password}@127.0.0.1:9/ledger"
+    pieces = [p for p in password.replace("@", " ").replace(":", " ").replace("/", " ").split()
+              if len(p) > 2]
+    for args in (["list"], ["run"]):
+        done = run("target-hubspot-finance-replay", *args,
+                   env={"TARGET_HUBSPOT_FINANCE_LEDGER_URL": url})
+        line = one_line_error(done)
+        assert "%40" in line, line  # says how to fix it
+        for piece in pieces:
+            assert piece not in done.stdout + done.stderr, (piece, line)

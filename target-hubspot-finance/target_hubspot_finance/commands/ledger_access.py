@@ -49,9 +49,14 @@ def open_existing(config: dict) -> Engine:
     """The engine of an existing ledger; a missing file, an unreachable server or a database
     without ledger tables is one line (the password of the URL is never shown)."""
     url = ledger_url(config)
+    if not url.startswith("sqlite") and url.split("://", 1)[-1].count("@") > 1:
+        # A raw '@' in the password: SQLAlchemy would read its tail as the host, port or
+        # database and show it; the URL is not shown at all.
+        raise click.ClickException("ledger_url holds more than one '@': percent-encode '@' in "
+                                   "its user or password as %40 (':' as %3A, '/' as %2F)")
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise click.ClickException(f"ledger_url is not a database URL (e.g. sqlite:///path/"
                                    f"ledger.db or postgresql+psycopg2://...): {FIX}") from None
     path = _sqlite_file(url)
