@@ -788,6 +788,15 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
     return amount, currency
 
 
+def payment_hash(mode: str, bodies: Mapping[str, Mapping[str, Any]]) -> str:
+    """Ledger hash of a SAP payment's HubSpot payments, leaving out `hs_currency_code`: a line
+    follows its invoice's currency, which the target may learn only after writing the line
+    (payment before invoice; the invoices sink sets it then), so knowing it later is no change
+    to write again."""
+    return content_hash([mode, {key: {p: v for p, v in body.items() if p != "hs_currency_code"}
+                                for key, body in bodies.items()}])
+
+
 def map_payment(record: Mapping[str, Any], app: Application,
                 namespace: str | None = None, local: str | None = None) -> dict[str, Any]:
     """A payment application as a commerce payment (upsert key `sap_payment_key`), in the

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 from target_factory import customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg, ledger_rows
+from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 from target_hubspot_finance import mapping
 
@@ -191,3 +191,21 @@ def test_a_usd_payment_of_an_eur_invoice_not_synced_yet_gets_the_invoices_curren
 def test_a_local_currency_that_is_not_a_currency_code_stops_with_one_line(target_config):
     with pytest.raises(ConfigValidationError, match="local_currency: 'US dollars'"):
         run(cfg(target_config, local_currency="US dollars"), "")
+
+
+def test_a_payment_that_waited_for_its_invoices_currency_is_not_rewritten_on_a_rerun(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, local_currency="USD")
+    early = messages(("business_partners", [customer(1)]),
+                     ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0)]))
+    late = messages(("invoices", [eur_invoice(1, paid_eur=100.0)]))
+    run(config, early)
+    run(config, late)
+    settled(hs)
+    writes = hs.writes()
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("invoices", [eur_invoice(1, paid_eur=100.0)]),
+                         ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0)])))
+    settled(hs)
+    assert hs.writes() == writes  # the re-read payment is unchanged: zero writes

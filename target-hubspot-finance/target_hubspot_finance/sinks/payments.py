@@ -79,7 +79,7 @@ class PaymentsSink(HubSpotSink):
         if bad:
             events += self.fail(latest, bad)
         commerce = rt.payments_mode == "commerce_payments"
-        hashes = {k: mapping.content_hash([rt.payments_mode, bodies[k]]) for k in plans}
+        hashes = {k: mapping.payment_hash(rt.payments_mode, bodies[k]) for k in plans}
         prior = rt.ledger.lookup("payments", plans)
         changed = {k: v for k, v in plans.items()
                    if k not in prior or prior[k].content_hash != hashes[k]}
