@@ -45,9 +45,14 @@ def test_fold_counts_live_invoices_and_takes_the_latest_payment():
     assert figures["C002"].last_payment is None
 
 
-def test_fold_counts_a_document_read_twice_once():
-    rows = [*invoices(), InvoiceRow("C002", "4", D("10"), D("5"))]
-    assert fold(rows, [])["C002"].invoices == 1
+def test_an_invoice_hubspot_holds_twice_is_a_difference_naming_it():
+    """A document created twice in HubSpot bills its customer twice: never an all-clear."""
+    once = [InvoiceRow("C1", "5001", D("100"), D("0"), doc_entry="17", currency="USD",
+                       status="paid")]
+    found = compare(fold(once, []), fold(once * 2, []), customers=["C1"])
+    assert [(d.figure, d.sap, d.hubspot) for d in found] == [
+        ("invoices", "1", "2"), ("total_invoiced USD", "100.00", "200.00")]
+    assert all("more than once in HubSpot: 5001 (2 times)" in d.detail for d in found)
 
 
 def test_identical_sides_have_no_difference():

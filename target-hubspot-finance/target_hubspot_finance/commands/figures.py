@@ -89,6 +89,7 @@ class CustomerFigures:
     last_payment: date | None = None
     documents: dict[str, InvoiceRow] = field(default_factory=dict)  # identity -> row
     voided: dict[str, InvoiceRow] = field(default_factory=dict)  # left out of every figure
+    copies: dict[str, int] = field(default_factory=dict)  # identity -> times held, when > 1
 
     @property
     def doc_nums(self) -> set[str]:
@@ -114,16 +115,19 @@ class Difference:
 def fold(invoices: Iterable[InvoiceRow], payments: Iterable[PaymentRow]
          ) -> dict[str, CustomerFigures]:
     """Per card code: count, total and open balance (per currency) of live invoices, and the
-    last payment day. A document counts once by its SAP identity (DocEntry)."""
+    last payment day. Every row counts: one SAP document (DocEntry) held twice in HubSpot bills
+    its customer twice, so it counts twice and `copies` names it (SAP's side is read once per
+    DocEntry)."""
     out: dict[str, CustomerFigures] = {}
     for inv in invoices:
         fig = out.setdefault(inv.card_code, CustomerFigures())
         if inv.voided:
             fig.voided[inv.identity] = inv
             continue
-        if inv.identity in fig.documents:  # the same document twice (re-read boundary) counts once
-            continue
-        fig.documents[inv.identity] = inv
+        if inv.identity in fig.documents:
+            fig.copies[inv.identity] = fig.copies.get(inv.identity, 1) + 1
+        else:
+            fig.documents[inv.identity] = inv
         fig.invoices += 1
         # each document to the cent first: HubSpot's billed amount is a sum of line items that
         # may carry a third decimal (347.612); SAP's document total is in cents
@@ -150,6 +154,16 @@ def _docs_detail(only_sap: set[str], only_hubspot: set[str], limit: int = 5) -> 
     return "; ".join(parts)
 
 
+def _copies_detail(fig: CustomerFigures, side: str, limit: int = 5) -> str:
+    """The documents one side holds more than once (e.g. an invoice created twice)."""
+    if not fig.copies:
+        return ""
+    shown = [f"{fig.documents[i].doc_num or i} ({n} times)"
+             for i, n in sorted(fig.copies.items(), key=lambda kv: (len(kv[0]), kv[0]))]
+    more = f" +{len(shown) - limit} more" if len(shown) > limit else ""
+    return f"more than once in {side}: {', '.join(shown[:limit])}{more}"
+
+
 def _names(rows: dict[str, InvoiceRow], identities: set[str]) -> set[str]:
     """Document numbers of these documents (the number an accountant looks up)."""
     return {rows[i].doc_num or i for i in identities}
@@ -171,7 +185,9 @@ def compare(sap: dict[str, CustomerFigures], hubspot: dict[str, CustomerFigures]
         # a document voided on one side only is named by the status line, not as missing
         only_sap = set(left.documents) - set(right.documents) - set(right.voided)
         only_hs = set(right.documents) - set(left.documents) - set(left.voided)
-        detail = _docs_detail(_names(left.documents, only_sap), _names(right.documents, only_hs))
+        detail = "; ".join(filter(None, [
+            _docs_detail(_names(left.documents, only_sap), _names(right.documents, only_hs)),
+            _copies_detail(left, "SAP"), _copies_detail(right, "HubSpot")]))
         if left.invoices != right.invoices:
             found.append(Difference(code, "invoices", str(left.invoices), str(right.invoices),
                                     detail))

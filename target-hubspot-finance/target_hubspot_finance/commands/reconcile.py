@@ -134,7 +134,9 @@ def read_sap(tap_config: dict, local_currency: str | None = None) -> SapSide:
             return rows
 
         partners = read("business_partners", ["CardCode", "CardType"])
-        invoices = read("invoices", SAP_INVOICE_FIELDS)
+        # one row per SAP document, however the pages were read (figures count every row)
+        invoices = list({str(d.get("DocEntry")): d
+                         for d in read("invoices", SAP_INVOICE_FIELDS)}.values())
         payments = read("incoming_payments", SAP_PAYMENT_FIELDS)
     finally:
         tap.close()
