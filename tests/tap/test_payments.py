@@ -11,7 +11,7 @@ import io
 from contextlib import redirect_stdout
 
 import pytest
-from tap_helpers import Output, TapSAPB1, config_for, parse, run_tap
+from tap_helpers import Output, TapSAPB1, config_for, parse, run_cli, run_tap
 
 STREAMS = ["incoming_payments", "invoices"]
 
@@ -146,3 +146,19 @@ def _catalog(config: dict) -> dict:
     from tap_helpers import catalog_for
 
     return catalog_for(config, ["incoming_payments"])
+
+
+@pytest.mark.parametrize("state", ["first run", "incremental"])
+def test_a_server_ignoring_the_filter_stops_payments_with_one_line(make_sandbox, tmp_path, state):
+    """A keyset page that repeats what it was asked to skip would loop forever: one line."""
+    sb = make_sandbox(filter_mode="ignore-all")
+    config = config_for(sb, page_size=5, payments_reread_days=1)
+    old = {"bookmarks": {"incoming_payments": {"replication_key": "DocEntry",
+                                               "replication_key_value": 10**6}}}
+    run = run_cli(tmp_path, config, state=old if state == "incremental" else None,
+                  streams=("incoming_payments",), timeout=60)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    [line] = run.error_lines()
+    assert "ignores" in line and "IncomingPayments" in line
+    assert sb.count(path_contains="IncomingPayments") <= 3  # stopped at once: no loop

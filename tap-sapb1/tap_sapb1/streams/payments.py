@@ -15,7 +15,8 @@ from singer_sdk.pagination import SinglePagePaginator
 
 from tap_sapb1.client import SapStream
 from tap_sapb1.discovery import LiveSchema
-from tap_sapb1.paging import PageSize, both, page_records
+from tap_sapb1.errors import SapB1Error
+from tap_sapb1.paging import PageSize, both, page_records, sap_date
 from tap_sapb1.schemas import INCOMING_PAYMENT
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
     curated_schema = INCOMING_PAYMENT
     needed_fields = ("DocDate",)
     _floor: int | None = None  # the starting bookmark: re-read payments at or below it
+    _since: str | None = None  # the first DocDate of this run's scope (window or start_date)
 
     def required_fields(self) -> dict[str, str]:
         """DocEntry (key and bookmark) and DocDate (the re-read window)."""
@@ -101,9 +103,10 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         if bookmark is None:
             self._floor = None
             start = self.config.get("start_date")
-            return f"DocDate ge '{str(start)[:10]}'" if start else None
+            self._since = str(start)[:10] if start else None
+            return f"DocDate ge '{self._since}'" if start else None
         self._floor = bookmark
-        since = self.window_start()
+        self._since = since = self.window_start()
         new = f"DocEntry gt {self._floor}"
         return f"{new} or DocDate ge '{since}'" if since else new
 
@@ -123,10 +126,40 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
                 page_size.observe(response)
                 counter.increment()
                 rows = page_records(response)
+                self._check_page(rows, last, scope)
                 yield from rows
                 if not rows or not page_size.more_after(response):
                     return
                 last = int(rows[-1]["DocEntry"])
+
+    def _check_page(self, rows: list[dict], last: int | None, scope: str | None) -> None:
+        """Stop with one line when a page holds a payment its `$filter` excludes, or is out of
+        DocEntry order: a server (or proxy) ignoring the keyset would repeat pages forever."""
+        previous = last
+        for row in rows:
+            entry, day = int(row["DocEntry"]), sap_date(row.get("DocDate"))
+            if previous is not None and entry <= previous:
+                what = "the DocEntry part of $filter (or $orderby)"
+            elif not self._in_scope(entry, day):
+                what = "$filter"
+            else:
+                previous = entry
+                continue
+            asked = " and ".join(part for part in (
+                f"({scope})" if scope else "", f"DocEntry gt {last}" if last is not None else "")
+                if part) or "every payment"
+            raise SapB1Error(
+                f"SAP ignores {what} on {self.entity_set}: asked for {asked} in DocEntry order, "
+                f"it answered DocEntry {entry} dated {day}. The tap stops rather than loop or "
+                "miss payments: check the Service Layer's patch level, or a proxy that rewrites "
+                "queries")
+
+    def _in_scope(self, entry: int, day: str | None) -> bool:
+        """Whether this run's scope (see `scope`) holds a payment."""
+        dated = self._since is not None and day is not None and day >= self._since
+        if self._floor is None:  # first run: from start_date, if any
+            return self._since is None or dated
+        return entry > self._floor or dated
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:
