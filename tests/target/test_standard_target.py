@@ -4,7 +4,9 @@ The SDK's sample streams (array_data, camelcase, ...) are not SAP streams. The s
 each of them to the `companies` handler (`object_map`) and give its records a CardCode and a
 CardName with singer-sdk stream maps, so every sample record takes the path a SAP business
 partner takes (mapping, ledger, batch upsert) into the HubSpot sandbox. After each test the
-sandbox is checked: the companies the sample should have produced, and no other.
+sandbox is checked: the companies the sample should have produced, and no other. One SDK
+expectation is replaced where this target deliberately differs: a record without its key is
+dead-lettered rather than stopping the run (test_target_record_missing_key_property).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from importlib import resources
 import pytest
 from singer_sdk.testing import get_target_test_class, target_test_streams
 from singer_sdk.testing.runners import TargetTestRunner
+from sqlalchemy import create_engine, text
 
 from target_hubspot_finance import mapping
 from target_hubspot_finance.target import TargetHubSpotFinance
@@ -154,7 +157,7 @@ EXPECTED = {
     "record_missing_required_property": check_required_missing,
     "invalid_schema": check_nothing_written,
     "record_before_schema": check_nothing_written,
-    "record_missing_key_property": check_nothing_written,
+    "record_missing_key_property": check_required_missing,  # dead-lettered: see the override
     "cli_prints": check_nothing_written,
 }
 
@@ -174,6 +177,22 @@ class TestTargetHubSpotFinanceStandard(StandardTargetTests):
             "stream_maps": STREAM_MAPS,
         }
         return TargetTestRunner(TargetHubSpotFinance, config=config)
+
+    def test_target_record_missing_key_property(self, runner):
+        """The SDK expects MissingKeyPropertiesError to stop the run. This target dead-letters a
+        record without its key instead (issue 11: one bad record never stops a run), so the
+        record is in the dead-letter, HubSpot got nothing, and the run ended normally."""
+        runner.input_filepath = (resources.files(target_test_streams)
+                                 / "record_missing_key_property.singer")
+        runner.sync_all()
+        engine = create_engine(runner.config["ledger_url"])
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT stream, error FROM dead_letter")).all()
+        finally:
+            engine.dispose()
+        assert [r[0] for r in rows] == ["test_record_missing_key_property"]
+        assert "has no id" in str(rows[0][1])
 
     @pytest.fixture(autouse=True)
     def hubspot_holds_what_the_sample_sent(self, request, hubspot_sandbox):
