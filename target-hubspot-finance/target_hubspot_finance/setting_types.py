@@ -75,10 +75,12 @@ def parse(name: str, text: str, prop: Mapping[str, Any]) -> Any:
 
 
 def typed(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """`config` with every text value of a non-string setting parsed by its schema type."""
+    """`config` with every text value of a non-string setting parsed by its schema type. A
+    `null` is a setting left unset (dropped, so its default applies everywhere: no `int(None)`,
+    no enum refusing None)."""
     props = schema.get("properties") or {}
-    out = dict(config)
-    for name, value in config.items():
+    out = {name: value for name, value in config.items() if value is not None}
+    for name, value in out.items():
         if isinstance(value, str) and name in props:
             out[name] = parse(name, value, props[name])
     return out

@@ -187,3 +187,39 @@ def test_a_ledger_password_with_a_raw_at_sign_is_one_line_that_shows_none_of_it(
         assert "%40" in line, line  # says how to fix it
         for piece in pieces:
             assert piece not in done.stdout + done.stderr, (piece, line)
+
+
+def test_settings_left_null_in_a_settings_file_are_unset_for_every_command(
+        hubspot_sandbox, sap_sandbox, tmp_path):
+    """A settings file may hold `null` for a setting it leaves unset: the default applies (no
+    `int(None)`, no 'None is not one of', and check does not drop the payments scopes)."""
+    import json
+
+    from tap_sapb1.tap import TapSAPB1
+    from target_hubspot_finance.target import TargetHubSpotFinance
+
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(ledger)
+    book.record_failures([Failure("business_partners", "C90001", None, {
+        "CardCode": "C90001", "CardName": "Replayed Ltd", "CardType": "cCustomer"},
+        {"category": "VALIDATION_ERROR", "message": "fixed since"})])
+    book.engine.dispose()
+    target = dict.fromkeys(TargetHubSpotFinance.config_jsonschema["properties"]) | {
+        "access_token": TOKEN, "api_base_url": hubspot_sandbox.url, "ledger_url": ledger}
+    tap = dict.fromkeys(TapSAPB1.config_jsonschema["properties"]) | {
+        "service_layer_url": sap_sandbox.url, "company_db": "SBODEMOUS", "username": "manager",
+        "password": "S3cr3t-B1-passw0rd!", "start_date": "2020-01-01T00:00:00Z"}
+    (tmp_path / "t.json").write_text(json.dumps(target))
+    (tmp_path / "tap.json").write_text(json.dumps(tap))
+    config = ["--config", str(tmp_path / "t.json")]
+    checked = run("target-hubspot-finance-check", *config)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "payments object available (payments_mode: commerce_payments)" in checked.stdout
+    assert "all 15 needed scopes granted" in checked.stdout
+    replayed = run("target-hubspot-finance-replay", *config, "run")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "1 succeeded, 0 still failing" in replayed.stdout
+    done = run("target-hubspot-finance-reconcile", *config, "--tap-config",
+               str(tmp_path / "tap.json"))
+    assert "stopped" not in done.stderr, done.stderr
+    assert "difference(s) between SAP and HubSpot" in done.stdout.splitlines()[-1]
