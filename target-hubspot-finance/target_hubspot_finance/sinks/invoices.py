@@ -23,6 +23,7 @@ from typing import Any
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot import batches, invoice_paths
 from target_hubspot_finance.hubspot.associations import associate
+from target_hubspot_finance.hubspot.client import BATCH_LIMIT
 from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
@@ -347,13 +348,23 @@ class InvoicesSink(HubSpotSink):
     def _pending_currencies(self, waiting: list[tuple[str, str, str]]) -> None:
         """A payment written before its invoice may not have known the invoice's currency (a
         local-currency payment of a foreign invoice): each payment waiting for a foreign
-        invoice of this write gets the invoice's currency with its link, one update per 100."""
+        invoice of this write gets the invoice's currency, in full updates of 100 across
+        drains; the rest once the links queued with it are sent (LinkBuffer.after)."""
         foreign = getattr(self, "_foreign", {})
-        items = {str(pid): (str(pid), {"hs_currency_code": foreign[key]})
-                 for kind, pid, key in waiting if kind == "commerce_payments" and key in foreign}
-        rt = self.rt
-        if items:
-            failed = batches.update(rt.client, "commerce_payments", items).failed
+        todo = self.__dict__.setdefault("_currency_todo", {})
+        todo.update({str(pid): (str(pid), {"hs_currency_code": foreign[key]})
+                     for kind, pid, key in waiting
+                     if kind == "commerce_payments" and key in foreign})
+        while len(todo) >= BATCH_LIMIT:
+            self._send_currencies(BATCH_LIMIT)
+        if todo:
+            self._target_ref.links.after(lambda: self._send_currencies(len(todo)))
+
+    def _send_currencies(self, count: int) -> None:
+        todo = self._currency_todo
+        chunk = {key: todo.pop(key) for key in list(todo)[:count]}
+        if chunk:
+            failed = batches.update(self.rt.client, "commerce_payments", chunk).failed
             if failed:
                 self.logger.warning("currency of %d waiting payment(s) not set: %s",
                                     len(failed), next(iter(failed.values())))
@@ -364,10 +375,10 @@ class InvoicesSink(HubSpotSink):
         waiting = rt.ledger.pending_for("invoices", ids)
         if not waiting:
             return
-        self._pending_currencies(waiting)
         links = self._target_ref.links  # full calls across drains (hubspot/associations.py)
         for from_type, from_id, key in waiting:
             links.add(from_type, "invoices", [(from_id, ids[key])])
+        self._pending_currencies(waiting)
         # a refused link stays pending: sent again when the invoice is next synced
         links.after(lambda: rt.ledger.drop_pending("invoices", [
             w for w in waiting
