@@ -134,3 +134,20 @@ def test_documented_path_stopped_between_draft_and_status_is_finished_once_by_th
     assert all(o["properties"]["hs_invoice_status"] == ("paid" if int(
         o["properties"]["sap_doc_entry"]) % 3 == 0 else "open") for o in invoices)
     assert states[-1] == {"bookmarks": {"invoices": 12}}
+
+
+def test_drafts_finished_when_their_customer_arrives_take_the_portals_path(
+        hubspot_sandbox, target_config) -> None:
+    """Invoices before their customer stay draft (no contact yet); when the customer and its
+    contact arrive they leave draft. On a portal refusing `paid`, a paid one is opened and its
+    payment makes it paid, instead of staying draft."""
+    hs = hubspot_sandbox
+    hs.switches.paid_settable = False
+    run(target_config, messages(("invoices", _invoices(1, 6))))
+    assert {o["properties"]["hs_invoice_status"] for o in hs.objects("invoices")} == {"draft"}
+    run(target_config, messages(("business_partners", [customer(c) for c in range(1, 5)])))
+    run(target_config, messages(("incoming_payments", _payments(1, 6))))
+    statuses = {int(o["properties"]["sap_doc_entry"]): o["properties"]["hs_invoice_status"]
+                for o in hs.objects("invoices")}
+    assert statuses == {n: "paid" if n % 3 == 0 else "open" for n in range(1, 7)}
+    assert ledger_rows(target_config, "dead_letter") == []

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from target_hubspot_finance import mapping
-from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot import batches, invoice_paths
 from target_hubspot_finance.hubspot.associations import associate
 from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
@@ -123,7 +123,7 @@ class CompaniesSink(HubSpotSink):
             if rt.client.associate_default("invoices", "contacts", sorted(pairs)):
                 return  # not finished: tried again when the customer changes next
             rt.ledger.record_links("invoices", "contacts", pairs)
-        written = batches.update(rt.client, "invoices", {
+        written = invoice_paths.update(rt, {
             k: (i, {"hs_invoice_status": w}) for k, i, w, _ in ready})
         rt.ledger.set_drafts([], list(written.ids))
         rt.ledger.log_events([Event("invoices", k, "updated", i,

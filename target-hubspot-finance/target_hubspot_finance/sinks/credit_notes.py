@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from target_hubspot_finance import mapping
-from target_hubspot_finance.hubspot import batches
+from target_hubspot_finance.hubspot import batches, invoice_paths
 from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
@@ -76,7 +76,7 @@ class CreditNotesSink(HubSpotSink):
         failed: dict[str, Any] = {}
         rt.ensure_ready()
         if items:
-            written = batches.update(rt.client, "invoices", items)
+            written = invoice_paths.update(rt, items)
             failed = written.failed
         errors = self._credit_payments(latest, changed, invoices)
         for key, apps in changed.items():
