@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import sqlalchemy.exc
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, SyncError
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.singerlib.exceptions import SingerError
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -118,6 +119,22 @@ class TargetHubSpotFinance(Target):
             from target_hubspot_finance import secrets
 
             secrets.reveal(validate_token, setting="access_token")
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """`--config ENV`: TARGET_HUBSPOT_FINANCE_* variables (and a .env file, as singer-sdk
+        reads them) kept as text; _validate_config types them, so a bad value is one line
+        (singer-sdk's own parser does int('0.5') and ends in a traceback)."""
+        import os
+
+        from dotenv import find_dotenv
+        from dotenv.main import DotEnv
+
+        if dotenv := find_dotenv(usecwd=True):
+            DotEnv(dotenv).set_as_environment_variables()
+        prefix = cls._env_var_prefix
+        return {name: os.environ[var] for name in cls.config_jsonschema.get("properties", {})
+                if (var := prefix + name.upper().replace("-", "_")) in os.environ}
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Type text values first (env variables, Meltano `kind: string` numbers such as

@@ -223,3 +223,17 @@ def test_settings_left_null_in_a_settings_file_are_unset_for_every_command(
                str(tmp_path / "tap.json"))
     assert "stopped" not in done.stderr, done.stderr
     assert "difference(s) between SAP and HubSpot" in done.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("value", ["0.5", "1k", ""])
+def test_the_targets_own_config_env_with_a_bad_whole_number_is_one_clear_line(tmp_path, value):
+    """`target-hubspot-finance --config ENV` (singer-sdk's documented way): singer-sdk's own env
+    parser did int('0.5') and ended in a traceback; the value is typed like every other one."""
+    done = run("target-hubspot-finance", "--config", "ENV", cwd=tmp_path, env={
+        "TARGET_HUBSPOT_FINANCE_ACCESS_TOKEN": TOKEN,
+        "TARGET_HUBSPOT_FINANCE_LEDGER_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+        "TARGET_HUBSPOT_FINANCE_MAX_RETRIES": value})
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"setting max_retries must be a whole number, got {value!r}" in done.stderr
+    assert TOKEN not in done.stdout + done.stderr
