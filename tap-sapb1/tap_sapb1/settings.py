@@ -241,7 +241,7 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
                            ("clock_tolerance_seconds", 0, 86400)):
         if problem := _number_problem(config, key, low, high):
             problems.append(problem)
-    if (zone := config.get("server_timezone")) is not None:
+    if zone := config.get("server_timezone"):  # empty: not set
         try:
             zoneinfo.ZoneInfo(str(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

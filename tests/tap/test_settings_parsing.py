@@ -92,3 +92,14 @@ def test_new_settings_are_checked(tmp_path, change, needle):
     assert run.returncode == 1
     [line] = run.error_lines()
     assert needle in line
+
+
+def test_empty_new_settings_mean_their_defaults():
+    from tap_sapb1.settings import check_settings, clock_tolerance, lookback, server_zone
+
+    config = {**BASE, "server_timezone": "", "lookback_minutes": None,
+              "clock_tolerance_seconds": None}
+    assert check_settings(config) == []
+    assert server_zone(config) is None
+    assert lookback(config).total_seconds() == 120 * 60
+    assert clock_tolerance(config).total_seconds() == 300
