@@ -180,6 +180,11 @@ class HubSpotSandbox:
         instead of one 207 entry: HubSpot documents neither; a client must survive both."""
         self._portal.conflict_fails_batch = on
 
+    @property
+    def switches(self) -> Switches:
+        """The undocumented behaviours in force; assignable mid-run (`hs.switches.x = ...`)."""
+        return self._portal.switches
+
     def set_rate_limit(self, n: int) -> None:
         self._limiter.set_limit(n)
 
