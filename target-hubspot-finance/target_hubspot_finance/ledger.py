@@ -48,7 +48,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 LEGACY_LEDGER_FILE = "hubspot_finance_ledger.db"  # the default before 0.3: the working dir
 LEDGER_DIR = "target-hubspot-finance"
@@ -210,9 +210,18 @@ def ledger_engine(url: str | None) -> Engine:
     """The ledger's engine; on SQLite a writer waits up to 30 s for another (a replay beside a
     scheduled run) instead of failing after SQLite's default 5 s."""
     url = url or default_ledger_url()
+    check_url(url)
     args = {"timeout": 30} if url.startswith("sqlite") else {}
     _make_sqlite_folder(url)
     return create_engine(url, connect_args=args, future=True)
+
+
+def check_url(url: str) -> None:
+    """Refuse a server URL with a raw '@' in its user or password: SQLAlchemy would read the
+    password's tail as host, port or database and show it in its errors. Shows none of it."""
+    if not url.startswith("sqlite") and url.split("://", 1)[-1].count("@") > 1:
+        raise ArgumentError("ledger_url holds more than one '@': percent-encode '@' in its "
+                            "user or password as %40 (':' as %3A, '/' as %2F)")
 
 
 def _make_sqlite_folder(url: str) -> None:

@@ -237,3 +237,25 @@ def test_the_targets_own_config_env_with_a_bad_whole_number_is_one_clear_line(tm
     assert "Traceback" not in done.stderr, done.stderr
     assert f"setting max_retries must be a whole number, got {value!r}" in done.stderr
     assert TOKEN not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("password", ["Sup3r@S3cret", "Sup3r@S3c:99ret"])
+def test_the_target_run_with_a_raw_at_sign_in_the_ledger_password_shows_none_of_it(tmp_path,
+                                                                                   password):
+    """The run itself (as `meltano run` starts it): one line, no piece of the password."""
+    import json
+
+    config = tmp_path / "target.json"
+    config.write_text(json.dumps({
+        "access_token": TOKEN,
+        "ledger_url": f"postgresql+psycopg2://ledger:{password}@127.0.0.1:9/ledger"}))
+    record = {"type": "RECORD", "stream": "business_partners", "record": {"CardCode": "C1"}}
+    schema = {"type": "SCHEMA", "stream": "business_partners", "key_properties": ["CardCode"],
+              "schema": {"type": "object", "properties": {"CardCode": {"type": "string"}}}}
+    done = run("target-hubspot-finance", "--config", str(config), cwd=tmp_path,
+               stdin=json.dumps(schema) + "\n" + json.dumps(record) + "\n")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "%40" in done.stderr
+    for piece in ("S3cret", "S3c", "99ret", "Sup3r"):
+        assert piece not in done.stdout + done.stderr, piece

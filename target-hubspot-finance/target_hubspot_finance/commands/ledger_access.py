@@ -49,11 +49,10 @@ def open_existing(config: dict) -> Engine:
     """The engine of an existing ledger; a missing file, an unreachable server or a database
     without ledger tables is one line (the password of the URL is never shown)."""
     url = ledger_url(config)
-    if not url.startswith("sqlite") and url.split("://", 1)[-1].count("@") > 1:
-        # A raw '@' in the password: SQLAlchemy would read its tail as the host, port or
-        # database and show it; the URL is not shown at all.
-        raise click.ClickException("ledger_url holds more than one '@': percent-encode '@' in "
-                                   "its user or password as %40 (':' as %3A, '/' as %2F)")
+    try:
+        ledger.check_url(url)  # a raw '@' in the password: the URL is not shown at all
+    except ArgumentError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
