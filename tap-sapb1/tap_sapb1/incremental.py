@@ -47,8 +47,10 @@ class IncrementalStream(SapStream):
     - Each page is a fresh query for the records after the last one read, (UpdateDate,
       UpdateTime, key) greater, never a `$skip` window, so records that move while the run pages
       cannot shift unread ones out of view. The filter is exact on a server that compares times
-      to the second and a superset on one that compares them to the minute (SAP's manual);
-      records already emitted are recognised (earlier second, or same second and key seen).
+      to the second; on one that compares them to the minute (SAP's manual) it also names the
+      keys already emitted in the boundary minute, so it stays exact (a superset when more than
+      40 share the minute). Records already emitted are recognised (earlier second, or same
+      second and key seen) and skipped.
     - When a page holds nothing new (more records share the boundary minute than fit a page),
       that minute is read whole by key (`key gt last`), sorted, and the read goes on after it.
     - Records without an UpdateTime match no time comparison: they are read by their own query
