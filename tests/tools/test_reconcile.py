@@ -200,3 +200,24 @@ def test_a_credit_note_written_as_a_hubspot_payment_is_no_payment_date(target_co
                    if p["properties"].get("sap_payment_key", "").startswith("credit-")]
         assert credits  # the case exists
         assert [line for line in reconcile(target_config, tap) if "last_payment" in line] == []
+
+
+def test_a_list_cursor_hubspot_repeats_stops_the_read_instead_of_looping():
+    """A paging cursor answered twice (a proxy cache, an API fault) would read forever and
+    count the same objects again: the read stops with one reason instead."""
+    from target_hubspot_finance.commands.hubspot_side import list_all
+
+    class Stuck:
+        calls = 0
+
+        def request(self, *_args, **_kwargs):
+            self.calls += 1
+            if self.calls > 20:
+                raise AssertionError("still reading after 20 pages of the same cursor")
+            return {"results": [{"properties": {"sap_doc_num": "1"}}],
+                    "paging": {"next": {"after": "100"}}}
+
+    client = Stuck()
+    with pytest.raises(RuntimeError, match="same page cursor"):
+        list(list_all(client, "invoices", ["sap_doc_num"]))
+    assert client.calls == 2

@@ -38,8 +38,10 @@ def client_for(config: dict) -> HubSpotClient:
 
 def list_all(client: HubSpotClient, object_type: str, properties: list[str]
              ) -> Iterator[dict[str, Any]]:
-    """The properties of every live object of a type, page by page (`after` cursor)."""
+    """The properties of every live object of a type, page by page (`after` cursor). A cursor
+    HubSpot answers twice stops the read (it would loop and count objects twice)."""
     after: str | None = None
+    seen: set[str] = set()
     while True:
         params: dict[str, Any] = {"limit": PAGE, "properties": ",".join(properties)}
         if after:
@@ -51,6 +53,10 @@ def list_all(client: HubSpotClient, object_type: str, properties: list[str]
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         if not after:
             return
+        if after in seen:
+            raise RuntimeError(f"HubSpot answered the same page cursor twice listing "
+                               f"{object_type}: stopped rather than count objects twice")
+        seen.add(after)
 
 
 def _own(value: object, namespace: str | None) -> str | None:
