@@ -20,13 +20,15 @@ def test_a_replay_longer_than_the_claim_ttl_keeps_its_records(tmp_path, monkeypa
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     book = Ledger(url)
     book.record_failures([Failure("invoices", "17", "1017", {"DocEntry": 17}, {"m": "x"})])
-    ttl = timedelta(seconds=1)
+    # TTL 3 s, a beat every 0.3 s: a heartbeat thread starved for 1 s on a busy machine must
+    # not let the claim lapse (with TTL 1 s it did, and the test flaked)
+    ttl = timedelta(seconds=3)
     monkeypatch.setattr(claims, "TTL", ttl)
-    monkeypatch.setattr(replay, "HEARTBEAT", timedelta(seconds=0.2))
+    monkeypatch.setattr(replay, "HEARTBEAT", timedelta(seconds=0.3))
     taken_meanwhile: list = []
 
     def slow_target(config, messages):
-        time.sleep(3 * ttl.total_seconds())  # a long replay: the claim would have expired
+        time.sleep(2 * ttl.total_seconds())  # a long replay: the claim would have expired
         taken_meanwhile.extend(claims.claim(book.engine, "second-replay", [("invoices", "17")],
                                             ttl=ttl))
 
