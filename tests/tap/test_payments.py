@@ -66,7 +66,7 @@ def test_a_rerun_re_reads_only_the_window_and_never_moves_the_bookmark_back(make
     config = config_for(sb, payments_reread_days=30)
     first = run_tap(config, ["incoming_payments"])
     second = run_tap(config, ["incoming_payments"], state=first.state)
-    since = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)).isoformat()
+    since = TapSAPB1(config=config).streams["incoming_payments"].window_start()
     expected = sorted(p["DocEntry"] for p in sb.all("IncomingPayments")
                       if p["DocDate"][:10] >= since)
     assert sorted(second.keys("incoming_payments")) == expected
@@ -162,3 +162,28 @@ def test_a_server_ignoring_the_filter_stops_payments_with_one_line(make_sandbox,
     [line] = run.error_lines()
     assert "ignores" in line and "IncomingPayments" in line
     assert sb.count(path_contains="IncomingPayments") <= 3  # stopped at once: no loop
+
+
+def _payments_stream(**settings):
+    tap = TapSAPB1(config={"service_layer_url": "https://127.0.0.1:9/b1s/v1", "company_db": "X",
+                           "username": "u", "password": "p", **settings}, validate_config=False)
+    return tap.streams["incoming_payments"]
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", None])
+def test_the_re_read_window_counts_days_on_saps_calendar_not_the_taps(zone):
+    """DocDate is SAP's local date: at 05:00 UTC it is still yesterday in California, so a
+    one-day window must reach back to the day before that (unknown zone: the westernmost)."""
+    stream = _payments_stream(payments_reread_days=1,
+                              **({"server_timezone": zone} if zone else {}))
+    now = dt.datetime(2026, 3, 10, 5, 0, tzinfo=dt.UTC)  # 2026-03-09 21:00 in Los Angeles
+    assert stream.window_start(now) == "2026-03-08"
+
+
+def test_the_re_read_window_starts_no_earlier_than_start_date():
+    """The first run reads payments dated from start_date: later runs' window stays inside."""
+    stream = _payments_stream(payments_reread_days=60, start_date="2026-03-01T00:00:00Z")
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    assert stream.window_start(now) == "2026-03-01"
+    assert _payments_stream(payments_reread_days=0,
+                            start_date="2026-03-01T00:00:00Z").window_start(now) is None

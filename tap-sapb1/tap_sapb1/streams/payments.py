@@ -18,17 +18,20 @@ from tap_sapb1.discovery import LiveSchema
 from tap_sapb1.errors import SapB1Error
 from tap_sapb1.paging import PageSize, both, page_records, sap_date
 from tap_sapb1.schemas import INCOMING_PAYMENT
+from tap_sapb1.settings import server_zone
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 DEFAULT_REREAD_DAYS = 60
+WESTMOST_UTC_OFFSET = dt.timedelta(hours=12)  # UTC-12: the last place where a day ends
 REREAD_SETTING = th.Property(
     "payments_reread_days", th.IntegerType, default=DEFAULT_REREAD_DAYS,
     title="Payments re-read window (days)",
     description="Each run re-reads the incoming payments dated (DocDate) within this many days, "
                 "so a cancelled payment reaches the target; older ones are re-read by a full "
-                "pass (--full-refresh). 0 turns the window off.",
+                "pass (--full-refresh). 0 turns the window off (a payment committed out of "
+                "DocEntry order is then left to the full pass too).",
     minimum=0, maximum=3650)
 
 
@@ -78,12 +81,22 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         """Unused: get_records pages by keyset itself."""
         return SinglePagePaginator()
 
-    def window_start(self, today: dt.date | None = None) -> str | None:
-        """The first DocDate re-read this run (None when the window is off)."""
+    def window_start(self, now: dt.datetime | None = None) -> str | None:
+        """The first DocDate re-read this run (None when the window is off).
+
+        DocDate is SAP's local date: days count back from SAP's today (`server_timezone`), or,
+        zone unknown, from the earliest today anywhere (UTC-12), so the window never comes up
+        a day short. Never before start_date: the first run read from there.
+        """
         days = reread_days(self.config)
         if days <= 0:
             return None
-        return ((today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=days)).isoformat()
+        now = now or dt.datetime.now(dt.UTC)
+        zone = server_zone(self.config)
+        today = (now.astimezone(zone) if zone is not None else now - WESTMOST_UTC_OFFSET).date()
+        since = (today - dt.timedelta(days=days)).isoformat()
+        start = self.config.get("start_date")
+        return max(since, str(start)[:10]) if start else since
 
     def bookmark(self, context: Context | None) -> int | None:
         """The DocEntry bookmark; None on a first run, and for a bookmark of another kind
