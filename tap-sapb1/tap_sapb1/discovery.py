@@ -25,7 +25,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_sapb1.client import session_id_of
-from tap_sapb1.errors import SapB1Error, SessionExpiredError, is_session_error
+from tap_sapb1.errors import SapB1Error, SapDataError, SessionExpiredError, is_session_error
 from tap_sapb1.metadata import ServiceMetadata, parse_csdl
 from tap_sapb1.paging import sap_date
 from tap_sapb1.schemas import TAP_FIELDS
@@ -236,5 +236,10 @@ class LiveSchema:
         row = super().post_process(row, context) or row  # type: ignore[misc]
         for name in self._date_udfs:
             if isinstance(row.get(name), str):
-                row[name] = sap_date(row[name])
+                try:
+                    row[name] = sap_date(row[name])
+                except ValueError as exc:
+                    raise SapDataError(f"{self.entity_set} {self.key_field} "
+                                       f"{row.get(self.key_field)!r}: {name} {exc}; fix the "
+                                       "record in SAP") from None
         return row

@@ -346,3 +346,20 @@ def test_payments_are_bookmarked_by_doc_entry_in_the_catalog(make_sandbox):
     root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
     assert root["valid-replication-keys"] == ["DocEntry"]
     assert entry["replication_key"] == "DocEntry"
+
+
+def test_a_date_udf_sap_cannot_date_is_one_line_naming_the_record_and_field(make_sandbox):
+    from tap_sapb1.errors import SapDataError
+
+    sb = make_sandbox(udfs=UDFS)
+    tap = TapSAPB1(config=config_for(sb), validate_config=False)
+    try:
+        stream = tap.streams["invoices"]
+        assert stream.schema["properties"]["U_Promised"]["format"] == "date"
+        row = {"DocEntry": 7, "UpdateDate": "2024-01-02", "UpdateTime": "10:00:00",
+               "U_Promised": "/Date(253402300800000)/"}  # year 10000
+        with pytest.raises(SapDataError) as caught:
+            stream.post_process(row)
+    finally:
+        tap.close()
+    assert "U_Promised" in str(caught.value) and "7" in str(caught.value)
