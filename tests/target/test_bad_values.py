@@ -147,3 +147,20 @@ def test_property_already_exists_after_a_retried_creation_is_success(hubspot_san
     assert {d["name"] for d in mapping.custom_definitions("companies", {})} <= names
     assert hubspot_sandbox.count(path_contains="/properties/companies/batch/create",
                                  status=409) == 1
+
+
+@pytest.mark.parametrize("raw,emails", [
+    ("Accounts Payable <ap@c1.example.com>", {"ap@c1.example.com"}),
+    ("AP <ap@c1.example.com>; Boss <boss@c1.example.com>",
+     {"ap@c1.example.com", "boss@c1.example.com"}),
+    ("mailto:ap@c1.example.com", {"ap@c1.example.com"}),
+])
+def test_an_e_mail_field_with_display_names_makes_contacts_of_the_bare_addresses(
+        hubspot_sandbox, target_config, raw, emails):
+    person = customer(1)["ContactEmployees"][0]
+    person["E_Mail"] = raw
+    _target, states = run(cfg(target_config), messages(
+        ("business_partners", [customer(1, ContactEmployees=[person])]), state={"done": 1}))
+    assert states[-1] == {"done": 1}
+    assert set(by(hubspot_sandbox, "contacts", "email")) == emails
+    assert ledger_rows(target_config, "dead_letter") == []

@@ -18,7 +18,8 @@ from target_hubspot_finance.ledger import Event
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
 
 DEFAULT_CARD_TYPES = ("cCustomer",)
-_SEPARATORS = re.compile(r"[;,\s]+")
+# An address inside SAP's free-text E_Mail: "a@x; b@x", "Name <a@x>", "mailto:a@x".
+_ADDRESS = re.compile(r"[^\s<>;,:\"'()\[\]]+@[^\s<>;,:\"'()\[\]]+")
 
 
 def _unspace(rt: Any, key: str) -> str:
@@ -29,12 +30,13 @@ def _unspace(rt: Any, key: str) -> str:
 
 def _each_address(person: dict) -> list[tuple[str, dict]]:
     """A contact person per e-mail address: SAP's E_Mail field sometimes holds several
-    (`a@x.com; b@x.com`). HubSpot keys contacts by one address, so each becomes a contact of
-    the company; the first keeps the person's ledger key, the others add `+<address>`."""
+    (`a@x.com; b@x.com`), or one with a display name (`AP <a@x.com>`). HubSpot keys contacts by
+    one bare address, so each becomes a contact of the company; the first keeps the person's
+    ledger key, the others add `+<address>`."""
     raw = person.get("E_Mail")
-    parts = [p for p in _SEPARATORS.split(raw) if p] if isinstance(raw, str) else []
+    parts = _ADDRESS.findall(raw) if isinstance(raw, str) else []
     if len(parts) < 2:
-        return [("", person)]
+        return [("", {**person, "E_Mail": parts[0]} if parts else person)]
     return [("" if i == 0 else f"+{p.lower()}", {**person, "E_Mail": p})
             for i, p in enumerate(parts)]
 
