@@ -91,7 +91,8 @@ def test_plain_pair_without_mapper_works_and_shares_the_state_id(meltano_project
     meltano_project.run("run", "tap-sapb1", "target-hubspot-finance")
 
     invoices = hubspot_sandbox.objects("invoices")
-    assert len(invoices) == len(sap_sandbox.all("Invoices"))
+    assert len(invoices) == len([i for i in sap_sandbox.all("Invoices")  # not SAP's reversals
+                                 if i.get("CancelStatus") != "csCancellation"])
     assert len(hubspot_sandbox.objects("companies")) >= len(customers(sap_sandbox))
     # No mapper: no derived overdue flag, and SAP's comments pass as the target maps them.
     assert not any(i["properties"].get("sap_is_overdue") for i in invoices)
