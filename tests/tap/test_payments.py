@@ -187,3 +187,30 @@ def test_the_re_read_window_starts_no_earlier_than_start_date():
     assert stream.window_start(now) == "2026-03-01"
     assert _payments_stream(payments_reread_days=0,
                             start_date="2026-03-01T00:00:00Z").window_start(now) is None
+
+
+def test_an_interrupted_run_of_the_update_date_version_leaves_no_date_bookmark(make_sandbox):
+    """An old state may also hold progress markers (a run of the old version that was cut
+    short): singer-sdk would promote them over the new DocEntry bookmark at the end."""
+    sb = make_sandbox()
+    old_state = {"bookmarks": {"incoming_payments": {
+        "replication_key": "sap_updated_at", "replication_key_value": "2020-01-01T00:00:00+00:00",
+        "progress_markers": {"Note": "Progress is not resumable if interrupted.",
+                             "replication_key": "sap_updated_at",
+                             "replication_key_value": "2099-01-01T00:00:00+00:00"}}}}
+    out = run_tap(config_for(sb), ["incoming_payments"], state=old_state)
+    assert len(out.records["incoming_payments"]) == len(sb.all("IncomingPayments"))
+    assert out.state["bookmarks"]["incoming_payments"]["replication_key"] == "DocEntry"
+    assert bookmark(out) == max(p["DocEntry"] for p in sb.all("IncomingPayments"))
+    again = run_tap(config_for(sb), ["incoming_payments"], state=out.state)
+    assert bookmark(again) == bookmark(out)
+
+
+def test_the_page_check_allows_a_day_of_slack_for_saps_local_midnight():
+    """A v1 `/Date(ms)/` of SAP's local midnight east of Greenwich reads as the day before in
+    UTC: a payment dated on the window's first day must not look like an ignored filter."""
+    stream = _payments_stream(payments_reread_days=10)
+    stream._floor, stream._since = 100, "2026-03-01"
+    assert stream._in_scope(50, "2026-02-28")
+    assert not stream._in_scope(50, "2026-02-20")
+    assert stream._in_scope(101, "2020-01-01")

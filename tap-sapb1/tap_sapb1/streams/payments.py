@@ -168,10 +168,14 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
                 "queries")
 
     def _in_scope(self, entry: int, day: str | None) -> bool:
-        """Whether this run's scope (see `scope`) holds a payment."""
-        dated = self._since is not None and day is not None and day >= self._since
+        """Whether this run's scope (see `scope`) holds a payment. A day of slack: a v1
+        `/Date(ms)/` of SAP's local midnight may read as the day before in UTC."""
+        since = self._since
+        if since is not None:
+            since = (dt.date.fromisoformat(since) - dt.timedelta(days=1)).isoformat()
+        dated = since is not None and day is not None and day >= since
         if self._floor is None:  # first run: from start_date, if any
-            return self._since is None or dated
+            return since is None or dated
         return entry > self._floor or dated
 
     def _increment_stream_state(self, latest_record: dict, *,
