@@ -164,3 +164,22 @@ def test_an_e_mail_field_with_display_names_makes_contacts_of_the_bare_addresses
     assert states[-1] == {"done": 1}
     assert set(by(hubspot_sandbox, "contacts", "email")) == emails
     assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_a_keyless_record_of_a_namespaced_company_is_dead_lettered_under_its_namespace(
+        hubspot_sandbox, target_config):
+    from target_hubspot_finance.commands import deadletter
+    from target_hubspot_finance.ledger import Ledger
+
+    keyless = invoice(2)
+    del keyless["DocEntry"]
+    config = cfg(target_config, key_namespace="GB")
+    text = messages(("business_partners", [customer(1)])) + _typed(
+        "invoices", _loose(invoice(1)), [invoice(1), keyless, [1]], state={"done": 1})
+    _target, states = run(config, text)
+    assert states[-1] == {"done": 1}
+    dead = ledger_rows(target_config, "dead_letter")
+    assert len(dead) == 2 and all(r["sap_key"].startswith("GB:no-") for r in dead)
+    # so GB's replay finds them
+    engine = Ledger(target_config["ledger_url"]).engine
+    assert len(deadletter.entries(engine, namespace="GB")) == 2

@@ -119,8 +119,9 @@ class HubSpotSink(BatchSink):
     # -- helpers --------------------------------------------------------------------------
     def sap_key(self, record: dict) -> str:
         value = record.get(self.key_field)
-        if value in (None, ""):  # dead-lettered under a key of its content, never "None"
-            return f"no-{self.key_field}:{content_hash(record)[:12]}"
+        if value in (None, ""):  # dead-lettered under a key of its content, never "None",
+            # in this SAP company's namespace (its replay lists only its own rows)
+            return self.rt.key(f"no-{self.key_field}:{content_hash(record)[:12]}")
         return self.rt.key(value)
 
     def latest(self, records: Iterable[dict]) -> dict[str, dict]:
