@@ -9,7 +9,9 @@ Order and restarts: HubSpot first (list each object type's keys, one read per 10
 update those under the old namespace by id, one call per 100), then the ledger in one
 transaction, then the ledger's namespace list. A move that stops half-way is simply run again:
 the listing finds what still carries the old prefix, and the ledger still names the old one.
-Contacts are keyed by e-mail (no namespace) and only move in the ledger.
+Contacts are keyed by e-mail (no namespace) and only move in the ledger. An invoice's
+`sap_doc_num` carries the namespace too (reconcile and users tell a company's invoices by it),
+so it moves with the key, also on invoices SAP never sends again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger("target_hubspot_finance")
 KEYS = {"companies": "sap_card_code", "invoices": "sap_invoice_key",
         "line_items": "sap_line_key", "commerce_payments": "sap_payment_key"}
+ALSO = {"invoices": ("sap_doc_num",)}  # namespaced properties that are not the key
 PAGE = 100
 
 
@@ -51,12 +54,15 @@ def move(rt: Runtime, old: str, new: str, others: set[str]) -> None:
     for object_type, prop in KEYS.items():
         if object_type not in rt.object_types():
             continue
-        ids = {hid: key for hid, key in _listed(rt, object_type, prop).items()
-               if owned(key, old, others)}
-        if not ids:
+        names = (prop, *ALSO.get(object_type, ()))
+        listed = {hid: values for hid, values in _listed(rt, object_type, names).items()
+                  if owned(values.get(prop, ""), old, others)}
+        if not listed:
             continue
         written = batches.update(rt.client, object_type, {
-            hid: (hid, {prop: renamed(key, old, new)}) for hid, key in ids.items()})
+            hid: (hid, {n: renamed(v, old, new) for n, v in values.items()
+                        if n == prop or owned(v, old, others)})
+            for hid, values in listed.items()})
         if written.failed:
             first = next(iter(written.failed.values()))
             raise LedgerMismatchError(
@@ -75,18 +81,20 @@ def batches_text(err: object) -> str:
     return str(err)[:200]
 
 
-def _listed(rt: Runtime, object_type: str, prop: str) -> dict[str, str]:
-    """{HubSpot id: key value} of every object of a type (one list call per 100)."""
-    out: dict[str, str] = {}
+def _listed(rt: Runtime, object_type: str, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """{HubSpot id: {property: value}} of every object of a type that has its key (`names[0]`);
+    one list call per 100."""
+    out: dict[str, dict[str, str]] = {}
     after: str | None = None
     while True:
-        params = {"limit": PAGE, "properties": prop, **({"after": after} if after else {})}
+        params = {"limit": PAGE, "properties": ",".join(names),
+                  **({"after": after} if after else {})}
         answer = rt.client.request("GET", f"/crm/v3/objects/{object_type}", params=params,
                                    kind=f"{object_type}.list") or {}
         for item in answer.get("results") or []:
-            value = (item.get("properties") or {}).get(prop)
-            if value:
-                out[str(item["id"])] = str(value)
+            props = item.get("properties") or {}
+            if props.get(names[0]):
+                out[str(item["id"])] = {n: str(props[n]) for n in names if props.get(n)}
         after = ((answer.get("paging") or {}).get("next") or {}).get("after")
         if not after:
             return out

@@ -117,3 +117,16 @@ def test_a_key_namespace_move_renames_keys_in_place_and_creates_nothing(
     assert hs.writes() == 0
     with pytest.raises(LedgerMismatchError):
         run(cfg(target_config), text)  # and the old one is refused
+
+
+def test_a_key_namespace_move_also_renames_the_doc_num_of_invoices_not_sent_again(
+        hubspot_sandbox, target_config):
+    """reconcile and users tell a company's invoices by the namespace of `sap_doc_num`: an
+    invoice SAP never changes again must carry the new namespace after the move too."""
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1), invoice(2)])))
+    run(cfg(target_config, key_namespace="SBO_US", migrate_key_namespace=True),
+        messages(("business_partners", [customer(1)])))  # the invoices are not sent again
+    assert set(by(hs, "invoices", "sap_doc_num")) == {"SBO_US:4001", "SBO_US:4002"}
+    assert set(by(hs, "invoices", "sap_invoice_key")) == {"SBO_US:1", "SBO_US:2"}
