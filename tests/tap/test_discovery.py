@@ -363,3 +363,17 @@ def test_a_date_udf_sap_cannot_date_is_one_line_naming_the_record_and_field(make
     finally:
         tap.close()
     assert "U_Promised" in str(caught.value) and "7" in str(caught.value)
+
+
+@pytest.mark.parametrize("loss", ["301", "-5002"])
+def test_metadata_read_on_a_lost_session_logs_in_again_and_keeps_the_udfs(make_sandbox, loss):
+    sb = make_sandbox(udfs=UDFS)
+    tap = TapSAPB1(config=config_for(sb), validate_config=False)
+    try:
+        tap.run.sap_session.login()
+        sb.kill_sessions(loss)
+        schema = tap.streams["invoices"].schema
+    finally:
+        tap.close()
+    assert "U_HubSpotDealId" in schema["properties"]  # the server's, not the fallback
+    assert sb.count(path_contains="Login") == 2
