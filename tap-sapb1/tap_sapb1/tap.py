@@ -97,8 +97,15 @@ class TapSAPB1(Tap):
         return command
 
     def discover_streams(self) -> list:
-        """The seven streams (singer-sdk syncs them in name order, whatever this order)."""
+        """The seven streams, in the order they are synced (`load_streams`)."""
         return [stream_type(self, self.run) for stream_type in STREAM_TYPES]
+
+    def load_streams(self) -> list:
+        """STREAM_TYPES order, not singer-sdk's name order: customers, invoices, credit notes,
+        then payments, so a target meets each document after what it links to (a payment
+        created after its invoice carries the link inline: no extra association call)."""
+        rank = {stream_type: n for n, stream_type in enumerate(STREAM_TYPES)}
+        return sorted(super().load_streams(), key=lambda s: rank.get(type(s), len(rank)))
 
     def setup_mapper(self) -> None:
         """Deferred to the first use of `mapper`: registering the streams needs their schemas,

@@ -1,4 +1,4 @@
-"""The tap's streams (singer-sdk syncs them in name order: business_partners first)."""
+"""The tap's streams; STREAM_TYPES is the order they sync in (TapSAPB1.load_streams)."""
 
 from tap_sapb1.streams.business_partners import BusinessPartnersStream
 from tap_sapb1.streams.documents import CreditNotesStream, InvoicesStream
