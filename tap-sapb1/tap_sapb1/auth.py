@@ -43,6 +43,9 @@ def make_http_session(config: Mapping[str, Any]) -> requests.Session:
     http = requests.Session()
     http.trust_env = False  # no proxy or CA bundle from the environment unless configured
     http.verify = tls_verify(config)
+    # no redirect is followed: it would carry the session cookie (or Login's password, on a
+    # 307/308) to wherever it points; errors.describe turns it into one line
+    http.max_redirects = 0
     return http
 
 

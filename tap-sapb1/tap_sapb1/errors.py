@@ -10,6 +10,7 @@ import html
 import re
 import ssl
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
@@ -129,6 +130,19 @@ def _ssl_reason(exc: BaseException) -> bool:
     return False
 
 
+def _redirect_line(response: requests.Response | None, where: str) -> str:
+    """A redirect the tap refused to follow, naming where it pointed (without its query)."""
+    status = getattr(response, "status_code", "3xx")
+    location = (response.headers.get("Location") or "") if response is not None else ""
+    target = urlsplit(urljoin(getattr(response, "url", "") or "", location))
+    port = f":{target.port}" if target.port else ""
+    shown = f"{target.scheme}://{target.hostname}{port}{target.path}" if target.hostname \
+        else "elsewhere"
+    return (f"SAP answered HTTP {status}{where}, a redirect to {shown}: the tap follows no "
+            "redirect (it would take the session or the password there); set "
+            "service_layer_url to the address the Service Layer answers at")
+
+
 def describe(exc: BaseException, url: str | None = None) -> str:
     """One line for any failure the tap can foresee; the class name for anything else."""
     where = f" at {url}" if url else ""
@@ -136,6 +150,8 @@ def describe(exc: BaseException, url: str | None = None) -> str:
         return "; ".join(exc.errors or [str(exc)])
     if isinstance(exc, SapB1Error):
         return str(exc)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):  # any redirect: see auth.py
+        return _redirect_line(exc.response, where)
     if _ssl_reason(exc):  # requests' SSLError itself, or one wrapped in its causes
         return (f"TLS certificate check failed{where}: set ca_bundle to the PEM file of the "
                 "server's CA (or self-signed certificate), or verify_ssl false to skip the check")

@@ -276,3 +276,30 @@ def test_each_sandbox_robustness_fault_is_one_line(make_sandbox, tmp_path, kind,
         assert sb.count(path_contains="ProfitCenters") == 1
     if kind == "5002":  # SAP refusing the request is not a lost session: no new Login
         assert sb.count(path_contains="/Login") == 1
+
+
+# --- item 11: redirects never carry the password or the session elsewhere -----------------------
+
+def _redirect(location: str, status: int = 307) -> Answer:
+    return Answer(status, b"", headers=[("Location", location)])
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_login_redirected_to_another_host_never_sends_the_password_there(tmp_path, status):
+    with fake_sap({}) as other, fake_sap({}) as fake:
+        fake.routes["/Login"] = lambda _p: _redirect(f"{other.url}/Login", status)
+        run = run_cli(tmp_path, _config(fake.url), streams=("profit_centers",))
+        assert not any(path.endswith("/Login") for _m, path, _h in other.requests)
+    _one_line(run, "redirect")
+
+
+def test_a_page_redirected_to_another_host_gets_no_session_cookie(tmp_path):
+    with fake_sap({"/ProfitCenters": lambda _p: Answer(body={"value": CENTERS})}) as other, \
+            fake_sap({}) as fake:
+        fake.routes["/ProfitCenters"] = lambda p: _redirect(f"{other.url}/ProfitCenters", 302)
+        run = run_cli(tmp_path, _config(fake.url), streams=("profit_centers",))
+        assert not any("b1s-fake-session" in str(headers) for _m, _p, headers in other.requests)
+        assert not any("ProfitCenters" in path for _m, path, _h in other.requests)
+        elsewhere = other.url.split("//", 1)[1].split("/", 1)[0]
+    line = _one_line(run, "redirect", f"{elsewhere}/b1s/v1/ProfitCenters")
+    assert "HTTP 302" in line
