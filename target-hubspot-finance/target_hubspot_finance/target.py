@@ -51,7 +51,7 @@ class TargetHubSpotFinance(Target):
                     description="HubSpot private app token (or enc:<Fernet> when encrypted)."),
         th.Property("api_base_url", th.StringType, default="https://api.hubapi.com",
                     description="HubSpot API root (a sandbox URL in tests)."),
-        th.Property("rate_limit_per_10s", th.IntegerType, default=190,
+        th.Property("rate_limit_per_10s", th.IntegerType(minimum=1), default=190,
                     description="Requests per rolling 10 s the target allows itself (a ceiling:"
                                 " HubSpot's X-HubSpot-RateLimit-Max lowers it, never raises it)."),
         th.Property("ledger_url", th.StringType,
@@ -82,14 +82,14 @@ class TargetHubSpotFinance(Target):
                     description="SAP CardTypes that become companies (add cLid for leads)."),
         th.Property("deal_id_field", th.StringType, default="U_HubSpotDealId",
                     description="Invoice field holding a HubSpot deal id to associate."),
-        th.Property("request_timeout", th.NumberType, default=30,
+        th.Property("request_timeout", th.NumberType(exclusive_minimum=0), default=30,
                     description="Seconds to wait for one HubSpot answer."),
-        th.Property("max_retries", th.IntegerType, default=5,
+        th.Property("max_retries", th.IntegerType(minimum=0), default=5,
                     description="Retries of a call after a 429, 5xx, timeout or dropped"
                                 " connection (exponential backoff with jitter)."),
-        th.Property("backoff_base_seconds", th.NumberType, default=1.0,
+        th.Property("backoff_base_seconds", th.NumberType(minimum=0), default=1.0,
                     description="First backoff wait; doubles per retry (max 30 s)."),
-        th.Property("progress_interval_seconds", th.NumberType, default=30,
+        th.Property("progress_interval_seconds", th.NumberType(minimum=0), default=30,
                     description="Seconds between progress lines during a run."),
         th.Property("key_namespace", th.StringType,
                     description="Prefix of every SAP key written to HubSpot and the ledger, so"

@@ -259,3 +259,56 @@ def test_the_target_run_with_a_raw_at_sign_in_the_ledger_password_shows_none_of_
     assert "%40" in done.stderr
     for piece in ("S3cret", "S3c", "99ret", "Sup3r"):
         assert piece not in done.stdout + done.stderr, piece
+
+
+@pytest.mark.parametrize("setting", [{"rate_limit_per_10s": 0}, {"rate_limit_per_10s": -5},
+                                     {"backoff_base_seconds": -1}, {"max_retries": -1}])
+def test_a_negative_or_zero_limit_setting_is_refused_in_one_line_by_run_and_replay(tmp_path,
+                                                                                  setting):
+    """Out-of-range numbers ended in tracebacks (RateLimiter's ValueError, time.sleep(-x)) once
+    the first call was made; the schema bounds them, so config validation names them."""
+    import json
+
+    from hubspot_sandbox import HubSpotSandbox
+
+    name = next(iter(setting))
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(ledger)
+    book.record_failures([Failure("business_partners", "C90001", None, {
+        "CardCode": "C90001", "CardName": "Replayed Ltd", "CardType": "cCustomer"}, {"m": "x"})])
+    book.engine.dispose()
+    with HubSpotSandbox(token=TOKEN) as hs:
+        hs.add_fault("503", rate=1.0, times=2)  # a retry, so the backoff sleeps
+        config = tmp_path / "target.json"
+        config.write_text(json.dumps({"access_token": TOKEN, "api_base_url": hs.url,
+                                      "ledger_url": ledger, **setting}))
+        record = {"type": "RECORD", "stream": "business_partners", "record": {
+            "CardCode": "C1", "CardName": "A", "CardType": "cCustomer"}}
+        schema = {"type": "SCHEMA", "stream": "business_partners", "key_properties": ["CardCode"],
+                  "schema": {"type": "object", "properties": {
+                      k: {"type": "string"} for k in ("CardCode", "CardName", "CardType")}}}
+        ran = run("target-hubspot-finance", "--config", str(config), cwd=tmp_path,
+                  stdin=json.dumps(schema) + "\n" + json.dumps(record) + "\n")
+        replayed = run("target-hubspot-finance-replay", "--config", str(config), "run")
+    for done in (ran, replayed):
+        assert done.returncode != 0, done.stdout
+        assert "Traceback" not in done.stderr, done.stderr
+        assert name in done.stderr, done.stderr
+
+
+def test_check_fails_settings_the_run_would_refuse(tmp_path):
+    """check said 'ready' for settings the run then refuses at its first line (a negative rate
+    limit, a payments_mode that does not exist): each is a FAIL line naming the setting."""
+    from hubspot_sandbox import HubSpotSandbox
+
+    with HubSpotSandbox(token=TOKEN) as hs:
+        done = run("target-hubspot-finance-check", env={
+            "TARGET_HUBSPOT_FINANCE_ACCESS_TOKEN": TOKEN,
+            "TARGET_HUBSPOT_FINANCE_API_BASE_URL": hs.url,
+            "TARGET_HUBSPOT_FINANCE_RATE_LIMIT_PER_10S": "-5",
+            "TARGET_HUBSPOT_FINANCE_PAYMENTS_MODE": "commerce"})
+    assert done.returncode == 1, done.stdout
+    fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert any("rate_limit_per_10s" in line and "-5" in line for line in fails), done.stdout
+    assert any("payments_mode" in line and "'commerce'" in line for line in fails), done.stdout
+    assert "ready" not in done.stdout

@@ -122,6 +122,7 @@ def check_hubspot(config: dict, session: requests.Session | None = None,
                   timeout: float = 15.0) -> Report:
     """Run every HubSpot check for `config` (the target's settings); never raises for HTTP."""
     report = Report()
+    _report_settings(config, report)
     try:
         token = secrets.reveal(config.get("access_token") or "", setting="access_token")
     except secrets.SecretError as exc:
@@ -194,6 +195,25 @@ def check_hubspot(config: dict, session: requests.Session | None = None,
     if probed and not report.failed:
         report.ok("ready: the target can write to this portal")
     return report
+
+
+def _report_settings(config: dict, report: Report) -> None:
+    """Each setting value the run would refuse at its first line (its schema: a negative rate
+    limit, an unknown payments_mode...), so `check` never says ready for them. A secret's
+    value is never shown; a missing token is reported by the token check."""
+    from jsonschema import Draft7Validator
+
+    from target_hubspot_finance.target import TargetHubSpotFinance  # late: heavy
+
+    schema = TargetHubSpotFinance.config_jsonschema
+    props = schema.get("properties") or {}
+    for error in Draft7Validator(schema).iter_errors(config):
+        if error.validator == "required":
+            continue
+        name = str(error.path[0]) if error.path else "settings"
+        secret = (props.get(name) or {}).get("secret")
+        text = f"has a value of the wrong form ({error.validator})" if secret else error.message
+        report.fail(f"setting {name}: {text}: the run refuses it; fix the value")
 
 
 def _probe_objects(call: Callable[..., requests.Response | None], config: dict, report: Report,
