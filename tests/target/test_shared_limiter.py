@@ -145,3 +145,25 @@ def test_the_local_limiter_counts_the_window_from_each_answer() -> None:
     limiter.release(ticket)      # answered at 1003
     limiter.acquire()
     assert now[0] == 1013.0
+
+
+def test_a_clock_stepped_back_delays_a_claim_by_one_window_not_by_the_step() -> None:
+    """Slots stamped before the host's clock stepped back an hour (NTP, a VM restored) look an
+    hour in the future: the limiter waits one window, not the hour (it stalled the run)."""
+    now = [5000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    engine = create_engine("sqlite://")
+    slots = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    for _ in range(2):
+        slot, _ = slots.claim(2, 10.0)
+        slots.finish(slot)
+    slots.flush()
+    now[0] -= 3600.0                  # the clock steps back an hour
+    _, waited = slots.claim(2, 10.0)
+    assert waited <= 10.0, f"waited {waited:.0f}s for a clock step"
+    assert sum(slept) == waited

@@ -89,6 +89,13 @@ class SharedSlots:
                     .where(rate_slots.c.bucket == self.bucket, rate_slots.c.slot < allowed)
                     .order_by(rate_slots.c.sent_at, rate_slots.c.slot).limit(1)).first()
                 now = self._clock()
+                if row is not None and row.sent_at > now + window:
+                    # Even the oldest stamp is in the future: this clock stepped back (NTP, a
+                    # restored VM). Their slots count as used now: one window's wait, not the step.
+                    conn.execute(update(rate_slots).where(
+                        rate_slots.c.bucket == self.bucket,
+                        rate_slots.c.sent_at > now).values(sent_at=now))
+                    continue
                 if row is not None and row.sent_at + window <= now:
                     taken = conn.execute(update(rate_slots).where(
                         rate_slots.c.bucket == self.bucket, rate_slots.c.slot == row.slot,
