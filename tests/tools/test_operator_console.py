@@ -312,3 +312,45 @@ def test_check_fails_settings_the_run_would_refuse(tmp_path):
     assert any("rate_limit_per_10s" in line and "-5" in line for line in fails), done.stdout
     assert any("payments_mode" in line and "'commerce'" in line for line in fails), done.stdout
     assert "ready" not in done.stdout
+
+
+FILE_KEYRING = '''
+import json, os
+from keyring.backend import KeyringBackend
+
+class FileKeyring(KeyringBackend):
+    priority = 1
+    path = os.path.join(os.environ["HOME"], "keyring.json")
+
+    def _all(self):
+        return json.load(open(self.path)) if os.path.exists(self.path) else {}
+
+    def get_password(self, service, username):
+        return self._all().get(f"{service}/{username}")
+
+    def set_password(self, service, username, password):
+        data = self._all()
+        data[f"{service}/{username}"] = password
+        json.dump(data, open(self.path, "w"))
+
+    def delete_password(self, service, username):
+        data = self._all()
+        data.pop(f"{service}/{username}")
+        json.dump(data, open(self.path, "w"))
+'''
+
+
+def test_generating_a_key_never_replaces_the_one_in_the_keyring(tmp_path):
+    """A second `--generate-key --store-in-keyring` overwrote the stored key: every enc: value
+    made with it stopped opening. The stored key stays; the line says how to replace it."""
+    (tmp_path / "file_keyring.py").write_text(FILE_KEYRING)
+    env = {"PYTHON_KEYRING_BACKEND": "file_keyring.FileKeyring", "HOME": str(tmp_path),
+           "PYTHONPATH": str(tmp_path)}
+    first = run("target-hubspot-finance-encrypt", "--generate-key", "--store-in-keyring", env=env)
+    assert first.returncode == 0, first.stderr
+    sealed = run("target-hubspot-finance-encrypt", env=env, stdin="pat-plain-token").stdout.strip()
+    assert sealed.startswith("enc:")
+    again = run("target-hubspot-finance-encrypt", "--generate-key", "--store-in-keyring", env=env)
+    assert "already holds a key" in one_line_error(again)
+    opened = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin=sealed)
+    assert opened.returncode == 0 and opened.stdout.startswith("ok:"), opened.stderr

@@ -48,6 +48,11 @@ def main(purpose: str, *, generate_key: bool, store_in_keyring: bool, verify: bo
     if generate_key:
         key = secrets.generate_key()
         if store_in_keyring:
+            if secrets._keyring_key(service):  # replacing it would orphan every enc: value
+                raise click.ClickException(
+                    f"the OS keyring already holds a key (service '{service}', user "
+                    f"'{secrets.KEYRING_USER}'); the enc: values made with it open only with "
+                    "it: to replace it, delete that entry first and encrypt each secret again")
             try:
                 secrets.store_key_in_keyring(service, key)
             except secrets.SecretError as exc:
