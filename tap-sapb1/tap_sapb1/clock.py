@@ -2,8 +2,10 @@
 
 SAP writes UpdateDate/UpdateTime in its server's local time without a zone; every answer's HTTP
 `Date` header is the same clock in GMT (RFC 9110). With `server_timezone` set, the header is read
-as SAP local time; without it, the local time can be up to 14 h ahead of GMT, so only stamps
-past that (plus the tolerance) count as in the future.
+as SAP local time. Without it SAP's local time is anywhere from 12 h behind GMT to 14 h ahead:
+only stamps past the latest (plus the tolerance) are reported as in the future, and the bookmark
+stays at the earliest, since a stamp up to 26 h ahead of that may already be in the future (a
+bookmark there would skip every normal change stamped before it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any
 
 import requests
 
-from tap_sapb1.settings import WIDEST_UTC_OFFSET, clock_tolerance, server_zone
+from tap_sapb1.settings import (
+    WESTMOST_UTC_OFFSET,
+    WIDEST_UTC_OFFSET,
+    clock_tolerance,
+    server_zone,
+)
 
 
 def header_time(response: requests.Response) -> dt.datetime | None:
@@ -32,15 +39,19 @@ def header_time(response: requests.Response) -> dt.datetime | None:
     return when.astimezone(dt.UTC)
 
 
-def future_bound(response: requests.Response,
-                 config: Mapping[str, Any]) -> tuple[str, str] | None:
+def future_bound(response: requests.Response, config: Mapping[str, Any], *,
+                 surely: bool = True) -> tuple[str, str] | None:
     """The latest (UpdateDate, UpdateTime) that is not in the future on SAP's clock, or None
-    when the answer has no usable `Date` header (then no stamp is treated as in the future)."""
+    when the answer has no usable `Date` header (then no stamp is treated as in the future).
+
+    Zone unknown: with `surely` the latest SAP now could be (stamps past it are reported),
+    else the earliest (how far a bookmark may go)."""
     when = header_time(response)
     if when is None:
         return None
     zone = server_zone(config)
+    offset = WIDEST_UTC_OFFSET if surely else WESTMOST_UTC_OFFSET
     local = (when.astimezone(zone).replace(tzinfo=None) if zone is not None
-             else when.replace(tzinfo=None) + WIDEST_UTC_OFFSET)
+             else when.replace(tzinfo=None) + offset)
     bound = local + clock_tolerance(config)
     return bound.strftime("%Y-%m-%d"), bound.strftime("%H:%M:%S")

@@ -87,7 +87,8 @@ class IncrementalStream(SapStream):
         response = self.send(self.query_url(params))
         records = page_records(response)
         return RunBounds(self._stamp(records[0]) if records else None,
-                         future_bound(response, self.config))
+                         future_bound(response, self.config),
+                         future_bound(response, self.config, surely=False))
 
     @property
     def _run_until(self) -> tuple[str, str] | None:
@@ -117,9 +118,10 @@ class IncrementalStream(SapStream):
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:
         """singer-sdk's bookmark step, skipped for a record re-read in the look-back (the
-        bookmark never moves back) and for one stamped in the future (reported instead)."""
+        bookmark never moves back) and for one that may be stamped in the future (see
+        clock.py: a bookmark past SAP's now would skip the normal changes stamped before it)."""
         value = _instant(str(latest_record[self.replication_key]))
-        limit = self._bounds.future
+        limit = self._bounds.bookmarkable
         if limit is not None and value > _instant(f"{limit[0]}T{limit[1]}+00:00"):
             return
         current = self.get_context_state(context).get("replication_key_value")
@@ -292,16 +294,19 @@ def _instant(text: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class RunBounds:
-    """What the run's probe learnt: the newest stamp, and the latest one not in the future."""
+    """What the run's probe learnt: the newest stamp, the latest one surely not in the future
+    (later ones are reported) and the latest one the bookmark may take (the same when
+    server_timezone is set; see clock.py)."""
 
     until: tuple[str, str] | None
     future: tuple[str, str] | None
+    bookmarkable: tuple[str, str] | None = None
 
     def bookmark_limit(self) -> tuple[str, str] | None:
         """The newest stamp the bookmark may reach this run."""
-        if self.until is None or self.future is None:
+        if self.until is None or self.bookmarkable is None:
             return self.until
-        return min(self.until, self.future)
+        return min(self.until, self.bookmarkable)
 
 
 class _Boundary:

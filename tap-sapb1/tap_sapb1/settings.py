@@ -33,6 +33,7 @@ DEFAULT_LOOKBACK_MINUTES = 120
 MAX_LOOKBACK_MINUTES = 7 * 24 * 60
 DEFAULT_CLOCK_TOLERANCE_SECONDS = 300
 WIDEST_UTC_OFFSET = dt.timedelta(hours=14)  # Pacific/Kiritimati: no local time is further ahead
+WESTMOST_UTC_OFFSET = dt.timedelta(hours=-12)  # Etc/GMT+12: no local time is further behind
 
 CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
@@ -85,9 +86,11 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                             "SAP's `Date` header as SAP local time, the time UpdateDate/UpdateTime "
                             "are written in. Records stamped later than SAP's now plus "
                             "clock_tolerance_seconds are emitted and reported, and the bookmark "
-                            "stays at SAP's now. Empty: SAP's now is taken as the `Date` header "
-                            "plus 14 h (the widest UTC offset), which only catches stamps far in "
-                            "the future."),
+                            "stays at SAP's now. Empty: only stamps more than 14 h after the "
+                            "`Date` header (the widest UTC offset) are reported, and the bookmark "
+                            "stays at the earliest possible SAP now (`Date` minus 12 h), so each "
+                            "run re-reads up to a day of changes; set it to read only the "
+                            "look-back."),
     th.Property("clock_tolerance_seconds", th.IntegerType,
                 default=DEFAULT_CLOCK_TOLERANCE_SECONDS, title="Clock tolerance",
                 description="Seconds a stamp may lie after SAP's `Date` header before it counts as "

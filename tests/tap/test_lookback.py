@@ -235,3 +235,18 @@ def test_a_hand_set_bookmark_without_a_zone_still_gets_its_look_back(make_sandbo
     assert _emitted(second) == {(r["DocEntry"], _stamp(r)) for r in sb.all("Invoices")
                                 if dt.datetime.fromisoformat(_stamp(r))
                                 >= newest - dt.timedelta(minutes=120)}
+
+
+def test_without_a_zone_a_stamp_hours_ahead_never_hides_later_normal_changes(make_sandbox):
+    sb = _sandbox(make_sandbox)
+    ahead = sb.clock.now() + dt.timedelta(hours=3)  # a wrong clock once; the server runs on GMT
+    early = sb.create("Invoices", {**_template(sb), "UpdateDate": ahead.strftime("%Y-%m-%d"),
+                                   "UpdateTime": ahead.strftime("%H:%M:%S")})
+    config = {**config_for(sb, page_size=10), "server_timezone": None}
+    first = run_tap(config, streams=["invoices"])
+    assert early["DocEntry"] in first.keys("invoices")
+    assert _bookmark(first) < _stamp(early)
+    sb.clock.advance(600)
+    normal = sb.update("Invoices", sb.all("Invoices")[3]["DocEntry"], {"Comments": "later edit"})
+    second = run_tap(config, streams=["invoices"], state=first.state)
+    assert (normal["DocEntry"], _stamp(normal)) in _emitted(second)
