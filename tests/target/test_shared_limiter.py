@@ -167,3 +167,29 @@ def test_a_clock_stepped_back_delays_a_claim_by_one_window_not_by_the_step() -> 
     _, waited = slots.claim(2, 10.0)
     assert waited <= 10.0, f"waited {waited:.0f}s for a clock step"
     assert sum(slept) == waited
+
+
+def test_processes_on_hosts_with_skewed_clocks_share_the_window_on_postgresql() -> None:
+    """A replay on a host whose clock runs 30 s ahead of the scheduled run's reads the run's
+    fresh slots as 30 s old and took them at once: on a server ledger both count time by the
+    database's clock, so the hasty process still waits a window."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from postgres_server import postgres_server
+
+    window = 1.0
+    with postgres_server("ledger", prefix="limiter-pg-") as port:
+        engine = create_engine(f"postgresql+psycopg2://ledger@127.0.0.1:{port}/postgres")
+        try:
+            import time
+
+            on_time = SharedSlots(engine, token_bucket(TOKEN))
+            ahead = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: time.time() + 30)
+            for _ in range(2):
+                slot, _ = on_time.claim(2, window)
+                on_time.finish(slot)
+            on_time.flush()
+            started = time.monotonic()
+            ahead.claim(2, window)
+            assert time.monotonic() - started >= window * 0.5
+        finally:
+            engine.dispose()

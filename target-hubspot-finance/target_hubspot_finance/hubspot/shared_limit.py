@@ -12,6 +12,10 @@ counted from a moment no earlier than HubSpot's own. That second stamp is writte
 transaction as the process's next claim (conditional on the slot still holding this claim), so
 a call costs one transaction: one SELECT and at most two UPDATEs.
 
+Time is the database's clock on PostgreSQL (processes on several hosts: one whose clock runs
+ahead would read the others' fresh slots as old), the host's clock on SQLite (one host). A slot
+stamped in the future (a clock stepped back) counts as used now: one window's wait, not the step.
+
 The bucket is a fingerprint of the token (first 16 hex digits of its SHA-256), never the token.
 """
 
@@ -22,7 +26,19 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -54,6 +70,9 @@ class SharedSlots:
         self._ready = 0
         self._claimed_at = 0.0
         self._answered: list[tuple[int, float, float]] = []  # (slot, claimed at, answered at)
+        self._offset = 0.0  # the database's clock minus this host's, measured at each claim
+        self._server_now = (func.extract("epoch", func.clock_timestamp())
+                            if engine.dialect.name == "postgresql" else literal(None))
         try:
             metadata.create_all(engine)
         except DBAPIError:  # another process created it at the same moment
@@ -85,10 +104,16 @@ class SharedSlots:
             with self.engine.begin() as conn:
                 self._stamp_answers(conn)
                 row = conn.execute(
-                    select(rate_slots.c.slot, rate_slots.c.sent_at)
+                    select(rate_slots.c.slot, rate_slots.c.sent_at,
+                           self._server_now.label("server_now"))
                     .where(rate_slots.c.bucket == self.bucket, rate_slots.c.slot < allowed)
                     .order_by(rate_slots.c.sent_at, rate_slots.c.slot).limit(1)).first()
                 now = self._clock()
+                if row is not None and row.server_now is not None:
+                    self._offset = float(row.server_now) - now
+                    now = float(row.server_now)
+                else:
+                    now += self._offset
                 if row is not None and row.sent_at > now + window:
                     # Even the oldest stamp is in the future: this clock stepped back (NTP, a
                     # restored VM). Their slots count as used now: one window's wait, not the step.
@@ -111,7 +136,7 @@ class SharedSlots:
     def finish(self, slot: int) -> None:
         """The answer arrived: the slot's window starts now (not earlier than HubSpot's); kept
         for the next claim's transaction, or `flush()`."""
-        self._answered.append((slot, self._claimed_at, self._clock()))
+        self._answered.append((slot, self._claimed_at, self._clock() + self._offset))
 
     def flush(self) -> None:
         """Write the answer stamps still held (the run's last calls)."""
