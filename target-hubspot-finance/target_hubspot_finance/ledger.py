@@ -348,6 +348,19 @@ class Ledger:
         if known is None:
             self._set_meta("portal_id", portal)
 
+    def refuse_unknown_portal(self, why: str) -> None:
+        """HubSpot did not say which portal the token writes to: a ledger holding ids (of a
+        portal bound before, or records from before the check) is not used blind, as the
+        token may point at another portal. A new, empty ledger has no ids to misuse."""
+        known = self.meta().get("portal_id")
+        if known is None and not self._record_keys(1):
+            return
+        whose = f"portal {known}" if known else "a HubSpot portal"
+        raise LedgerMismatchError(
+            f"could not read which HubSpot portal the access token writes to ({why}); this "
+            f"ledger holds the ids of {whose}, never used unchecked: run again when HubSpot "
+            f"answers GET /account-info/v3/details")
+
     def _namespaces(self) -> tuple[set[str], bool]:
         """The namespaces this ledger's records use, and whether they were recorded (else read
         from the keys of a ledger from before the check)."""

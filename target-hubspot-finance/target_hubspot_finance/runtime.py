@@ -151,8 +151,8 @@ class Runtime:
     def _portal_memo_key(self) -> str:
         """`portal:<portalId>` from HubSpot's account details, read once per run; "" (no memo:
         properties are checked every run) when HubSpot does not say."""
-        if self._memo_key is None:
-            self._memo_key = ""
+        if self._memo_key is None:  # set only once the ledger's portal check has passed
+            why = "its answer names no portalId"
             try:
                 answer = self.client.request("GET", ACCOUNT_PATH, kind="account.read") or {}
             except HubSpotError as exc:
@@ -160,9 +160,12 @@ class Runtime:
                     raise  # a bad token: no write would pass either
                 LOGGER.warning("Could not read the HubSpot portal id (%s): checking the custom "
                                "properties on every run", exc)
-                answer = {}
+                answer, why = {}, exc.summary()
             portal = answer.get("portalId") if isinstance(answer, dict) else None
-            if portal is not None:
+            if portal is None:  # a ledger with ids is not used blind (another portal?)
+                self.ledger.refuse_unknown_portal(why)
+                self._memo_key = ""
+            else:
                 self.ledger.bind_portal(str(portal))  # another portal's ledger: one line, stop
                 self._memo_key = f"portal:{portal}"
         return self._memo_key

@@ -130,3 +130,26 @@ def test_a_key_namespace_move_also_renames_the_doc_num_of_invoices_not_sent_agai
         messages(("business_partners", [customer(1)])))  # the invoices are not sent again
     assert set(by(hs, "invoices", "sap_doc_num")) == {"SBO_US:4001", "SBO_US:4002"}
     assert set(by(hs, "invoices", "sap_invoice_key")) == {"SBO_US:1", "SBO_US:2"}
+
+
+def test_a_ledger_with_ids_is_not_used_when_hubspot_will_not_say_which_portal_it_is(
+        hubspot_sandbox, target_config):
+    """The portal check must not be skipped when the account-details read fails: the token
+    may point at another portal, where this ledger's ids name unrelated objects."""
+    run(cfg(target_config), _records(1))
+    with HubSpotSandbox(token=TOKEN_B, portal_id=99990001) as other:
+        other.add_fault("500", rate=1.0, path_contains="/account-info/")
+        config = cfg(target_config, api_base_url=other.url, access_token=TOKEN_B, max_retries=1)
+        with pytest.raises(LedgerMismatchError, match="which HubSpot portal") as caught:
+            run(config, _records(1).replace("Customer 1 Ltd", "Customer 1 Ltd (renamed)"))
+        assert "12345678" in str(caught.value) and TOKEN_B not in str(caught.value)
+        assert other.writes() == 0
+
+
+def test_a_new_ledger_still_writes_when_hubspot_will_not_say_which_portal_it_is(
+        hubspot_sandbox, target_config):
+    hubspot_sandbox.add_fault("500", rate=1.0, path_contains="/account-info/")
+    _target, states = run(cfg(target_config, max_retries=1),
+                          _records(1) + json.dumps({"type": "STATE", "value": {"b": 1}}) + "\n")
+    assert states == [{"b": 1}]
+    assert len(hubspot_sandbox.objects("invoices")) == 1
