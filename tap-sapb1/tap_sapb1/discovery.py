@@ -174,6 +174,12 @@ class LiveSchema:
         return self._live_schema
 
     @property
+    def effective_schema(self) -> dict:
+        """Records are shaped by `schema` (the input catalog's fields this server has, typed
+        by the server, plus those the tap cannot work without), not by the catalog as given."""
+        return self.schema
+
+    @property
     def enrichment_inputs(self) -> tuple[str, ...]:
         """The enrichment inputs the server has (known once the schema is built)."""
         if self._live_schema is None or self._server_fields is None:
@@ -216,11 +222,12 @@ class LiveSchema:
         return f"The Service Layer at {root} ({build}CSDL {meta.version or '?'})"
 
     def _restricted_to_catalog(self, schema: dict) -> dict:
-        """With an input catalog: only its fields; those this server lacks, one warning."""
+        """With an input catalog: only its fields (and those the tap cannot work without,
+        should a hand-pruned catalog lack them); those this server lacks, one warning."""
         catalog = self._input_schema
         if catalog is None or "properties" not in catalog:
             return schema
-        wanted = catalog["properties"]
+        wanted = {**catalog["properties"], **dict.fromkeys(self.required_fields())}
         missing = [name for name in wanted if name not in schema["properties"]]
         if missing:
             logger.warning("The catalog's %s names %s, which %s on this server lacks: not read "

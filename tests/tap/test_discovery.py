@@ -377,3 +377,21 @@ def test_metadata_read_on_a_lost_session_logs_in_again_and_keeps_the_udfs(make_s
         tap.close()
     assert "U_HubSpotDealId" in schema["properties"]  # the server's, not the fallback
     assert sb.count(path_contains="Login") == 2
+
+
+def test_a_catalog_schema_without_the_key_still_reads_the_key_and_bookmark(make_sandbox):
+    """A hand-pruned catalog schema: the fields the tap cannot work without stay in it."""
+    sb = make_sandbox()
+    config = config_for(sb)
+    catalog = discovered_catalog(config, ("incoming_payments",))
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "incoming_payments":
+            entry["schema"]["properties"] = {name: field for name, field in
+                                             entry["schema"]["properties"].items()
+                                             if name in ("CardCode", "CashSum")}
+    out = sync(config, catalog)
+    records = out.records["incoming_payments"]
+    assert len(records) == len(sb.all("IncomingPayments"))
+    assert all(isinstance(r["DocEntry"], int) and r["DocDate"] for r in records)
+    bookmark = out.state["bookmarks"]["incoming_payments"]["replication_key_value"]
+    assert bookmark == max(p["DocEntry"] for p in sb.all("IncomingPayments"))
