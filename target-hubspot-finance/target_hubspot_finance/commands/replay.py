@@ -96,9 +96,17 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
     outcome.skipped_claimed = [e.key for e in wanted if e.key not in held]
     try:
         with claims.heartbeat(engine, owner, claims.TTL, HEARTBEAT):
-            # Re-read under the claim: a concurrent replay may have finished some meanwhile.
-            current = {e.key: e for e in deadletter.entries(engine, streams, keys, namespace)
-                       if e.key in held}
+            # Re-read under the claim: a concurrent replay may have finished some meanwhile, or
+            # sent one and seen it fail again (its row changed): neither is sent a second time.
+            read_first = {e.key: _version(e) for e in wanted}
+            current = {}
+            for entry in deadletter.entries(engine, streams, keys, namespace):
+                if entry.key not in held:
+                    continue
+                if _version(entry) != read_first.get(entry.key):
+                    outcome.skipped_claimed.append(entry.key)
+                else:
+                    current[entry.key] = entry
             todo = []
             for entry in current.values():
                 if _superseded(engine, entry):
@@ -115,6 +123,11 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
     finally:
         claims.release(engine, owner)
     return outcome
+
+
+def _version(entry: deadletter.DeadLetterEntry) -> tuple[int, str]:
+    """What changes each time the row's record is sent and fails (attempts, last failure)."""
+    return entry.attempts, str(entry.last_failed_at)
 
 
 def _superseded(engine: Engine, entry: deadletter.DeadLetterEntry) -> bool:
@@ -186,7 +199,7 @@ def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -
     for stream, key in out.superseded:
         click.echo(f"dropped   {stream} {key}: a later run already synced it")
     for stream, key in out.skipped_claimed:
-        click.echo(f"skipped   {stream} {key}: another replay is sending it now")
+        click.echo(f"skipped   {stream} {key}: another replay is sending or just sent it")
     errors = {e.key: e for e in deadletter.entries(engine, streams, with_namespace(config, keys),
                                                    namespace_of(config))}
     for key in out.still_failed:

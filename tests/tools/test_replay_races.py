@@ -1,0 +1,40 @@
+"""Replays that overlap in time: a record another replay sent (and saw fail again) between this
+replay's first read and its claim is not sent a second time."""
+
+from __future__ import annotations
+
+from target_hubspot_finance.commands import claims, replay
+from target_hubspot_finance.ledger import Failure, Ledger
+
+
+def test_a_record_another_replay_sent_before_this_one_claimed_it_is_not_sent_again(
+        tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(url)
+    row = Failure("invoices", "17", "1017", {"DocEntry": 17}, {"message": "refused"})
+    book.record_failures([row, Failure("invoices", "18", "1018", {"DocEntry": 18}, {"m": "x"})])
+    real_claim = claims.claim
+
+    def claim_after_another_replay(engine, owner, keys, ttl=claims.TTL):
+        # the other replay claimed 17, sent it, saw it fail again and released it, all between
+        # this replay's read of the dead-letter and its claim
+        book.record_failures([row])
+        return real_claim(engine, owner, keys, ttl)
+
+    sent: list[str] = []
+    monkeypatch.setattr(claims, "claim", claim_after_another_replay)
+    monkeypatch.setattr(replay, "run_through_target",
+                        lambda config, messages: sent.append(messages))
+    outcome = replay.replay({"ledger_url": url}, engine=book.engine)
+    assert '"DocEntry": 17' not in "".join(sent)
+    assert '"DocEntry": 18' in "".join(sent)
+    assert ("invoices", "17") in outcome.skipped_claimed
+    assert outcome.replayed == [("invoices", "18")]
+    assert [k for _, k in claims_left(book)] == []  # released
+
+
+def claims_left(book: Ledger) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    with book.engine.connect() as conn:
+        return [(r.stream, r.sap_key) for r in conn.execute(select(claims.replay_claims))]
