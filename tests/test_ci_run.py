@@ -21,10 +21,15 @@ def fake_bin(tmp_path: Path, make_exit: int, uid: int = 0) -> Path:
     return bindir
 
 
-def ci_run(tmp_path: Path, make_exit: int, with_postgres: bool, uid: int = 1000):
+def ci_run(tmp_path: Path, make_exit: int, with_postgres: bool, uid: int = 1000,
+           client_only: bool = False):
     root = tmp_path / "pg"
+    bindir = root / "16" / "bin"
+    if with_postgres or client_only:
+        bindir.mkdir(parents=True)
+        (bindir / "psql").write_text("#!/bin/sh\n")
     if with_postgres:
-        (root / "16" / "bin").mkdir(parents=True)
+        (bindir / "initdb").write_text("#!/bin/sh\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update(PATH=f"{fake_bin(tmp_path, make_exit, uid)}:/usr/bin:/bin",
                PG_DEBIAN_ROOT=str(root))
@@ -49,3 +54,13 @@ def test_ci_fails_when_postgresql_is_missing_and_cannot_be_installed(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PostgreSQL server binaries (initdb, pg_ctl) are missing" in result.stderr
     assert not (tmp_path / "made").exists()  # the suite never ran without them
+
+
+def test_a_client_only_postgresql_install_is_not_taken_for_the_server(tmp_path):
+    """postgresql-client alone makes /usr/lib/postgresql/<v>/bin (psql, no initdb): CI must try
+    to install the server, and fail before the suite when it cannot (not root here, so that the
+    test never writes the real /etc)."""
+    result = ci_run(tmp_path, make_exit=0, with_postgres=False, client_only=True, uid=1000)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "PostgreSQL server binaries (initdb, pg_ctl) are missing" in result.stderr
+    assert not (tmp_path / "made").exists()
