@@ -38,3 +38,26 @@ def claims_left(book: Ledger) -> list[tuple[str, str]]:
 
     with book.engine.connect() as conn:
         return [(r.stream, r.sap_key) for r in conn.execute(select(claims.replay_claims))]
+
+
+def test_claims_taken_before_the_ledger_failed_mid_claim_are_released(tmp_path, monkeypatch):
+    """The ledger fails while a replay is still claiming: what it already claimed is released,
+    so the next replay does not wait 30 minutes for the claims to expire."""
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(url)
+    book.record_failures([Failure("invoices", str(n), str(1000 + n), {"DocEntry": n}, {"m": "x"})
+                          for n in (17, 18)])
+    real_claim = claims.claim
+
+    def claim_then_fail(engine, owner, keys, ttl=claims.TTL):
+        real_claim(engine, owner, list(keys)[:1], ttl)
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(claims, "claim", claim_then_fail)
+    monkeypatch.setattr(replay, "run_through_target", lambda config, messages: None)
+    with pytest.raises(OperationalError):
+        replay.replay({"ledger_url": url}, engine=book.engine)
+    assert claims_left(book) == []

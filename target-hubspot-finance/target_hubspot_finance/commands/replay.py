@@ -92,9 +92,9 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
     outcome = Outcome()
     wanted = deadletter.entries(engine, streams, keys, namespace)
     owner = claims.new_owner()
-    held = set(claims.claim(engine, owner, [e.key for e in wanted], ttl=claims.TTL))
-    outcome.skipped_claimed = [e.key for e in wanted if e.key not in held]
-    try:
+    try:  # a ledger failing mid-claim still releases what was already claimed
+        held = set(claims.claim(engine, owner, [e.key for e in wanted], ttl=claims.TTL))
+        outcome.skipped_claimed = [e.key for e in wanted if e.key not in held]
         with claims.heartbeat(engine, owner, claims.TTL, HEARTBEAT):
             # Re-read under the claim: a concurrent replay may have finished some meanwhile, or
             # sent one and seen it fail again (its row changed): neither is sent a second time.
