@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
+FAR_AHEAD = dt.timedelta(days=1)  # a stored bookmark this far past SAP's clock is not trusted
+
+
 class IncrementalStream(SapStream):
     """A transactional entity set read by keyset on (UpdateDate, UpdateTime, key).
 
@@ -109,11 +112,27 @@ class IncrementalStream(SapStream):
         start = self.get_starting_timestamp(context)
         if start is None:
             return None
-        if self.get_context_state(context).get("replication_key_value"):
+        state = self.get_context_state(context)
+        if state.get("replication_key_value") and self._in_future(start - FAR_AHEAD):
+            # an older release bookmarked a stamp in the future: the changes since are unread
+            # (a clock set back, by DST or NTP, is far less: the look-back covers it)
+            self.logger.warning("%s: the bookmark %s is more than a day later than SAP's clock "
+                                "allows (an older release bookmarked a future stamp); reading "
+                                "again from start_date", self.name, start.isoformat())
+            state.pop("replication_key_value")
+            first = self.config.get("start_date")
+            start = _instant(str(first)) if first else None
+            return (start.strftime("%Y-%m-%d"), start.strftime("%H:%M:%S")) if start else None
+        if state.get("replication_key_value"):
             start -= lookback(self.config)
             if first := self.config.get("start_date"):
                 start = max(start, _instant(str(first)))
         return start.strftime("%Y-%m-%d"), start.strftime("%H:%M:%S")
+
+    def _in_future(self, when: dt.datetime) -> bool:
+        """Whether `when` is later than SAP's clock allows (clock.py; unknown: False)."""
+        limit = self._bounds.future
+        return limit is not None and when > _instant(f"{limit[0]}T{limit[1]}+00:00")
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:

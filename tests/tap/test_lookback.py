@@ -250,3 +250,16 @@ def test_without_a_zone_a_stamp_hours_ahead_never_hides_later_normal_changes(mak
     normal = sb.update("Invoices", sb.all("Invoices")[3]["DocEntry"], {"Comments": "later edit"})
     second = run_tap(config, streams=["invoices"], state=first.state)
     assert (normal["DocEntry"], _stamp(normal)) in _emitted(second)
+
+
+def test_a_bookmark_an_older_release_left_in_the_future_is_read_again_from_start_date(
+        make_sandbox, caplog):
+    sb = _sandbox(make_sandbox)
+    config = config_for(sb, page_size=10)
+    state = {"bookmarks": {"invoices": {"replication_key": "sap_updated_at",
+                                        "replication_key_value": "2031-01-01T08:00:00+00:00"}}}
+    with caplog.at_level("WARNING"):
+        out = run_tap(config, streams=["invoices"], state=state)
+    assert sorted(out.keys("invoices")) == sorted(r["DocEntry"] for r in sb.all("Invoices"))
+    assert _bookmark(out) == max(_stamp(r) for r in sb.all("Invoices"))
+    assert any("2031-01-01" in m and "start_date" in m for m in caplog.messages)
