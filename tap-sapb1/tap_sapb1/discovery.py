@@ -152,7 +152,7 @@ class LiveSchema:
     needed_fields: tuple[str, ...]
     _input_schema: dict | None
     _live_schema: dict | None = None
-    _date_udfs: tuple[str, ...] = ()
+    _date_udfs: tuple[tuple[str | None, str], ...] = ()  # (collection or None, UDF) dates
     _server_fields: dict[str, str] | None = None  # as the server lists them; None: unknown
 
     def sync(self, context: Context | None = None) -> None:
@@ -203,8 +203,7 @@ class LiveSchema:
             self._check_required(properties, meta)
             schema = server_schema(self.curated_schema, properties, meta,
                                    meta.type_of(self.entity_set) or self.entity_set)
-        self._date_udfs = tuple(name for name, field in schema["properties"].items()
-                                if is_udf(name) and field.get("format") == "date")
+        self._date_udfs = tuple(date_udfs(schema))
         return self._restricted_to_catalog(schema)
 
     def _check_required(self, properties: dict[str, str], meta: ServiceMetadata) -> None:
@@ -241,12 +240,28 @@ class LiveSchema:
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Date UDFs as `YYYY-MM-DD` too (SAP v1 sends `YYYY-MM-DDT00:00:00Z`)."""
         row = super().post_process(row, context) or row  # type: ignore[misc]
-        for name in self._date_udfs:
-            if isinstance(row.get(name), str):
-                try:
-                    row[name] = sap_date(row[name])
-                except ValueError as exc:
-                    raise SapDataError(f"{self.entity_set} {self.key_field} "
-                                       f"{row.get(self.key_field)!r}: {name} {exc}; fix the "
-                                       "record in SAP") from None
+        for collection, name in self._date_udfs:
+            items = row.get(collection) if collection else [row]
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and isinstance(item.get(name), str):
+                    try:
+                        item[name] = sap_date(item[name])
+                    except ValueError as exc:
+                        where = f"{collection} {name}" if collection else name
+                        raise SapDataError(f"{self.entity_set} {self.key_field} "
+                                           f"{row.get(self.key_field)!r}: {where} {exc}; fix "
+                                           "the record in SAP") from None
         return row
+
+
+def date_udfs(schema: dict) -> list[tuple[str | None, str]]:
+    """The date UDFs of a schema, on the record (None) or on a collection's items."""
+    found: list[tuple[str | None, str]] = []
+    for name, field in schema["properties"].items():
+        if is_udf(name) and field.get("format") == "date":
+            found.append((None, name))
+        items = field.get("items")
+        if isinstance(items, dict):
+            found += [(name, sub) for sub, spec in items.get("properties", {}).items()
+                      if is_udf(sub) and spec.get("format") == "date"]
+    return found

@@ -395,3 +395,23 @@ def test_a_catalog_schema_without_the_key_still_reads_the_key_and_bookmark(make_
     assert all(isinstance(r["DocEntry"], int) and r["DocDate"] for r in records)
     bookmark = out.state["bookmarks"]["incoming_payments"]["replication_key_value"]
     assert bookmark == max(p["DocEntry"] for p in sb.all("IncomingPayments"))
+
+
+def test_a_date_udf_on_document_lines_is_emitted_as_a_date(make_sandbox):
+    """b1s/v1 serves every Edm.DateTime as /Date(ms)/, a line's UDF too (the sandbox renders
+    only top-level *Date names that way, so the row is SAP's v1 form, given directly)."""
+    sb = make_sandbox(udfs={**UDFS, "DocumentLine": {"U_ShipBy": "Edm.DateTime"}})
+    tap = TapSAPB1(config=config_for(sb), validate_config=False)
+    try:
+        stream = tap.streams["invoices"]
+        line_schema = stream.schema["properties"]["DocumentLines"]["items"]["properties"]
+        assert line_schema["U_ShipBy"]["format"] == "date"
+        row = {"DocEntry": 7, "UpdateDate": "2024-01-02", "UpdateTime": "10:00:00",
+               "U_Promised": "/Date(1709596800000)/",
+               "DocumentLines": [{"LineNum": 0, "U_ShipBy": "/Date(1709596800000)/"},
+                                 {"LineNum": 1, "U_ShipBy": None}]}
+        out = stream.post_process(row)
+    finally:
+        tap.close()
+    assert out["U_Promised"] == "2024-03-05"
+    assert [line["U_ShipBy"] for line in out["DocumentLines"]] == ["2024-03-05", None]
