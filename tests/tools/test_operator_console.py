@@ -354,3 +354,16 @@ def test_generating_a_key_never_replaces_the_one_in_the_keyring(tmp_path):
     assert "already holds a key" in one_line_error(again)
     opened = run("target-hubspot-finance-encrypt", "--verify", env=env, stdin=sealed)
     assert opened.returncode == 0 and opened.stdout.startswith("ok:"), opened.stderr
+
+
+def test_the_targets_test_flag_with_a_bad_value_in_its_settings_file_is_one_line(tmp_path):
+    """`target-hubspot-finance --config c.json --test` typed the file's text values outside
+    the one-line handler: '1k' for a whole number ended in a traceback."""
+    import json
+
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"access_token": TOKEN, "max_retries": "1k",
+                                  "api_base_url": "http://127.0.0.1:9"}))
+    done = run("target-hubspot-finance", "--config", str(config), "--test")
+    assert one_line_error(done) == "Error: setting max_retries must be a whole number, got '1k'"
+    assert TOKEN not in done.stdout + done.stderr

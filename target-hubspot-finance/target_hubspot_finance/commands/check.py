@@ -21,7 +21,7 @@ from typing import Any
 import click
 import requests
 
-from target_hubspot_finance import secrets, setting_types
+from target_hubspot_finance import secrets
 from target_hubspot_finance.commands import settings
 from target_hubspot_finance.commands.settings import config_option
 from target_hubspot_finance.hubspot.capabilities import (
@@ -320,7 +320,7 @@ def test_option(target_cls: Any) -> click.Option:
         config = dict(getattr(given, "config", None) or {})
         if getattr(given, "parse_env", False):
             config |= settings.typed_env(target_cls.config_jsonschema, settings.ENV_PREFIX)
-        report = check_hubspot(setting_types.typed(target_cls.config_jsonschema, config))
+        report = check_hubspot(settings.typed(target_cls.config_jsonschema, config))
         for line in report.render():
             click.echo(line)
         ctx.exit(1 if report.failed else 0)
