@@ -201,13 +201,13 @@ def _report_settings(config: dict, report: Report) -> None:
     """Each setting value the run would refuse at its first line (its schema: a negative rate
     limit, an unknown payments_mode...), so `check` never says ready for them. A secret's
     value is never shown; a missing token is reported by the token check."""
-    from jsonschema import Draft7Validator
+    from jsonschema.validators import validator_for
 
     from target_hubspot_finance.target import TargetHubSpotFinance  # late: heavy
 
     schema = TargetHubSpotFinance.config_jsonschema
     props = schema.get("properties") or {}
-    for error in Draft7Validator(schema).iter_errors(config):
+    for error in validator_for(schema)(schema).iter_errors(config):
         if error.validator == "required":
             continue
         name = str(error.path[0]) if error.path else "settings"
