@@ -152,7 +152,7 @@ class LiveSchema:
     needed_fields: tuple[str, ...]
     _input_schema: dict | None
     _live_schema: dict | None = None
-    _date_udfs: tuple[tuple[str | None, str], ...] = ()  # (collection or None, UDF) dates
+    _dates: tuple[tuple[str | None, str], ...] = ()  # (collection or None, field): see date_fields
     _server_fields: dict[str, str] | None = None  # as the server lists them; None: unknown
 
     def sync(self, context: Context | None = None) -> None:
@@ -203,7 +203,7 @@ class LiveSchema:
             self._check_required(properties, meta)
             schema = server_schema(self.curated_schema, properties, meta,
                                    meta.type_of(self.entity_set) or self.entity_set)
-        self._date_udfs = tuple(date_udfs(schema))
+        self._dates = tuple(date_fields(schema))
         return self._restricted_to_catalog(schema)
 
     def _check_required(self, properties: dict[str, str], meta: ServiceMetadata) -> None:
@@ -238,9 +238,9 @@ class LiveSchema:
         return schema
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Date UDFs as `YYYY-MM-DD` too (SAP v1 sends `YYYY-MM-DDT00:00:00Z`)."""
+        """Date UDFs and dates inside collections as `YYYY-MM-DD` too (v1: `/Date(ms)/`)."""
         row = super().post_process(row, context) or row  # type: ignore[misc]
-        for collection, name in self._date_udfs:
+        for collection, name in self._dates:
             items = row.get(collection) if collection else [row]
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict) and isinstance(item.get(name), str):
@@ -254,8 +254,9 @@ class LiveSchema:
         return row
 
 
-def date_udfs(schema: dict) -> list[tuple[str | None, str]]:
-    """The date UDFs of a schema, on the record (None) or on a collection's items."""
+def date_fields(schema: dict) -> list[tuple[str | None, str]]:
+    """The dates SapStream.post_process does not normalise: UDFs on the record (None), and
+    every date on a collection's items (v1 serves /Date(ms)/ there too)."""
     found: list[tuple[str | None, str]] = []
     for name, field in schema["properties"].items():
         if is_udf(name) and field.get("format") == "date":
@@ -263,5 +264,5 @@ def date_udfs(schema: dict) -> list[tuple[str | None, str]]:
         items = field.get("items")
         if isinstance(items, dict):
             found += [(name, sub) for sub, spec in items.get("properties", {}).items()
-                      if is_udf(sub) and spec.get("format") == "date"]
+                      if isinstance(spec, dict) and spec.get("format") == "date"]
     return found

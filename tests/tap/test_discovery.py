@@ -415,3 +415,19 @@ def test_a_date_udf_on_document_lines_is_emitted_as_a_date(make_sandbox):
         tap.close()
     assert out["U_Promised"] == "2024-03-05"
     assert [line["U_ShipBy"] for line in out["DocumentLines"]] == ["2024-03-05", None]
+
+
+def test_dates_inside_collections_are_emitted_as_dates(make_sandbox):
+    """PaymentChecks[].DueDate is a date on b1s/v1 too (served as /Date(ms)/)."""
+    sb = make_sandbox()
+    tap = TapSAPB1(config=config_for(sb), validate_config=False)
+    try:
+        stream = tap.streams["incoming_payments"]
+        _ = stream.schema
+        row = {"DocEntry": 3, "DocDate": "/Date(1709596800000)/",
+               "PaymentChecks": [{"LineNum": 0, "DueDate": "/Date(1709596800000)/"}]}
+        out = stream.post_process(row)
+    finally:
+        tap.close()
+    assert out["DocDate"] == "2024-03-05"
+    assert out["PaymentChecks"][0]["DueDate"] == "2024-03-05"
