@@ -431,3 +431,29 @@ def test_dates_inside_collections_are_emitted_as_dates(make_sandbox):
         tap.close()
     assert out["DocDate"] == "2024-03-05"
     assert out["PaymentChecks"][0]["DueDate"] == "2024-03-05"
+
+
+def test_a_udf_of_an_edm_type_the_tap_does_not_know_is_text():
+    from tap_sapb1.discovery import server_schema
+    from tap_sapb1.schemas import CHART_OF_ACCOUNTS
+
+    document = b"""<?xml version="1.0"?>
+<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
+ <edmx:DataServices><Schema Namespace="SAPB1" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+  <EntityType Name="ChartOfAccount"><Key><PropertyRef Name="Code"/></Key>
+   <Property Name="Code" Type="Edm.String"/><Property Name="Name" Type="Edm.String"/>
+   <Property Name="U_Blob" Type="Edm.Binary"/><Property Name="U_Where" Type="Edm.GeographyPoint"/>
+   <Property Name="U_Odd" Type="SAPB1.NotDeclaredAnywhere"/>
+   <Property Name="U_Big" Type="Edm.Int64"/>
+  </EntityType>
+  <EntityContainer Name="ServiceLayer">
+   <EntitySet Name="ChartOfAccounts" EntityType="SAPB1.ChartOfAccount"/></EntityContainer>
+ </Schema></edmx:DataServices></edmx:Edmx>"""
+    meta = parse_csdl(document)
+    schema = server_schema(CHART_OF_ACCOUNTS, meta.properties("ChartOfAccounts"), meta,
+                           "SAPB1.ChartOfAccount")
+    fields = schema["properties"]
+    for name in ("U_Blob", "U_Where", "U_Odd"):
+        assert fields[name]["type"] == ["string", "null"], name
+    assert fields["U_Big"]["type"] == ["integer", "null"]
+    assert set(fields) == {"Code", "Name", "U_Blob", "U_Where", "U_Odd", "U_Big"}
