@@ -5,7 +5,8 @@ the real run (mapping, ledger hash, company resolution, create-or-update decisio
 are swapped:
 - the ledger is an in-memory copy of the real one, so the sinks see what the real run would
   see and may "record" freely; the real ledger is only read (a missing SQLite file is not even
-  created);
+  created), except its rate-limit slots: the dry run spends the runs' token, so it takes its
+  turns in their window (hubspot/shared_limit.tool_limiter);
 - the HubSpot client answers writes itself. Whether an upsert or create would create or update
   is decided by a batch read by the object's unique key (100 keys a call, inside the shared rate
   limiter); associations and properties are only counted. Any other write is refused.
@@ -27,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 
 from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT, BatchResult, HubSpotClient, chunks
-from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+from target_hubspot_finance.hubspot.shared_limit import tool_limiter
 from target_hubspot_finance.ledger import Ledger, default_ledger_url, metadata
 from target_hubspot_finance.report import Report
 
@@ -185,7 +186,7 @@ def build_runtime(runtime_cls: type, config: Mapping[str, Any]) -> Any:
     """A Runtime whose client simulates writes and whose ledger is a throwaway copy."""
     client = DryRunClient(
         config.get("api_base_url") or "https://api.hubapi.com", config["access_token"],
-        RateLimiter(int(config.get("rate_limit_per_10s") or 190)),
+        tool_limiter(config, config["access_token"]),  # the runs' window: same token
         timeout=float(config.get("request_timeout") or 30),
         max_retries=int(config.get("max_retries", 5)),
         backoff_base=float(config.get("backoff_base_seconds") or 1.0))

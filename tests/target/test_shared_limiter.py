@@ -21,7 +21,7 @@ from target_factory import customer, messages, run
 
 from hubspot_sandbox import HubSpotSandbox
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
-from target_hubspot_finance.hubspot.shared_limit import SharedSlots, token_bucket
+from target_hubspot_finance.hubspot.shared_limit import SharedSlots, shared_limiter, token_bucket
 
 TOKEN = "pat-sandbox-0000-test-token-do-not-log"
 LIMIT, WINDOW = 12, 1.0
@@ -193,3 +193,32 @@ def test_processes_on_hosts_with_skewed_clocks_share_the_window_on_postgresql() 
             assert time.monotonic() - started >= window * 0.5
         finally:
             engine.dispose()
+
+
+def test_a_dry_run_and_reconcile_share_the_scheduled_runs_window(tmp_path) -> None:
+    """A dry run or a reconcile beside the scheduled run spends the same token: they take
+    their slots from the same table (they kept a window of their own and together exceeded
+    the limit). The bucket is the plain token's, even when the setting holds it encrypted."""
+    from target_hubspot_finance import dryrun
+    from target_hubspot_finance.commands import hubspot_side
+    from target_hubspot_finance.runtime import Runtime
+
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    config = {"access_token": TOKEN, "api_base_url": "http://127.0.0.1:9", "ledger_url": ledger}
+    run = shared_limiter(config, create_engine(ledger))
+    dry = dryrun.build_runtime(Runtime, {**config, "dry_run": True}).client.limiter
+    side = hubspot_side.client_for(dict(config)).limiter
+    for limiter in (dry, side):
+        assert limiter.shared is not None
+        assert limiter.shared.bucket == run.shared.bucket
+        assert str(limiter.shared.engine.url) == ledger
+
+
+def test_tools_never_create_a_ledger_for_the_limiter(tmp_path) -> None:
+    """Without a ledger yet (a first dry run), the tools keep a local window: no file made."""
+    from target_hubspot_finance.commands import hubspot_side
+
+    path = tmp_path / "none" / "ledger.db"
+    config = {"access_token": TOKEN, "ledger_url": f"sqlite:///{path}"}
+    assert hubspot_side.client_for(config).limiter.shared is None
+    assert not path.exists() and not path.parent.exists()

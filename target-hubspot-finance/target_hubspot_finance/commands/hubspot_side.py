@@ -15,7 +15,7 @@ from typing import Any
 from target_hubspot_finance import secrets
 from target_hubspot_finance.commands.figures import InvoiceRow, PaymentRow, to_date, to_decimal
 from target_hubspot_finance.hubspot.client import HubSpotClient
-from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+from target_hubspot_finance.hubspot.shared_limit import tool_limiter
 from target_hubspot_finance.mapping import CREDIT_PAYMENT_PREFIX
 
 # HubSpot's own figures (what a user sees and a customer is billed), plus the keys to match SAP.
@@ -31,7 +31,7 @@ def client_for(config: dict) -> HubSpotClient:
     """The target's client with one rate limiter, as a run builds it (token decrypted)."""
     token = secrets.reveal(config.get("access_token") or "", setting="access_token")
     return HubSpotClient(config.get("api_base_url") or "https://api.hubapi.com", token,
-                         RateLimiter(int(config.get("rate_limit_per_10s") or 190)),
+                         tool_limiter(config, token),  # the runs' window: same token
                          timeout=float(config.get("request_timeout") or 30),
                          max_retries=int(config.get("max_retries", 5)))
 

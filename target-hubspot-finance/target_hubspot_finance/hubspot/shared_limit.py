@@ -22,8 +22,10 @@ The bucket is a fingerprint of the token (first 16 hex digits of its SHA-256), n
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -39,10 +41,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+LOGGER = logging.getLogger("target_hubspot_finance")
 
 metadata = MetaData()
 rate_slots = Table(
@@ -157,3 +161,24 @@ def shared_limiter(config: Mapping[str, Any], engine: Engine) -> RateLimiter:
     (the ledger's) with every other process on the same token."""
     slots = SharedSlots(engine, token_bucket(str(config.get("access_token") or "")))
     return RateLimiter(int(config.get("rate_limit_per_10s") or 190), shared=slots)
+
+
+def tool_limiter(config: Mapping[str, Any], token: str) -> RateLimiter:
+    """The limiter of a tool beside the runs (dry run, check, reconcile): they spend the same
+    token, so they share the runs' window when the ledger's database exists; without one yet
+    (a SQLite file not made) a window of its own, and no ledger is created for it."""
+    from target_hubspot_finance.ledger import default_ledger_url, ledger_engine
+
+    limit = int(config.get("rate_limit_per_10s") or 190)
+    try:
+        url = str(config.get("ledger_url") or default_ledger_url())
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite") and (
+                not parsed.database or parsed.database == ":memory:"
+                or not Path(parsed.database).exists()):
+            return RateLimiter(limit)
+        return shared_limiter({**config, "access_token": token}, ledger_engine(url))
+    except (SQLAlchemyError, ValueError, OSError, RuntimeError) as exc:
+        LOGGER.warning("rate limit not shared with the runs (ledger database not reachable: "
+                       "%s); keeping this tool's own window", type(exc).__name__)
+        return RateLimiter(limit)
