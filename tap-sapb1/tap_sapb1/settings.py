@@ -169,6 +169,16 @@ def _env_value(key: str, kind: str, text: str) -> Any:
     raise ConfigValidationError(message, errors=[message])
 
 
+def text_boolean(text: str) -> bool | str | None:
+    """A boolean setting given as text (meltano.yml declares verify_ssl `kind: string`, since
+    Meltano casts a boolean's empty env value to false): '' is unset (None: the default), yes/no
+    words are booleans, anything else stays text for the schema to report."""
+    lowered = text.strip().lower()
+    if not lowered:
+        return None
+    return True if lowered in _TRUE else False if lowered in _FALSE else text
+
+
 _ENV_PREFIX = "TAP_SAPB1_"
 _TRUE = ("true", "1", "yes", "y", "on")
 _FALSE = ("false", "0", "no", "n", "off")

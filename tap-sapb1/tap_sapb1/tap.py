@@ -20,7 +20,7 @@ from singer_sdk.plugin_base import SingerCommand
 from tap_sapb1.context import RunContext
 from tap_sapb1.redact import register_secret, scrub
 from tap_sapb1.secrets import SecretError, reveal
-from tap_sapb1.settings import CONFIG_SCHEMA, check_settings, env_settings
+from tap_sapb1.settings import CONFIG_SCHEMA, check_settings, env_settings, text_boolean
 from tap_sapb1.streams import STREAM_TYPES
 from tap_sapb1.streams.payments import REREAD_SETTING
 
@@ -157,6 +157,9 @@ def typed_numbers(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, A
         value = typed.get(key)
         kinds = prop.get("type", [])
         kinds = [kinds] if isinstance(kinds, str) else kinds
+        if isinstance(value, str) and "boolean" in kinds:  # '' = unset: verify_ssl stays on
+            typed[key] = text_boolean(value)
+            continue
         if not isinstance(value, str) or not {"number", "integer"} & set(kinds):
             continue
         with contextlib.suppress(ValueError):

@@ -20,8 +20,9 @@ BIN = Path(sys.executable).parent
 KINDS = {"string": {"string", "date_iso8601", "options", "file"}, "integer": {"integer"},
          # a number may be `kind: string` (meltano.yml header: the only kind carrying 0.5 from
          # the environment); both plugins type such text by their schema
-         "number": {"decimal", "integer", "string"}, "boolean": {"boolean"}, "object": {"object"},
-         "array": {"array"}}
+         "number": {"decimal", "integer", "string"},
+         # tap-sapb1's verify_ssl is `kind: string`: Meltano casts an empty boolean env to false
+         "boolean": {"boolean", "string"}, "object": {"object"}, "array": {"array"}}
 
 
 def project() -> dict:

@@ -303,3 +303,16 @@ def test_a_page_redirected_to_another_host_gets_no_session_cookie(tmp_path):
         elsewhere = other.url.split("//", 1)[1].split("/", 1)[0]
     line = _one_line(run, "redirect", f"{elsewhere}/b1s/v1/ProfitCenters")
     assert "HTTP 302" in line
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_password_with_percent_signs_echoed_by_sap_never_reaches_a_line(tmp_path, status):
+    password = "Pa%s%20w%%d-42"
+    echoed = {"error": {"code": -304, "message": {
+        "lang": "en-us", "value": f"Login {password} refused for manager (100% sure)"}}}
+    with fake_sap({"/Login": lambda _p: Answer(status, echoed)}) as fake:
+        run = run_cli(tmp_path, _config(fake.url, password=password), streams=("profit_centers",))
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert len(run.error_lines()) == 1, run.stderr[-3000:]
+    assert password not in run.stderr + run.stdout
+    assert "Logging error" not in run.stderr

@@ -103,3 +103,23 @@ def test_empty_new_settings_mean_their_defaults():
     assert server_zone(config) is None
     assert lookback(config).total_seconds() == 120 * 60
     assert clock_tolerance(config).total_seconds() == 300
+
+
+@pytest.mark.parametrize("text,verify", [("", True), (" ", True), ("true", True),
+                                         ("false", False)])
+def test_verify_ssl_from_meltanos_environment_is_off_only_when_it_says_false(text, verify):
+    """Meltano casts a `kind: boolean` setting's env text with truthy(): '' (declared, left
+    empty) became false and turned TLS off. The value as Meltano passes it, through the tap."""
+    from pathlib import Path
+
+    import yaml
+    from meltano.core.setting_definition import SettingDefinition
+
+    from tap_sapb1.tap import TapSAPB1
+
+    project = yaml.safe_load((Path(__file__).parents[2] / "meltano.yml").read_text())
+    plugin = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-sapb1")
+    spec = next(s for s in plugin["settings"] if s["name"] == "verify_ssl")
+    passed = SettingDefinition.parse(spec).cast_value(text)
+    tap = TapSAPB1(config={**BASE, "verify_ssl": passed})
+    assert make_http_session(tap.config).verify is verify
