@@ -186,6 +186,14 @@ class LiveSchema:
             return self.enrichment_wanted
         return tuple(name for name in self.enrichment_wanted if name in self._server_fields)
 
+    def lookup_rows(self, fields: list[str]) -> list[dict]:
+        """Reference rows for enrichment, asking only for the fields this server has (a name
+        field it lacks leaves those names empty)."""
+        _ = self.schema  # reads the server's fields
+        known = self._server_fields
+        wanted = [name for name in fields if known is None or name in known]
+        return super().lookup_rows(wanted)  # type: ignore[misc]
+
     def _server_metadata(self) -> ServiceMetadata | None:
         return self.run.metadata(lambda: load_metadata(self))  # type: ignore[arg-type]
 

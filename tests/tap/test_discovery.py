@@ -457,3 +457,20 @@ def test_a_udf_of_an_edm_type_the_tap_does_not_know_is_text():
         assert fields[name]["type"] == ["string", "null"], name
     assert fields["U_Big"]["type"] == ["integer", "null"]
     assert set(fields) == {"Code", "Name", "U_Blob", "U_Where", "U_Odd", "U_Big"}
+
+
+def test_enrichment_lookups_select_only_what_the_server_has(make_sandbox):
+    sb = make_sandbox()
+    config = config_for(sb, enrich_line_items=True)
+    tap = TapSAPB1(config=config, catalog=discovered_catalog(config, ("invoices",)))
+    meta = parse_csdl(_csdl_without(sb, "ProfitCenter", "CenterName"))
+    tap.run.metadata(lambda: meta)
+    with redirect_stdout(io.StringIO()) as out:
+        tap.sync_all()
+    tap.close()
+    asked = [f for fields in selects(sb, "ProfitCenters") for f in fields]
+    assert asked and "CenterName" not in asked
+    lines = [line for m in out.getvalue().splitlines() if '"RECORD"' in m
+             for line in json.loads(m)["record"].get("DocumentLines") or []]
+    assert lines and all(line["ProfitCenterName"] is None for line in lines)
+    assert any(line["AccountName"] for line in lines)  # the other lookup still works
