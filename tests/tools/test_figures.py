@@ -55,6 +55,19 @@ def test_an_invoice_hubspot_holds_twice_is_a_difference_naming_it():
     assert all("more than once in HubSpot: 5001 (2 times)" in d.detail for d in found)
 
 
+def test_a_duplicate_voided_by_hand_beside_its_live_copy_is_settled():
+    """HubSpot lets a user void an open invoice, not delete it: a duplicate voided by hand
+    beside the live copy no longer bills the customer, so nothing differs; voiding the only
+    copy still does."""
+    live = InvoiceRow("C1", "5001", D("100"), D("100"), doc_entry="17", status="open")
+    voided = InvoiceRow("C1", "5001", D("100"), D("0"), doc_entry="17", status="voided")
+    sap = fold([live], [])
+    for hubspot in ([live, voided], [voided, live]):
+        assert compare(sap, fold(hubspot, [])) == []
+    assert [d.figure for d in compare(sap, fold([voided], []))] == [
+        "open_balance", "status"]
+
+
 def test_identical_sides_have_no_difference():
     assert compare(fold(invoices(), payments()), fold(invoices(), payments())) == []
 

@@ -117,23 +117,31 @@ def fold(invoices: Iterable[InvoiceRow], payments: Iterable[PaymentRow]
     """Per card code: count, total and open balance (per currency) of live invoices, and the
     last payment day. Every row counts: one SAP document (DocEntry) held twice in HubSpot bills
     its customer twice, so it counts twice and `copies` names it (SAP's side is read once per
-    DocEntry)."""
+    DocEntry). Copies voided by hand beside a live one are a duplicate already settled in
+    HubSpot (open invoices can only be voided there): only the live copies count."""
     out: dict[str, CustomerFigures] = {}
+    copies: dict[tuple[str, str], list[InvoiceRow]] = {}
     for inv in invoices:
         fig = out.setdefault(inv.card_code, CustomerFigures())
         if inv.voided:
             fig.voided[inv.identity] = inv
-            continue
-        if inv.identity in fig.documents:
-            fig.copies[inv.identity] = fig.copies.get(inv.identity, 1) + 1
         else:
-            fig.documents[inv.identity] = inv
-        fig.invoices += 1
-        # each document to the cent first: HubSpot's billed amount is a sum of line items that
-        # may carry a third decimal (347.612); SAP's document total is in cents
-        cur = inv.currency
-        fig.total_invoiced[cur] = fig.total_invoiced.get(cur, Decimal(0)) + _cents(inv.total)
-        fig.open_balance[cur] = fig.open_balance.get(cur, Decimal(0)) + _cents(inv.open_amount)
+            copies.setdefault((inv.card_code, inv.identity), []).append(inv)
+    for (code, identity), rows in copies.items():
+        fig = out[code]
+        live = [row for row in rows if row.status != "voided"]
+        rows = live if live else rows
+        fig.documents[identity] = rows[0]
+        if len(rows) > 1:
+            fig.copies[identity] = len(rows)
+        for inv in rows:
+            fig.invoices += 1
+            # each document to the cent first: HubSpot's billed amount is a sum of line items
+            # that may carry a third decimal (347.612); SAP's document total is in cents
+            cur = inv.currency
+            fig.total_invoiced[cur] = fig.total_invoiced.get(cur, Decimal(0)) + _cents(inv.total)
+            fig.open_balance[cur] = (fig.open_balance.get(cur, Decimal(0))
+                                     + _cents(inv.open_amount))
     for pay in payments:
         if pay.voided or pay.paid_on is None:
             continue
