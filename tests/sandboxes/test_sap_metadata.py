@@ -165,3 +165,71 @@ def test_writing_a_property_the_type_lacks_is_refused(sb, http):
     r = http.patch(f"{sb.url}/IncomingPayments(1)", json={"UpdateTime": "10:00:00"}, timeout=5)
     assert r.status_code == 400 and "UpdateTime" in r.text
     assert "U_HubSpotDealId" not in sb.get("Invoices", 3)
+
+
+def _offences(schema: Schema, type_name: str, record: dict, path: str = "") -> list[str]:
+    """Properties the type lacks and enum values that are not members of the property's enum."""
+    props, bad = schema.types[type_name], []
+    for name, value in record.items():
+        if name.startswith(ANNOTATIONS):
+            continue
+        kind = props.get(name)
+        if kind is None:
+            bad.append(f"{path}{name}")
+        elif kind.startswith("SAPB1.") and kind[6:] in schema.enums and value is not None:
+            if value not in schema.enums[kind[6:]]:
+                bad.append(f"{path}{name}={value!r} (not a {kind[6:]})")
+        elif kind.startswith("Collection(SAPB1.") and value:
+            for item in value:
+                bad += _offences(schema, kind[len("Collection(SAPB1."):-1], item,
+                                 f"{path}{name}[].")
+    return bad
+
+
+def _post_every_kind_of_payment_and_cancel(sb: SapSandbox) -> None:
+    """Each InvoiceType x way through post_payment, a cancelled payment, cancelled invoices
+    (one over HTTP): the records SAP changes or creates in those postings."""
+    open_ = [i for i in sb.all("Invoices")
+             if i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+             and not i["PaidToDate"]]
+    foreign = [i for i in open_ if i["DocCurrency"] != "USD"]
+    local = [i for i in open_ if i["DocCurrency"] == "USD"]
+    for kind in ("it_Invoice", "it_JournalEntry", "it_DownPayment", "it_CredItnote"):
+        for way in ("cash", "transfer", "check", "card"):
+            inv = (foreign if way in ("check", "card") else local).pop()
+            sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"], "SumApplied": 10.0,
+                                                "InvoiceType": kind}], way=way)
+    inv = foreign.pop()
+    paid = sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
+                                              "SumApplied": inv["DocTotal"]}], way="card")
+    sb.cancel_payment(paid["DocEntry"])
+    sb.cancel_invoice(local.pop()["DocEntry"])
+    sb.cancel_invoice(foreign.pop()["DocEntry"])
+
+
+@pytest.mark.parametrize("udfs", [None, HUBSPOT_UDFS], ids=["standard", "with-udfs"])
+def test_records_after_postings_and_cancels_hold_only_metadata_properties_and_enum_members(
+        udfs, sap_login):
+    """Payments of every InvoiceType and way, cancelled payments and invoices, SAP's cancellation
+    documents, reference sets: every property in the metadata, every enum value one of its
+    enum's members (e.g. PaymentTermsType.OpenReceipt is a BoOpenIncPayment, not tYES/tNO)."""
+    with SapSandbox(data=SPEC, udfs=udfs) as sb:
+        _post_every_kind_of_payment_and_cancel(sb)
+        s = sap_login(sb.url)
+        victim = next(i for i in sb.all("Invoices") if i["DocumentStatus"] == "bost_Open"
+                      and i["CancelStatus"] == "csNo" and not i["PaidToDate"])
+        assert s.post(f"{sb.url}/Invoices({victim['DocEntry']})/Cancel",
+                      timeout=10).status_code == 204
+        schema = sb.schema
+        assert any(i["CancelStatus"] == "csCancellation" for i in sb.all("Invoices"))
+        assert any(p["Cancelled"] == "tYES" for p in sb.all("IncomingPayments"))
+        for entity_set in schema.entity_sets:
+            type_name = schema.type_of(entity_set)
+            for rec in sb.all(entity_set):
+                assert _offences(schema, type_name, rec) == [], (entity_set, rec)
+            for url in (sb.url, sb.url_v2):
+                page = sap_login(url).get(f"{url}/{entity_set}", timeout=10,
+                                          headers={"Prefer": "odata.maxpagesize=5000"})
+                assert page.status_code == 200
+                for rec in page.json()["value"]:
+                    assert _offences(schema, type_name, rec) == [], (entity_set, rec)

@@ -135,5 +135,5 @@ def payment_terms_types() -> list[dict[str, Any]]:
     """PaymentTermsTypes records."""
     return [{"GroupNumber": number, "PaymentTermsGroupName": name,
              "NumberOfAdditionalDays": days, "NumberOfAdditionalMonths": months,
-             "StartFrom": "pdt_None", "OpenReceipt": "tNO"}
+             "StartFrom": "pdt_None", "OpenReceipt": "oip_No"}
             for number, name, days, months in PAYMENT_TERMS]
