@@ -69,7 +69,22 @@ def _lines(invoice: dict) -> list[dict]:
             for line in invoice.get("DocumentLines") or []]
     if float(invoice.get("VatSum") or 0):
         rows.append(_stamped(invoice, key=f"{invoice['DocEntry']}-tax", line=None))
+    if rows and _billed_short(invoice):
+        rows.append(_stamped(invoice, key=f"{invoice['DocEntry']}-adjustment", line=None))
     return rows
+
+
+def _billed_short(invoice: dict) -> bool:
+    """Whether the lines as HubSpot prices them (quantity x UnitPrice x (1 - discount %)) plus
+    tax fall short of SAP's total in the document's currency: the target then adds a line
+    item `<DocEntry>-adjustment` (freight, rounding, line totals rounded up; its README)."""
+    foreign = bool(float(invoice.get("DocTotalFc") or 0))
+    total = float(invoice.get("DocTotalFc" if foreign else "DocTotal") or 0)
+    vat = float(invoice.get("VatSumFc" if foreign else "VatSum") or 0)
+    lines = sum(float(ln.get("Quantity") or 0) * float(ln.get("UnitPrice") or 0)
+                * (1 - float(ln.get("DiscountPercent") or 0) / 100)
+                for ln in invoice.get("DocumentLines") or [])
+    return round(total - lines - vat, 6) > 0.000001
 
 
 def _applications(payment: dict) -> list[dict]:

@@ -600,6 +600,69 @@ def map_tax_line(record: Mapping[str, Any], namespace: str | None = None,
     })
 
 
+def line_amount(props: Mapping[str, Any]) -> float:
+    """HubSpot's calculated line `amount`: quantity x (price - unit discount) x (1 - discount %)."""
+    return ((props.get("quantity") or 0.0) * ((props.get("price") or 0.0)
+            - (props.get("discount") or 0.0)) * (1 - (props.get("hs_discount_percentage") or 0.0)
+                                                 / 100))
+
+
+ADJUSTMENT_NAME = "Other charges and rounding (SAP document total)"
+
+
+def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
+                namespace: str | None = None, local: str | None = None) -> dict[str, dict]:
+    """A document's line items (`lines`, from map_line_item) plus the tax line, made to add
+    up to SAP's total in the invoice's currency, because HubSpot's billed amount and balance
+    due are the sum of the line items' calculated amounts.
+
+    SAP's total is lines - document discount + tax + freight +/- rounding (- down payments
+    drawn), and its LineTotal is rounded where quantity x price is not: a document discount
+    (header DiscountPercent) becomes part of each line's discount %, and what is left is one
+    more line (`<DocEntry>-adjustment`) when positive, or taken off the tax line (else the
+    largest line, as a unit discount) when negative: HubSpot refuses a negative price, so a
+    negative SAP line (a discount item) is sent at price 0 and its amount taken off that way.
+    """
+    out = {k: dict(v) for k, v in lines.items()}
+    for props in out.values():  # a negative line (a discount item): its amount comes off below
+        if (props.get("price") or 0.0) < 0:
+            props["price"] = 0.0
+            props.pop("hs_discount_percentage", None)
+    header = field_num(record, "DiscountPercent") or 0.0
+    if header:
+        for props in out.values():
+            own = props.get("hs_discount_percentage") or 0.0
+            props["hs_discount_percentage"] = round(100 - (100 - own) * (1 - header / 100), 6)
+    tax = map_tax_line(record, namespace, local)
+    if tax:
+        out[tax["sap_line_key"]] = tax
+    total = document_money(record, local, f"invoice {record.get('DocNum')}").total
+    if total is None or not out:
+        return out
+    gap = round(total - sum(line_amount(p) for p in out.values()), 6)
+    if gap > 0.000001:
+        key = namespaced(namespace, f"{record.get('DocEntry')}-adjustment")
+        out[key] = {"sap_line_key": key, "name": ADJUSTMENT_NAME, "quantity": 1.0,
+                    "price": gap, "hs_line_item_currency_code": (
+                        text(record.get("DocCurrency")) or "").upper() or None,
+                    "sap_doc_num": text(record.get("DocNum")), "sap_line_total": money(gap)}
+    elif gap < -0.000001:
+        if tax and tax["price"] + gap >= 0:
+            tax["price"] = round(tax["price"] + gap, 6)
+        else:
+            _take_off_largest(out, -gap)
+    return out
+
+
+def _take_off_largest(lines: dict[str, dict], amount: float) -> None:
+    """`amount` off the line item with the largest amount, as a unit discount."""
+    props = max(lines.values(), key=line_amount)
+    per_unit = (props.get("quantity") or 0.0) * (1 - (props.get("hs_discount_percentage")
+                                                      or 0.0) / 100)
+    if per_unit > 0:
+        props["discount"] = round((props.get("discount") or 0.0) + amount / per_unit, 6)
+
+
 # -- payments and credit notes -------------------------------------------------------------
 # What a PaymentInvoices line pays (BoRcptInvTypes). Only it_Invoice lines pay a HubSpot
 # invoice; a credit note the payment uses only nets the money received; everything else is

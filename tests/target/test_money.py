@@ -209,3 +209,83 @@ def test_a_payment_that_waited_for_its_invoices_currency_is_not_rewritten_on_a_r
                          ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0)])))
     settled(hs)
     assert hs.writes() == writes  # the re-read payment is unchanged: zero writes
+
+
+# -- HubSpot's billed amount (the sum of its line items) is SAP's total to the cent ----------
+def hubspot_amount(props: dict) -> float:
+    """HubSpot's calculated line amount: quantity x (price - unit discount) x (1 - discount %)."""
+    unit = (props.get("price") or 0) - (props.get("discount") or 0)
+    return (props.get("quantity") or 0) * unit * (1 - (props.get("hs_discount_percentage") or 0)
+                                                  / 100)
+
+
+def all_line_items(record: dict, local: str | None = None) -> dict[str, dict]:
+    lines = {mapping.line_key(record, line): mapping.map_line_item(record, line, None, local)
+             for line in record["DocumentLines"]}
+    return mapping.total_lines(record, lines, None, local)
+
+
+def _discounted() -> dict:  # 10 % off the document: net 180, tax 18 (SAP taxes the net)
+    return invoice(1, DiscountPercent=10.0, TotalDiscount=20.0, VatSum=18.0, DocTotal=198.0)
+
+
+def _freight() -> dict:  # 15 freight (+1.5 tax on it)
+    return invoice(1, VatSum=21.5, DocTotal=236.5,
+                   DocumentAdditionalExpenses=[{"ExpenseCode": 1, "LineTotal": 15.0}])
+
+
+def _rounded_down() -> dict:  # SAP rounds the total to 0.05
+    return invoice(1, DocTotal=219.98, RoundingDiffAmount=-0.02)
+
+
+def _half_cents() -> dict:  # 3 x 3.335 = 10.005, SAP's LineTotal 10.01; tax 10 % of 10.01
+    rec = invoice(1, lines=1, VatSum=1.0, DocTotal=11.01)
+    rec["DocumentLines"][0].update(Quantity=3.0, UnitPrice=3.335, Price=3.335, LineTotal=10.01)
+    return rec
+
+
+def _untaxed_rounded_down() -> dict:  # no tax line to take a negative difference
+    return invoice(1, VatSum=0.0, DocTotal=199.97, RoundingDiffAmount=-0.03)
+
+
+def _negative_line() -> dict:  # a discount item line at -30 (SAP allows it, HubSpot's price not)
+    rec = invoice(1, VatSum=17.0, DocTotal=187.0)
+    rec["DocumentLines"][1].update(Quantity=1.0, UnitPrice=-30.0, Price=-30.0, LineTotal=-30.0)
+    rec["DocumentLines"][0].update(LineTotal=200.0, Quantity=4.0)
+    return rec
+
+
+def _eur_discounted() -> dict:  # EUR document in a USD company, 10 % document discount
+    rec = eur_invoice(1, DiscountPercent=10.0)
+    rec.update(DocTotalFc=198.0, VatSumFc=18.0, DocTotal=round(198 * RATE, 2),
+               VatSum=round(18 * RATE, 2))
+    return rec
+
+
+@pytest.mark.parametrize("record", [
+    _discounted(), _freight(), _rounded_down(), _half_cents(), _untaxed_rounded_down(),
+    _negative_line(), _eur_discounted()], ids=[
+        "document discount", "freight", "rounding", "line half-cents", "untaxed rounding",
+        "negative line", "EUR document discount"])
+def test_hubspot_billed_amount_is_sap_document_total_to_the_cent(record):
+    items = all_line_items(record, "USD")
+    total = record["DocTotalFc"] or record["DocTotal"]
+    assert sum(hubspot_amount(p) for p in items.values()) == pytest.approx(total, abs=0.004)
+    assert all(p["price"] >= 0 and p["quantity"] > 0 for p in items.values())  # HubSpot's rule
+
+
+def test_a_document_discount_is_each_lines_discount_not_a_lower_tax_line():
+    items = all_line_items(_discounted())
+    assert items["1-0"]["hs_discount_percentage"] == pytest.approx(10.0)
+    assert items["1-tax"]["price"] == pytest.approx(18.0)
+
+
+def test_a_discounted_eur_invoice_shows_sap_total_as_billed_in_hubspot(hubspot_sandbox,
+                                                                       target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config, local_currency="USD"), messages(
+        ("business_partners", [customer(1)]),
+        ("invoices", [_eur_discounted(), _freight() | {"DocEntry": 2, "DocNum": 4002}])))
+    invoices = by(hs, "invoices", "sap_doc_num")
+    assert float(invoices["4001"]["hs_amount_billed"]) == pytest.approx(198.0, abs=0.004)
+    assert float(invoices["4002"]["hs_amount_billed"]) == pytest.approx(236.5, abs=0.004)

@@ -141,7 +141,8 @@ class InvoicesSink(HubSpotSink):
                 card = mapping.text(record.get("CardCode"))
                 if not card:
                     raise mapping.MappingError(f"invoice {record.get('DocNum')} has no CardCode")
-                lines: dict[str, dict] = {}
+                raw: dict[str, dict] = {}
+                sources: dict[str, dict] = {}  # the SAP line each line item comes from
                 notes: list[str] = []
                 for line in record.get("DocumentLines") or []:
                     problem = mapping.line_problem(line)
@@ -152,13 +153,14 @@ class InvoicesSink(HubSpotSink):
                                 text + " (skip_invalid_line_items sends the invoice without it)")
                         notes.append("skipped " + text)
                         continue
-                    lines[mapping.line_key(record, line, rt.namespace)] = (
-                        mapping.apply_property_map("line_items", mapping.map_line_item(
-                            record, line, rt.namespace, local), line, rt.property_map))
-                tax = mapping.map_tax_line(record, rt.namespace, local)
-                if tax and lines:
-                    lines[tax["sap_line_key"]] = mapping.apply_property_map(
-                        "line_items", tax, record, rt.property_map)
+                    lkey = mapping.line_key(record, line, rt.namespace)
+                    raw[lkey] = mapping.map_line_item(record, line, rt.namespace, local)
+                    sources[lkey] = line
+                if raw:  # + tax and what else makes SAP's total: HubSpot bills the line sum
+                    raw = mapping.total_lines(record, raw, rt.namespace, local)
+                lines = {k: mapping.apply_property_map("line_items", v, sources.get(k, record),
+                                                       rt.property_map)
+                         for k, v in raw.items()}
             except mapping.MAPPING_ERRORS as exc:
                 bad[key] = reason(mapping.describe(exc))
                 continue
