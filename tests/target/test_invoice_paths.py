@@ -151,3 +151,47 @@ def test_drafts_finished_when_their_customer_arrives_take_the_portals_path(
                 for o in hs.objects("invoices")}
     assert statuses == {n: "paid" if n % 3 == 0 else "open" for n in range(1, 7)}
     assert ledger_rows(target_config, "dead_letter") == []
+
+
+def test_a_whole_call_refusal_of_the_status_resends_every_invoice_of_that_call_as_a_draft(
+        monkeypatch) -> None:
+    """Where HubSpot fails a whole batch for one input's status (no per-input answer), every
+    input carries that error: the drafts of the same call are as unwritten as the open ones
+    and are sent again with them, not dead-lettered for another invoice's status."""
+    from types import SimpleNamespace
+
+    from target_hubspot_finance.hubspot import batches, invoice_paths
+
+    whole = {"status": "error", "category": "VALIDATION_ERROR", "message": (
+        'Property values were not valid: [{"isValid":false,"message":"An invoice is created as '
+        'draft","error":"INVALID_INVOICE_STATUS","name":"hs_invoice_status"}]')}
+    sent: list[dict[str, str]] = []
+
+    def create(_client, _type, items, *_args):
+        sent.append({k: p["hs_invoice_status"] for k, (p, _) in items.items()})
+        out = batches.Written()
+        refuse = any(p["hs_invoice_status"] != "draft" for p, _ in items.values())
+        for key in items:
+            if refuse:
+                out.failed[key] = whole
+            else:
+                out.ids[key] = f"id-{key}"
+        return out
+
+    def update(_client, _type, items):
+        out = batches.Written()
+        out.ids.update({k: i for k, (i, _) in items.items()})
+        return out
+
+    class Memo(dict):
+        def set(self, name, value):
+            self[name] = value
+
+    monkeypatch.setattr(batches, "create", create)
+    monkeypatch.setattr(batches, "update", update)
+    rt = SimpleNamespace(capabilities=Memo(), client=None)
+    written = invoice_paths.create(rt, {"a": ({"hs_invoice_status": "open"}, []),
+                                        "b": ({"hs_invoice_status": "draft"}, [])})
+    assert written.failed == {}
+    assert set(written.ids) == {"a", "b"}
+    assert sent[-1] == {"a": "draft", "b": "draft"}

@@ -77,8 +77,9 @@ def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -
     written = batches.create(rt.client, "invoices", first, *args)
     later = [] if one_call else [k for k in written.ids if want[k] != "draft"]
     if one_call:
-        refused = [k for k, err in written.failed.items()
-                   if want[k] != "draft" and refuses_status(err)]
+        # A draft is never refused for its status: one holding that error shared a call
+        # HubSpot failed whole for another input's, and is sent again with it.
+        refused = [k for k, err in written.failed.items() if refuses_status(err)]
         if any(want[k] == "open" for k in refused):
             memo.set(OPEN_ON_CREATE, False)
         elif any(want[k] == "open" for k in written.ids):
@@ -93,7 +94,7 @@ def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -
                                    {k: (_with_status(first[k][0], "draft"), first[k][1])
                                     for k in refused}, *args)
             _merge(written, again)
-            later = [k for k in refused if k in again.ids]
+            later = [k for k in refused if k in again.ids and want[k] != "draft"]
     if later:
         opened = update(rt, {k: (written.ids[k], {STATUS: want[k]}) for k in later})
         for key in later:
