@@ -655,12 +655,18 @@ def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
 
 
 def _take_off_largest(lines: dict[str, dict], amount: float) -> None:
-    """`amount` off the line item with the largest amount, as a unit discount."""
-    props = max(lines.values(), key=line_amount)
-    per_unit = (props.get("quantity") or 0.0) * (1 - (props.get("hs_discount_percentage")
-                                                      or 0.0) / 100)
-    if per_unit > 0:
-        props["discount"] = round((props.get("discount") or 0.0) + amount / per_unit, 6)
+    """`amount` off the line items with the largest amounts, as unit discounts, none below 0
+    (a down payment drawn may exceed any one line)."""
+    for props in sorted(lines.values(), key=line_amount, reverse=True):
+        per_unit = (props.get("quantity") or 0.0) * (1 - (props.get("hs_discount_percentage")
+                                                          or 0.0) / 100)
+        take = min(amount, line_amount(props))
+        if per_unit <= 0 or take <= 0:
+            continue
+        props["discount"] = round((props.get("discount") or 0.0) + take / per_unit, 6)
+        amount -= take
+        if amount <= 0.000001:
+            return
 
 
 # -- payments and credit notes -------------------------------------------------------------

@@ -255,6 +255,10 @@ def _negative_line() -> dict:  # a discount item line at -30 (SAP allows it, Hub
     return rec
 
 
+def _down_payment_drawn() -> dict:  # 150 of a down payment invoice drawn: more than any line
+    return invoice(1, DocTotal=70.0, DownPaymentAmount=150.0)
+
+
 def _eur_discounted() -> dict:  # EUR document in a USD company, 10 % document discount
     rec = eur_invoice(1, DiscountPercent=10.0)
     rec.update(DocTotalFc=198.0, VatSumFc=18.0, DocTotal=round(198 * RATE, 2),
@@ -264,14 +268,15 @@ def _eur_discounted() -> dict:  # EUR document in a USD company, 10 % document d
 
 @pytest.mark.parametrize("record", [
     _discounted(), _freight(), _rounded_down(), _half_cents(), _untaxed_rounded_down(),
-    _negative_line(), _eur_discounted()], ids=[
+    _negative_line(), _down_payment_drawn(), _eur_discounted()], ids=[
         "document discount", "freight", "rounding", "line half-cents", "untaxed rounding",
-        "negative line", "EUR document discount"])
+        "negative line", "down payment drawn", "EUR document discount"])
 def test_hubspot_billed_amount_is_sap_document_total_to_the_cent(record):
     items = all_line_items(record, "USD")
     total = record["DocTotalFc"] or record["DocTotal"]
     assert sum(hubspot_amount(p) for p in items.values()) == pytest.approx(total, abs=0.004)
     assert all(p["price"] >= 0 and p["quantity"] > 0 for p in items.values())  # HubSpot's rule
+    assert all(hubspot_amount(p) >= -0.000001 for p in items.values())
 
 
 def test_a_document_discount_is_each_lines_discount_not_a_lower_tax_line():
