@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -235,3 +236,68 @@ def test_compact_rows_round_trip():
     assert rows.with_field("ItemCode", "Z")[0]["ItemCode"] == "Z" and rows[0]["ItemCode"] == "A"
     ragged = [{"a": 1}, {"b": 2}]
     assert Rows.pack(ragged) is ragged and Rows.pack([]) == []
+
+
+def _credited(invoices: list[dict], credit_notes: list[dict]) -> dict[int, tuple[float, float]]:
+    """Invoice DocEntry -> (local, FC) total of the credit notes based on it."""
+    out: dict[int, tuple[float, float]] = {}
+    for cn in credit_notes:
+        entry = cn["DocumentLines"][0]["BaseEntry"]
+        local, fc = out.get(entry, (0.0, 0.0))
+        out[entry] = (local + cn["DocTotal"], fc + cn["DocTotalFc"])
+    return out
+
+
+def _applied(payments: list[dict]) -> dict[int, float]:
+    applied: dict[int, float] = defaultdict(float)
+    for pay in payments:
+        for line in pay["PaymentInvoices"]:
+            applied[line["DocEntry"]] += line["SumApplied"]
+    return applied
+
+
+CREDIT_SPEC = DataSpec(seed=4, customers=20, suppliers=2, leads=2, invoices=200,
+                       credit_notes=60, payments=120, lines_per_invoice=(1, 2),
+                       anchor=datetime(2026, 6, 1))
+
+
+def test_credit_notes_leave_the_base_invoice_as_it_was_by_default():
+    """credit_notes_reconcile=False: PaidToDate is what payments applied, credits not in it."""
+    sb = SapSandbox(data=CREDIT_SPEC)
+    invoices, notes = sb.all("Invoices"), sb.all("CreditNotes")
+    credited, applied = _credited(invoices, notes), _applied(sb.all("IncomingPayments"))
+    assert credited
+    for inv in invoices:
+        assert inv["PaidToDate"] == pytest.approx(applied.get(inv["DocEntry"], 0.0), abs=0.011)
+
+
+def test_credit_notes_reconciled_into_the_base_invoice_raise_its_paid_to_date():
+    """credit_notes_reconcile=True (SAP: the credit memo is 'the clearing document for the
+    invoice'): PaidToDate/PaidToDateFC = payments + credits; fully credited = closed; payments
+    pay only what is left; the customer's balance is the invoices' open amount."""
+    sb = SapSandbox(data=replace(CREDIT_SPEC, credit_notes_reconcile=True))
+    invoices, notes = sb.all("Invoices"), sb.all("CreditNotes")
+    credited, applied = _credited(invoices, notes), _applied(sb.all("IncomingPayments"))
+    assert len(notes) >= 50
+    closed_by_credit = 0
+    for inv in invoices:
+        local, fc = credited.get(inv["DocEntry"], (0.0, 0.0))
+        assert inv["PaidToDate"] == pytest.approx(applied.get(inv["DocEntry"], 0.0) + local,
+                                                  abs=0.011)
+        assert inv["PaidToDate"] <= inv["DocTotal"] + 0.001
+        if inv["DocCurrency"] != "USD" and local:
+            assert inv["PaidToDateFC"] >= fc - 0.011
+        if local and inv["DocumentStatus"] == "bost_Close":
+            assert inv["PaidToDate"] == inv["DocTotal"]
+            closed_by_credit += inv["DocEntry"] not in applied
+        if inv["DocEntry"] in credited:
+            cn_day = max(cn["UpdateDate"] for cn in notes
+                         if cn["DocumentLines"][0]["BaseEntry"] == inv["DocEntry"])
+            assert inv["UpdateDate"] >= cn_day  # reconciling re-stamps the invoice
+    assert closed_by_credit  # an invoice credited in full is closed without a payment
+    open_amount: dict[str, float] = defaultdict(float)
+    for inv in invoices:
+        if inv["DocumentStatus"] == "bost_Open":
+            open_amount[inv["CardCode"]] += inv["DocTotal"] - inv["PaidToDate"]
+    for bp in sb.all("BusinessPartners"):
+        assert bp["CurrentAccountBalance"] == pytest.approx(open_amount[bp["CardCode"]], abs=0.02)

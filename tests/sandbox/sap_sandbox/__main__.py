@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="share of partners and documents with a null UpdateTime (default 0)")
     p.add_argument("--future-stamps", type=int, default=0, metavar="N",
                    help="N invoices stamped 2031-01-01 08:00:00 (default 0)")
+    p.add_argument("--credit-notes-reconcile", action="store_true",
+                   help="a credit note based on an invoice raises that invoice's PaidToDate and "
+                        "closes it when covered (default: the invoice is left as it was; SAP "
+                        "documents neither, a client must work either way)")
     p.add_argument("--numbering", choices=("single", "yearly"), default="single",
                    help="document numbering: one series per type (default), or two series a "
                         "year each numbering from 1 (DocNum repeats across series)")
@@ -127,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = DataSpec(seed=args.seed, customers=args.customers, suppliers=args.suppliers,
                     leads=args.leads, invoices=args.invoices, credit_notes=args.credit_notes,
                     payments=args.payments, anchor=args.anchor, numbering=args.numbering,
-                    null_update_times=args.null_update_times, future_stamps=args.future_stamps)
+                    null_update_times=args.null_update_times, future_stamps=args.future_stamps,
+                    credit_notes_reconcile=args.credit_notes_reconcile)
     udfs: dict[str, dict[str, str]] = {}
     for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():
         udfs.setdefault(type_name, {}).update(fields)

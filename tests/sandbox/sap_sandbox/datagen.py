@@ -59,6 +59,11 @@ class DataSpec:
     # rest of the data is the same with or without them.
     null_update_times: float = 0.0
     future_stamps: int = 0
+    # How a credit note based on an invoice moves that invoice (SAP's help calls the credit memo
+    # "the clearing document for the invoice" but documents no PaidToDate rule): False leaves the
+    # invoice as it was; True reconciles the credit into it as a payment would (PaidToDate and
+    # PaidToDateFC raised, closed when covered, re-stamped). A client must work either way.
+    credit_notes_reconcile: bool = False
 
 
 FUTURE_STAMP = ("2031-01-01", "08:00:00")
@@ -325,10 +330,12 @@ class _Generator:
             created_at.append(moment)
 
     def credit_notes(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
-        """Credit notes copying one line of an invoice (the invoice is left as it was)."""
+        """Credit notes copying one line of an open invoice; with `credit_notes_reconcile` the
+        credit is reconciled into that invoice (else the invoice is left as it was)."""
         rng, out = self.rng, []
+        reconcile = self.spec.credit_notes_reconcile
         eligible = [i for i, inv in enumerate(invoices) if inv["CancelStatus"] == "csNo"]
-        for n in range(min(self.spec.credit_notes, len(eligible))):
+        for _ in range(min(self.spec.credit_notes, len(eligible))):
             i = _pick(rng, eligible)
             inv = invoices[i]
             src = inv["DocumentLines"][rng.randrange(len(inv["DocumentLines"]))]
@@ -346,7 +353,14 @@ class _Generator:
                         LineStatus="bost_Close", BaseType=13, BaseEntry=inv["DocEntry"],
                         BaseLine=src["LineNum"], AccountCode="440000")
             vat_fc = round(row_fc * tax_rate, 2)
-            entry = n + 1
+            entry = len(out) + 1
+            if reconcile:
+                # SAP bases a credit memo only on an open invoice, for at most its open amount
+                if (inv["DocumentStatus"] != "bost_Open"
+                        or total > round(inv["DocTotal"] - inv["PaidToDate"], 2)):
+                    continue
+                apply_to_invoice(inv, total, round(row_fc + vat_fc, 2) if foreign else None)
+                self._touch(inv, moment)
             out.append({
                 "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "dDocument_Items",
                 "DocDate": day, "DocDueDate": day, "TaxDate": day,
@@ -372,7 +386,7 @@ class _Generator:
         rng, moments, out = self.rng, self.moments, []
         open_by_card: dict[str, list[int]] = {}
         for i, inv in enumerate(invoices):
-            if inv["CancelStatus"] == "csNo":
+            if inv["CancelStatus"] == "csNo" and inv["DocumentStatus"] == "bost_Open":
                 open_by_card.setdefault(inv["CardCode"], []).append(i)
         cards = list(open_by_card)
         for n in range(self.spec.payments):
