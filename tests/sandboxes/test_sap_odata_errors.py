@@ -86,14 +86,21 @@ def test_every_documented_date_and_time_literal_form_filters_the_same(sb, http, 
     assert [i["DocEntry"] for i in r.json()["value"]] == expected
 
 
-def test_minute_precision_compares_times_to_the_minute(sap_login):
+@pytest.mark.parametrize(("options", "matches"), [({}, True),
+                                                  ({"time_filter_precision": "minute"}, True),
+                                                  ({"time_filter_precision": "second"}, False)],
+                         ids=["default", "minute", "second"])
+def test_times_compare_to_the_minute_by_default_and_to_the_second_when_asked(
+        sap_login, options, matches):
+    """SAP's manual: only HH:MM of a time counts (the strict default); "second" is kinder."""
     with SapSandbox(data=DataSpec(seed=4, customers=5, invoices=40, payments=10),
-                    time_filter_precision="minute") as sb:
+                    **options) as sb:
         inv = sb.update("Invoices", 1, {"UpdateTime": "14:22:45"})
         s = sap_login(sb.url)
         flt = f"UpdateDate eq '{inv['UpdateDate']}' and UpdateTime ge '14:22:50'"
         rows = s.get(f"{sb.url}/Invoices", params={"$filter": flt}, timeout=5).json()["value"]
-        assert 1 in [r["DocEntry"] for r in rows]  # 14:22:45 >= 14:22:50 at minute precision
+        # 14:22:45 >= 14:22:50 holds at minute precision only
+        assert (1 in [r["DocEntry"] for r in rows]) is matches
 
 
 def test_an_empty_entity_set_still_knows_its_fields(sap_login):
