@@ -300,13 +300,19 @@ class NextLinkPaginator(BaseAPIPaginator[LinkOrSkip | None]):
         self.page_size = page_size
         self._read = 0
         self._pages = 0
+        self._last_page: str | None = None
 
     def has_more(self, response: requests.Response) -> bool:
         """More pages when SAP gives a nextLink (or a full `$top` page came back)."""
         self.page_size.observe(response)
-        count = len(page_records(response))
+        rows = page_records(response)
+        count = len(rows)
         if count == 0:
             self._refuse_announced_empty(response)
+        page = json.dumps(rows, sort_keys=True, default=str)
+        if count and page == self._last_page:
+            self._refuse_repeat("the same page twice in a row")
+        self._last_page = page
         self._pages += 1
         self._read += count
         return self.page_size.more_after(response)
@@ -326,9 +332,20 @@ class NextLinkPaginator(BaseAPIPaginator[LinkOrSkip | None]):
                                  f"{self.page_size.entity} (after {self._read} rows): the read "
                                  "stops rather than emit a short set; run again")
 
+    def _refuse_repeat(self, what: str) -> None:
+        """A server that repeats itself (ignores $skip, or its nextLink leads back) would be
+        read forever: an error instead of a loop or records emitted twice."""
+        raise PageShapeError(f"SAP answered {self.page_size.entity} with {what} (after "
+                             f"{self._read} rows): it ignores $skip or its nextLink leads back; "
+                             "the read stops rather than loop; check any proxy between the tap "
+                             "and SAP")
+
     def get_next(self, response: requests.Response) -> LinkOrSkip | None:
         """The next link, or the offset of the next `$top` window."""
         if self.page_size.use_top:
             return LinkOrSkip(skip=self._read)
         link = next_link(response)
-        return LinkOrSkip(url=resolve_link(self.service_root, link)) if link else None
+        token = LinkOrSkip(url=resolve_link(self.service_root, link)) if link else None
+        if token is not None and token == self.current_value:
+            self._refuse_repeat("the same nextLink twice in a row (same page)")
+        return token

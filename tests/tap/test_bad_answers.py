@@ -316,3 +316,24 @@ def test_a_password_with_percent_signs_echoed_by_sap_never_reaches_a_line(tmp_pa
     assert len(run.error_lines()) == 1, run.stderr[-3000:]
     assert password not in run.stderr + run.stdout
     assert "Logging error" not in run.stderr
+
+
+# --- item 4 for reference sets: a server that repeats a page never loops ------------------------
+
+@pytest.mark.parametrize("link", ["ProfitCenters?$skip=2", None], ids=["next-link", "skip"])
+def test_a_reference_server_answering_the_same_page_again_stops_with_one_line(tmp_path, link):
+    """A nextLink that leads to the same page again, or (page size ignored: $top/$skip) a
+    server that ignores $skip, looped forever or emitted every record twice."""
+    if link:
+        first = Answer(body={"value": CENTERS[:2], "odata.nextLink": link},
+                       headers=[("Preference-Applied", "odata.maxpagesize=2")])
+        pages = [first, first]
+    else:  # 2 of 3 asked for and a nextLink: the tap pages by $top=3&$skip=N, ignored here
+        first = Answer(body={"value": CENTERS[:2], "odata.nextLink": "ProfitCenters?$skip=2"})
+        pages = [first, Answer(body={"value": CENTERS[:3]})]
+    with fake_sap({"/ProfitCenters": _centers(pages)}) as fake:
+        run = run_cli(tmp_path, _config(fake.url, page_size=2 if link else 3),
+                      streams=("profit_centers",), timeout=30)
+        pages = sum(1 for _m, path, _h in fake.requests if "ProfitCenters" in path)
+    _one_line(run, "ProfitCenters", "same page")
+    assert pages <= 3
