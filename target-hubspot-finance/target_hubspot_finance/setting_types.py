@@ -71,6 +71,8 @@ def parse(name: str, text: str, prop: Mapping[str, Any]) -> Any:
             return [part.strip() for part in stripped.split(",") if part.strip()]
         what = "a JSON array" if "array" in types else "a JSON object"
         raise SettingTypeError(f"setting {name} must be {what}")
+    if types == {"boolean"}:
+        raise SettingTypeError(f"setting {name} must be true or false, got {stripped!r}")
     raise SettingTypeError(f"setting {name} must be one of {sorted(types)}")
 
 

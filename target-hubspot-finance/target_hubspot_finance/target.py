@@ -133,6 +133,7 @@ class TargetHubSpotFinance(Target):
         if dotenv := find_dotenv(usecwd=True):
             DotEnv(dotenv).set_as_environment_variables()
         prefix = cls._env_var_prefix
+        cls.append_builtin_config(cls.config_jsonschema)  # stream_maps etc., as singer-sdk does
         return {name: os.environ[var] for name in cls.config_jsonschema.get("properties", {})
                 if (var := prefix + name.upper().replace("-", "_")) in os.environ}
 

@@ -367,3 +367,10 @@ def test_the_targets_test_flag_with_a_bad_value_in_its_settings_file_is_one_line
     done = run("target-hubspot-finance", "--config", str(config), "--test")
     assert one_line_error(done) == "Error: setting max_retries must be a whole number, got '1k'"
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_a_boolean_setting_that_is_not_true_or_false_says_so(tmp_path):
+    done = run("target-hubspot-finance-replay", "list", env={
+        "TARGET_HUBSPOT_FINANCE_DRY_RUN": "maybe"})
+    assert one_line_error(done) == ("Error: setting dry_run must be true or false, got 'maybe' "
+                                    "(from TARGET_HUBSPOT_FINANCE_DRY_RUN)")
