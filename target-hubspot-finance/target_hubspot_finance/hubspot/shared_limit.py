@@ -8,9 +8,10 @@ PostgreSQL in production): a request may go when a slot's last request finished 
 ago. A slot is claimed by a conditional UPDATE (`... WHERE sent_at = <the value read>`), so two
 processes never take the same one and no lock is held across a request. A slot's time is set
 again when the answer arrives: HubSpot received the request before that, so the window is
-counted from a moment no earlier than HubSpot's own. That second stamp is written in the same
-transaction as the process's next claim (conditional on the slot still holding this claim), so
-a call costs one transaction: one SELECT and at most two UPDATEs.
+counted from a moment no earlier than HubSpot's own. That second stamp is written at once
+(conditional on the slot still holding this claim): held for the next claim, the last call of a
+run or before a long pause kept its earlier stamp and freed its slot too soon. A stamp the
+database refused at that moment (busy) is written with the next claim.
 
 Time is the database's clock on PostgreSQL (processes on several hosts: one whose clock runs
 ahead would read the others' fresh slots as old), the host's clock on SQLite (one host). A slot
@@ -21,6 +22,7 @@ The bucket is a fingerprint of the token (first 16 hex digits of its SHA-256), n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -138,15 +140,21 @@ class SharedSlots:
             self._sleep(wait)
 
     def finish(self, slot: int) -> None:
-        """The answer arrived: the slot's window starts now (not earlier than HubSpot's); kept
-        for the next claim's transaction, or `flush()`."""
+        """The answer arrived: the slot's window starts now (not earlier than HubSpot's)."""
         self._answered.append((slot, self._claimed_at, self._clock() + self._offset))
+        with contextlib.suppress(DBAPIError):  # the database busy: written with the next claim
+            self.flush()
 
     def flush(self) -> None:
-        """Write the answer stamps still held (the run's last calls)."""
+        """Write the answer stamps still held."""
         if self._answered:
-            with self.engine.begin() as conn:
-                self._stamp_answers(conn)
+            held = list(self._answered)
+            try:
+                with self.engine.begin() as conn:
+                    self._stamp_answers(conn)
+            except DBAPIError:
+                self._answered = held  # not written: kept for the next try
+                raise
 
     def _stamp_answers(self, conn: Any) -> None:
         for slot, claimed_at, answered_at in self._answered:
