@@ -81,3 +81,37 @@ def test_a_contact_link_refused_on_an_existing_invoice_keeps_it_unconfirmed(
     synced = {r["sap_key"]: r for r in ledger_rows(target_config, "synced_objects")
               if r["object_type"] == "invoices"}
     assert synced["1"]["content_hash"] is None  # its id is kept; its content is not confirmed
+
+
+class _RefusesOnce:
+    """associate_default refusing every pair on its first call, accepting them afterwards."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def associate_default(self, from_type: str, to_type: str, pairs: list) -> list:
+        self.calls += 1
+        return [{"status": "error", "message": "refused"}] if self.calls == 1 else []
+
+
+class _Links:
+    def __init__(self) -> None:
+        self.made: list = []
+
+    def record_links(self, from_type: str, to_type: str, pairs: list) -> None:
+        self.made += pairs
+
+
+def test_a_link_refused_once_and_made_later_in_the_run_no_longer_fails_its_record() -> None:
+    from target_hubspot_finance.hubspot.associations import LinkBuffer
+
+    ledger = _Links()
+    buffer = LinkBuffer(_RefusesOnce(), ledger)  # type: ignore[arg-type]
+    kind, pair = ("commerce_payments", "invoices"), ("p1", "i1")
+    buffer.add(*kind, [pair])
+    buffer.flush()
+    assert (kind, pair) in buffer.refused and ledger.made == []
+    buffer.add(*kind, [pair])  # the same payment again in a later drain: HubSpot takes it
+    buffer.flush()
+    assert ledger.made == [pair]
+    assert (kind, pair) not in buffer.refused  # its record is confirmed, not dead-lettered

@@ -116,8 +116,11 @@ class LinkBuffer:
         for pair in chunk:  # removed only after the call returned (a raise keeps them queued)
             del queue[pair]
         refused = refused_pairs(failures, chunk) if failures else {}
-        for pair, err in refused.items():
-            self.refused[(kind, pair)] = err
+        for pair in chunk:  # the latest answer counts: a pair made now is no longer refused
+            if pair in refused:
+                self.refused[(kind, pair)] = refused[pair]
+            else:
+                self.refused.pop((kind, pair), None)
         if refused:
             LOGGER.warning("%d %s→%s associations refused: %s", len(refused), from_type,
                            to_type, next(iter(refused.values())))
