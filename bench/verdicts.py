@@ -84,7 +84,7 @@ def _billed_short(invoice: dict) -> bool:
     lines = sum(float(ln.get("Quantity") or 0) * float(ln.get("UnitPrice") or 0)
                 * (1 - float(ln.get("DiscountPercent") or 0) / 100)
                 for ln in invoice.get("DocumentLines") or [])
-    return round(total - lines - vat, 6) > 0.000001
+    return round(total - lines - vat, 6) >= 0.0005  # the target's BILLED_TOLERANCE
 
 
 def _applications(payment: dict) -> list[dict]:

@@ -476,6 +476,8 @@ def map_invoice(record: Mapping[str, Any], namespace: str | None = None,
     open_amount = field_num(record, "OpenAmount")
     if open_amount is None and total is not None:
         open_amount = total - paid
+    if is_cancelled(record):  # closed by its cancellation document: nothing is owed on it
+        open_amount = 0.0
     credited = credits.amount if credits else 0.0
     entry = text(record.get("DocEntry"))
     if not entry:
@@ -608,6 +610,9 @@ def line_amount(props: Mapping[str, Any]) -> float:
 
 
 ADJUSTMENT_NAME = "Other charges and rounding (SAP document total)"
+# A gap left below a tenth of a cent shows as SAP's total; smaller ones are the dust of prices
+# sent with 6 decimals (a line priced in another currency), not worth a line item.
+BILLED_TOLERANCE = 0.0005
 
 
 def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
@@ -640,13 +645,13 @@ def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
     if total is None or not out:
         return out
     gap = round(total - sum(line_amount(p) for p in out.values()), 6)
-    if gap > 0.000001:
+    if gap >= BILLED_TOLERANCE:
         key = namespaced(namespace, f"{record.get('DocEntry')}-adjustment")
         out[key] = {"sap_line_key": key, "name": ADJUSTMENT_NAME, "quantity": 1.0,
                     "price": gap, "hs_line_item_currency_code": (
                         text(record.get("DocCurrency")) or "").upper() or None,
                     "sap_doc_num": text(record.get("DocNum")), "sap_line_total": money(gap)}
-    elif gap < -0.000001:
+    elif gap <= -BILLED_TOLERANCE:
         if tax and tax["price"] + gap >= 0:
             tax["price"] = round(tax["price"] + gap, 6)
         else:

@@ -105,3 +105,35 @@ def test_a_payment_cancelled_in_sap_reopens_its_invoice_in_hubspot_after_the_nex
         key = f"{pay['DocEntry']}-{pay['PaymentInvoices'][0]['LineNum']}"
         hs_pay = by(w.hubspot, "commerce_payments", "sap_payment_key")[key]
         assert float(hs_pay["hs_initial_amount"]) == 0.0 and hs_pay["sap_cancelled"] == "true"
+
+
+def test_a_credit_note_cancelled_later_reopens_the_invoice_it_voided(hubspot_sandbox,
+                                                                     target_config):
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)]),
+                                     ("credit_notes", [credit_note(1, 1, amount=200.0)])))
+    assert by(hs, "invoices", "sap_doc_entry")["1"]["hs_invoice_status"] == "voided"
+    # SAP: the credit note is cancelled (+ its cancellation document), the invoice reopens
+    cancelled = credit_note(1, 1, amount=200.0) | {"Cancelled": "tYES", "CancelStatus": "csYes"}
+    reversal = credit_note(2, 1, amount=200.0) | {"CancelStatus": "csCancellation"}
+    run(cfg(target_config), messages(("credit_notes", [cancelled, reversal]),
+                                     ("invoices", [invoice(1, UpdateTime="12:00:00")])))
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "open"
+    assert float(inv["hs_balance_due"]) == pytest.approx(220.0)
+    assert float(inv["sap_credited_amount"]) == 0.0
+
+
+@pytest.mark.parametrize("open_amount", [None, 220.0])  # the mapper's OpenAmount, or none
+def test_a_cancelled_invoice_leaves_nothing_open_for_finance(open_amount):
+    """SAP closes a cancelled invoice (its cancellation document settles it) although its
+    PaidToDate stays 0: summing sap_open_balance must not count it as money owed."""
+    from target_hubspot_finance import mapping
+
+    record = invoice(1, Cancelled="tYES", CancelStatus="csYes", DocumentStatus="bost_Close")
+    if open_amount is not None:
+        record["OpenAmount"] = open_amount
+    props = mapping.map_invoice(record)
+    assert props["hs_invoice_status"] == "voided"
+    assert props["sap_open_balance"] == 0.0

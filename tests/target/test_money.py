@@ -294,3 +294,11 @@ def test_a_discounted_eur_invoice_shows_sap_total_as_billed_in_hubspot(hubspot_s
     invoices = by(hs, "invoices", "sap_doc_num")
     assert float(invoices["4001"]["hs_amount_billed"]) == pytest.approx(198.0, abs=0.004)
     assert float(invoices["4002"]["hs_amount_billed"]) == pytest.approx(236.5, abs=0.004)
+
+
+def test_no_dust_adjustment_line_from_a_price_divided_for_another_line_currency():
+    record = eur_invoice(1)  # line 0 priced in USD: sent at 100 EUR / 7 = 14.285714 a unit
+    record["DocumentLines"][0].update(Currency="USD", Quantity=7.0, UnitPrice=15.92)
+    items = all_line_items(record, "USD")
+    assert set(items) == {"1-0", "1-1", "1-tax"}
+    assert items["1-tax"]["price"] == 20.0
