@@ -124,3 +124,14 @@ def test_sap_date_form_is_epoch_ms_on_v1_and_iso_on_v2(sb):
     with client(sb, "v2") as b1:
         raw = b1.invoices.get_raw(17)
     assert DATE.match(raw["DocDate"]) and raw["DocDate"] == sb.get("Invoices", 17)["DocDate"]
+
+
+@pytest.mark.parametrize(("version", "pattern"), [("v1", EPOCH), ("v2", DATE)])
+def test_dates_inside_collections_take_the_same_form_as_top_level_dates(sb, sap_login, version,
+                                                                        pattern):
+    """A server serves every Edm.DateTime one way: PaymentChecks[].DueDate like DocDate."""
+    pay = next(p for p in sb.all("IncomingPayments") if p["PaymentChecks"])
+    url = sb.url if version == "v1" else sb.url_v2
+    raw = sap_login(url).get(f"{url}/IncomingPayments({pay['DocEntry']})", timeout=10).json()
+    assert pattern.match(raw["DocDate"]), raw["DocDate"]
+    assert pattern.match(raw["PaymentChecks"][0]["DueDate"]), raw["PaymentChecks"][0]

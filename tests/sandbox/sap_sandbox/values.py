@@ -44,4 +44,18 @@ def render_record(record: dict[str, Any], select: list[str] | None,
     out = record if select is None else {name: record.get(name) for name in select}
     if date_form == "iso":
         return out
-    return {k: _date_value(v, date_form) if k.endswith("Date") else v for k, v in out.items()}
+    return _dated(out, date_form)
+
+
+def _dated(record: dict[str, Any], form: str) -> dict[str, Any]:
+    """Dates in `form` at every level: a collection's items (PaymentChecks[].DueDate) are typed
+    by the same metadata as the record, so a server serves them in the same form."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key.endswith("Date"):
+            value = _date_value(value, form)
+        elif (isinstance(value, list) and value and isinstance(value[0], dict)
+              and any(name.endswith("Date") for name in value[0])):
+            value = [_dated(item, form) if isinstance(item, dict) else item for item in value]
+        out[key] = value
+    return out
