@@ -183,6 +183,13 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[list[str]]:
         yield list(items[start:start + size])
 
 
+def _strict_json(value: Any) -> Any:
+    """`value` as strict JSON: NaN/Infinity (Python reads them in Singer input) become the
+    strings "NaN"/"Infinity"; PostgreSQL's JSON type refuses the bare tokens, which would stop
+    the run on the very write that keeps the bad record. Other odd types become text."""
+    return json.loads(json.dumps(value, default=str), parse_constant=str)
+
+
 def default_ledger_url() -> str:
     """Where the ledger lives when `ledger_url` is not set: the project's state folder, not
     the working directory (a run from another folder must find the same ledger).
@@ -442,8 +449,7 @@ class Ledger:
         now = _now()
         with self.engine.begin() as conn:
             for (stream, key), f in items.items():
-                error = json.loads(json.dumps(f.error, default=str))
-                record = json.loads(json.dumps(f.record, default=str))
+                error, record = _strict_json(f.error), _strict_json(f.record)
                 done = conn.execute(update(dead_letter).where(
                     dead_letter.c.stream == stream, dead_letter.c.sap_key == key).values(
                     doc_num=f.doc_num, record=record, error=error, last_failed_at=now,

@@ -183,3 +183,28 @@ def test_a_keyless_record_of_a_namespaced_company_is_dead_lettered_under_its_nam
     # so GB's replay finds them
     engine = Ledger(target_config["ledger_url"]).engine
     assert len(deadletter.entries(engine, namespace="GB")) == 2
+
+
+def test_a_nan_amount_is_dead_lettered_as_strict_json_a_postgresql_ledger_accepts(
+        hubspot_sandbox, target_config):
+    """Python reads `NaN` in Singer input; PostgreSQL's JSON type refuses it, so the dead-letter
+    row (record and error) must hold strict JSON or the run would stop on the ledger write."""
+    import sqlite3
+
+    good, bad = customer(1), customer(2, CreditLimit=12.5)
+    text = _typed("business_partners", _loose(good), [good, bad], state={"done": 1})
+    text = text.replace('"CreditLimit": 12.5', '"CreditLimit": NaN')
+    assert "NaN" in text
+    _target, states = run(cfg(target_config), text)
+    assert states[-1] == {"done": 1}
+    path = target_config["ledger_url"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT sap_key, record, error FROM dead_letter").fetchall()
+    assert [r[0] for r in rows] == ["C00002"]
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"not strict JSON: {name}")
+
+    record = json.loads(rows[0][1], parse_constant=refuse)
+    json.loads(rows[0][2], parse_constant=refuse)
+    assert record["CreditLimit"] in ("NaN", "nan")  # kept readable for the operator
