@@ -808,8 +808,10 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
         s["currency"], "invoice", round(s["local"], 2)) for s in slots] + used
     rest = round(payment_total(record, local) - received, 2)
     if rest > 0.005:
+        rate = field_num(record, "DocRate") if pay_foreign else 1.0
         out.append(Application(f"{entry}-account", None, 0.0 if cancelled else rest, day,
-                               pay_currency, "on account", None if pay_foreign else rest))
+                               pay_currency, "on account",  # local: at the payment's rate
+                               round(rest * rate, 2) if rate else None))
     return out
 
 

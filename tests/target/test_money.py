@@ -302,3 +302,12 @@ def test_no_dust_adjustment_line_from_a_price_divided_for_another_line_currency(
     items = all_line_items(record, "USD")
     assert set(items) == {"1-0", "1-1", "1-tax"}
     assert items["1-tax"]["price"] == 20.0
+
+
+def test_money_an_eur_payment_leaves_on_account_counts_in_sap_local_currency():
+    """A customer's sap_paid_total sums SAP's local figures: an EUR payment's money on account
+    goes in at the payment's rate, not as EUR."""
+    record = payment(8, applies=[], DocCurrency="EUR", DocRate=RATE, TransferSum=100.0)
+    (app,) = mapping.payment_applications(record, "USD")
+    assert (app.amount, app.currency) == (100.0, "EUR")  # HubSpot: the payment's currency
+    assert app.row("C00001", "9008")["amount"] == pytest.approx(round(100 * RATE, 2))
