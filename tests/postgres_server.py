@@ -10,6 +10,7 @@ must include the PostgreSQL tests.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -57,7 +58,24 @@ def binaries_or_skip() -> tuple[str, str]:
 
 def _as_postgres(args: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its tools as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+    if os.geteuid() != 0:
+        return args
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("running as root, PostgreSQL's tools need the `postgres` user, which does "
+                    "not exist (the postgresql package creates it; .ci/run installs it)",
+                    pytrace=False)
+    return ["runuser", "-u", "postgres", "--", *args]
+
+
+def _run(args: list[str]) -> None:
+    """Run a PostgreSQL tool; a failure names the tool and shows what it said."""
+    done = subprocess.run(_as_postgres(args), capture_output=True, text=True, timeout=120,
+                          check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{Path(args[0]).name} failed (exit {done.returncode}): "
+                    f"{(done.stderr or done.stdout).strip()[-1500:]}", pytrace=False)
 
 
 def _free_port() -> int:
@@ -70,18 +88,19 @@ def _free_port() -> int:
 def postgres_server(user: str, prefix: str = "pg-") -> Iterator[int]:
     """Start a server whose superuser is `user` (trust auth, 127.0.0.1 only); yield its port."""
     initdb, pg_ctl = binaries_or_skip()
+    _as_postgres([])  # as root: fails clearly without the postgres user
     base = Path(tempfile.mkdtemp(prefix=prefix))  # not pytest's tmp: private to root
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, port = base / "data", _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", user, "--auth=trust",
-                                 "--no-sync", "-E", "UTF8"]),
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-w", "-t", "60", "-l",
-                                 str(base / "server.log"), "-o",
-                                 f"-h 127.0.0.1 -p {port} -k {base} -F", "start"]),
-                   check=True, capture_output=True, timeout=120)
     try:
+        if os.geteuid() == 0:
+            shutil.chown(base, "postgres")
+        data, port = base / "data", _free_port()
+        _run([initdb, "-D", str(data), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    try:
+        _run([pg_ctl, "-D", str(data), "-w", "-t", "60", "-l", str(base / "server.log"), "-o",
+              f"-h 127.0.0.1 -p {port} -k {base} -F", "start"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with socket.socket() as s:

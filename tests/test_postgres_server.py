@@ -44,3 +44,34 @@ def test_missing_binaries_fail_under_ci_and_skip_elsewhere(tmp_path, monkeypatch
     monkeypatch.setattr("postgres_server.DEBIAN_ROOT", tmp_path / "none")
     with pytest.raises(outcome):
         binaries_or_skip()
+
+
+def test_a_failing_initdb_fails_with_what_it_said_and_leaves_no_temp_dir(tmp_path, monkeypatch):
+    """A CalledProcessError hid initdb's own message (captured output); the temp dir leaked."""
+    import postgres_server
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "initdb").write_text("#!/bin/sh\necho 'initdb: cannot be run as root' >&2\n"
+                                   "exit 1\n")
+    (bindir / "pg_ctl").write_text("#!/bin/sh\nexit 0\n")
+    for tool in bindir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    monkeypatch.setattr(postgres_server.os, "geteuid", lambda: 1000)  # no runuser
+    monkeypatch.setattr(postgres_server.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with (pytest.raises(pytest.fail.Exception, match=r"initdb failed .*cannot be run as root"),
+          postgres_server.postgres_server("u")):
+        pass
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_as_root_without_the_postgres_user_fails_clearly(monkeypatch):
+    import postgres_server
+
+    monkeypatch.setattr(postgres_server.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(postgres_server.pwd, "getpwnam", lambda name: (_ for _ in ()).throw(
+        KeyError(name)))
+    with pytest.raises(pytest.fail.Exception, match="`postgres` user"):
+        postgres_server._as_postgres(["initdb"])
