@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from target_factory import customer, invoice, messages, payment, run
+from target_factory import credit_note, customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 from target_hubspot_finance import mapping
@@ -311,3 +311,29 @@ def test_money_an_eur_payment_leaves_on_account_counts_in_sap_local_currency():
     (app,) = mapping.payment_applications(record, "USD")
     assert (app.amount, app.currency) == (100.0, "EUR")  # HubSpot: the payment's currency
     assert app.row("C00001", "9008")["amount"] == pytest.approx(round(100 * RATE, 2))
+
+
+def test_money_the_same_records_twice_write_nothing_and_double_nothing(hubspot_sandbox,
+                                                                       target_config):
+    hs = hubspot_sandbox
+    mixed = payment(5, applies=[(2, 100.0), (31, 40.0)], TransferSum=130.0)
+    mixed["PaymentInvoices"][1]["InvoiceType"] = "it_JournalEntry"
+    mixed["PaymentInvoices"].append({"LineNum": 2, "DocEntry": 9, "SumApplied": 10.0,
+                                     "InvoiceType": "it_CredItnote"})
+    text = messages(("business_partners", [customer(1)]),
+                    ("credit_notes", [credit_note(1, 3, amount=50.0)]),
+                    ("invoices", [eur_invoice(1, paid_eur=100.0), invoice(2), invoice(3),
+                                  _freight() | {"DocEntry": 4, "DocNum": 4004}]),
+                    ("incoming_payments", [usd_payment_of_eur_invoice(1, 1, 100.0), mixed]))
+    config = cfg(target_config, local_currency="USD")
+    run(config, text)
+    settled(hs)
+    writes, objects = hs.writes(), {t: len(hs.objects(t)) for t in (
+        "invoices", "line_items", "commerce_payments")}
+    run(config, text)
+    settled(hs)
+    assert hs.writes() == writes
+    assert {t: len(hs.objects(t)) for t in objects} == objects
+    invoices = by(hs, "invoices", "sap_doc_num")
+    assert float(invoices["4003"]["hs_balance_due"]) == pytest.approx(165.0)  # 220 - 55 credit
+    assert float(invoices["4002"]["hs_balance_due"]) == pytest.approx(120.0)  # 100 paid
