@@ -328,3 +328,23 @@ def test_a_run_killed_at_any_page_loses_nothing_on_resume(make_sandbox, kill_at)
     resumed = run_tap(config, streams=["invoices"], state=state)
     _every_version_emitted(sb, first, killed, resumed)
     assert _bookmark(resumed) >= _bookmark(first)
+
+
+@pytest.mark.parametrize("lookback", [0, 120])
+def test_untimed_and_timed_changes_just_after_midnight_are_read_by_the_next_run(make_sandbox,
+                                                                               lookback):
+    sb = _sandbox(make_sandbox)
+    now = sb.clock.now()
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
+    sb.clock.advance((midnight - now).total_seconds() - 20)  # 23:59:40
+    config = config_for(sb, page_size=3, lookback_minutes=lookback)
+    sb.update("Invoices", sb.all("Invoices")[0]["DocEntry"], {"Comments": "23:59:40"})
+    first = run_tap(config, streams=["invoices"])
+    sb.clock.advance(40)  # 00:00:20 the next day
+    timed = sb.update("Invoices", sb.all("Invoices")[1]["DocEntry"], {"Comments": "00:00:20"})
+    untimed = sb.update("Invoices", sb.all("Invoices")[2]["DocEntry"],
+                        {"Comments": "no time", "UpdateTime": None})
+    assert untimed["UpdateDate"][:10] == midnight.strftime("%Y-%m-%d")
+    second = run_tap(config, streams=["invoices"], state=first.state)
+    assert {timed["DocEntry"], untimed["DocEntry"]} <= set(second.keys("invoices"))
+    _every_version_emitted(sb, first, second)
