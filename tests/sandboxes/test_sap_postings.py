@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 
 from sap_sandbox import DataSpec, SapSandbox
@@ -104,3 +106,37 @@ def test_a_paid_invoice_cannot_be_cancelled(sb, http):
     r = http.post(f"{sb.url}/IncomingPayments({pay['DocEntry']})/Cancel", timeout=5)
     assert r.status_code == 204
     assert sb.get("IncomingPayments", pay["DocEntry"])["CancelStatus"] == "csYes"
+
+
+@pytest.mark.parametrize("reconcile", [False, True], ids=["left-as-it-was", "reconciled"])
+@pytest.mark.parametrize("foreign", [False, True], ids=["USD", "EUR"])
+def test_a_credit_note_posted_on_an_invoice_moves_it_only_when_reconciled(reconcile, foreign):
+    """post_credit_note follows DataSpec(credit_notes_reconcile): the base invoice's PaidToDate
+    (and FC) rises by the credit and a full credit closes it, or the invoice stays as it was."""
+    spec = DataSpec(seed=8, customers=10, suppliers=1, leads=1, invoices=60, credit_notes=0,
+                    payments=0, credit_notes_reconcile=reconcile)
+    sb = SapSandbox(data=spec)
+    inv = next(i for i in sb.all("Invoices") if i["CancelStatus"] == "csNo"
+               and (i["DocCurrency"] != "USD") is foreign and len(i["DocumentLines"]) == 1)
+    sb.clock.advance(60)
+    note = sb.post_credit_note(inv["DocEntry"])  # the whole (only) line: a full credit
+    line = note["DocumentLines"][0]
+    assert (line["BaseType"], line["BaseEntry"], line["BaseLine"]) == (13, inv["DocEntry"], 0)
+    assert note["DocTotal"] == inv["DocTotal"] and note["CancelStatus"] == "csNo"
+    assert note["DocNum"] and note["Series"]
+    after = sb.get("Invoices", inv["DocEntry"])
+    if reconcile:
+        assert after["PaidToDate"] == inv["DocTotal"] and after["DocumentStatus"] == "bost_Close"
+        assert after["PaidToDateFC"] == inv["DocTotalFc"]
+        assert (after["UpdateDate"], after["UpdateTime"]) > (inv["UpdateDate"], inv["UpdateTime"])
+    else:
+        assert after == inv
+    with pytest.raises(SapError) if reconcile else nullcontext():
+        sb.post_credit_note(inv["DocEntry"])  # reconciled: the invoice is closed now
+
+
+def test_a_credit_note_needs_an_open_invoice():
+    sb = SapSandbox(data=SPEC)
+    cancelled = next(i for i in sb.all("Invoices") if i["CancelStatus"] == "csYes")
+    with pytest.raises(SapError, match="open"):
+        sb.post_credit_note(cancelled["DocEntry"])

@@ -342,41 +342,16 @@ class _Generator:
             moment = self.moments.draw(created_at[i])
             day, time = self.moments.stamp(moment)
             qty = max(1.0, float(int(src["Quantity"] // 2)))
-            line_total = round(src["LineTotal"] / src["Quantity"] * qty, 2)
-            tax_rate = dict(ref.TAX_CODES)[src["TaxCode"]]
-            vat = round(line_total * tax_rate, 2)
-            total = round(line_total + vat, 2)
-            foreign = inv["DocCurrency"] != "USD"
-            rate = inv["DocRate"]
-            row_fc = round(src["RowTotalFC"] / src["Quantity"] * qty, 2) if foreign else 0.0
-            line = dict(src, Quantity=qty, LineTotal=line_total, RowTotalFC=row_fc, LineNum=0,
-                        LineStatus="bost_Close", BaseType=13, BaseEntry=inv["DocEntry"],
-                        BaseLine=src["LineNum"], AccountCode="440000")
-            vat_fc = round(row_fc * tax_rate, 2)
-            entry = len(out) + 1
+            note = credit_note_for(inv, src, qty, (day, time))
             if reconcile:
                 # SAP bases a credit memo only on an open invoice, for at most its open amount
                 if (inv["DocumentStatus"] != "bost_Open"
-                        or total > round(inv["DocTotal"] - inv["PaidToDate"], 2)):
+                        or note["DocTotal"] > round(inv["DocTotal"] - inv["PaidToDate"], 2)):
                     continue
-                apply_to_invoice(inv, total, round(row_fc + vat_fc, 2) if foreign else None)
+                reconcile_credit(inv, note)
                 self._touch(inv, moment)
-            out.append({
-                "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "dDocument_Items",
-                "DocDate": day, "DocDueDate": day, "TaxDate": day,
-                "CardCode": inv["CardCode"], "CardName": inv["CardName"],
-                "NumAtCard": inv["NumAtCard"], "DocCurrency": inv["DocCurrency"], "DocRate": rate,
-                "DocTotal": total, "DocTotalFc": round(row_fc + vat_fc, 2) if foreign else 0.0,
-                "VatSum": vat, "VatSumFc": vat_fc, "PaidToDate": total,
-                "PaidToDateFC": round(row_fc + vat_fc, 2) if foreign else 0.0,
-                "DocumentStatus": "bost_Close", "Cancelled": "tNO", "CancelStatus": "csNo",
-                "Comments": f"Based on A/R Invoice {inv['DocNum']}.",
-                "SalesPersonCode": inv["SalesPersonCode"],
-                "PaymentGroupCode": inv["PaymentGroupCode"],
-                "ContactPersonCode": inv["ContactPersonCode"],
-                "CreationDate": day, "UpdateDate": day, "UpdateTime": time,
-                "DocumentLines": Rows.pack([line]),
-            } | self._udfs("Document"))
+            note["DocEntry"] = len(out) + 1
+            out.append(note | self._udfs("Document"))
         return out
 
     def payments(self, invoices: list[Record], created_at: list[int]) -> list[Record]:
@@ -439,6 +414,45 @@ class _Generator:
                 if how >= 0.9 else [],
             } | self._udfs("Payment"))
         return out
+
+
+def credit_note_for(inv: Record, src: Record, qty: float, stamp: tuple[str, str]) -> Record:
+    """A closed credit note crediting `qty` of invoice line `src` (BaseType 13 + BaseEntry/
+    BaseLine), amounts in both currencies as the invoice's; DocEntry/DocNum/Series left to set."""
+    day, time = stamp
+    line_total = round(src["LineTotal"] / src["Quantity"] * qty, 2)
+    tax_rate = dict(ref.TAX_CODES)[src["TaxCode"]]
+    vat = round(line_total * tax_rate, 2)
+    total = round(line_total + vat, 2)
+    foreign = inv["DocCurrency"] != "USD"
+    row_fc = round(src["RowTotalFC"] / src["Quantity"] * qty, 2) if foreign else 0.0
+    line = dict(src, Quantity=qty, LineTotal=line_total, RowTotalFC=row_fc, LineNum=0,
+                LineStatus="bost_Close", BaseType=13, BaseEntry=inv["DocEntry"],
+                BaseLine=src["LineNum"], AccountCode="440000")
+    vat_fc = round(row_fc * tax_rate, 2)
+    return {
+        "DocEntry": 0, "DocNum": 0, "Series": 0, "DocType": "dDocument_Items",
+        "DocDate": day, "DocDueDate": day, "TaxDate": day,
+        "CardCode": inv["CardCode"], "CardName": inv["CardName"],
+        "NumAtCard": inv["NumAtCard"], "DocCurrency": inv["DocCurrency"], "DocRate": inv["DocRate"],
+        "DocTotal": total, "DocTotalFc": round(row_fc + vat_fc, 2) if foreign else 0.0,
+        "VatSum": vat, "VatSumFc": vat_fc, "PaidToDate": total,
+        "PaidToDateFC": round(row_fc + vat_fc, 2) if foreign else 0.0,
+        "DocumentStatus": "bost_Close", "Cancelled": "tNO", "CancelStatus": "csNo",
+        "Comments": f"Based on A/R Invoice {inv['DocNum']}.",
+        "SalesPersonCode": inv["SalesPersonCode"],
+        "PaymentGroupCode": inv["PaymentGroupCode"],
+        "ContactPersonCode": inv["ContactPersonCode"],
+        "CreationDate": day, "UpdateDate": day, "UpdateTime": time,
+        "DocumentLines": Rows.pack([line]),
+    }
+
+
+def reconcile_credit(inv: Record, note: Record) -> None:
+    """Reconcile a credit note into its base invoice like a payment (`credit_notes_reconcile`):
+    PaidToDate/PaidToDateFC raised by its total, closed when covered. `inv` is changed."""
+    foreign = inv.get("DocCurrency") not in (None, "USD")
+    apply_to_invoice(inv, note["DocTotal"], note["DocTotalFc"] if foreign else None)
 
 
 def _closed(lines: Any, status: str = "bost_Close") -> Any:

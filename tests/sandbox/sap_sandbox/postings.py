@@ -7,6 +7,10 @@
   applied to invoices (PaidToDate/PaidToDateFC reduced, a closed invoice open again, re-stamped)
   and raises the customer's balance again. Lines of other InvoiceTypes (it_JournalEntry,
   it_DownPayment, it_CredItnote ...) name documents outside the Invoices set: nothing to reopen.
+- A credit note based on an invoice (`post_credit_note`) needs that invoice open (SAP copies
+  only open documents); with `reconcile` (DataSpec.credit_notes_reconcile) it is reconciled into
+  the invoice like a payment (PaidToDate/PaidToDateFC raised, closed when covered, re-stamped),
+  else the invoice is left as it was (no public source says which SAP does: see README).
 - Cancelling an invoice closes the original (Cancelled tYES, CancelStatus csYes) and creates
   SAP's cancellation document in the same set (CancelStatus csCancellation). SAP refuses to
   cancel an invoice that payments are applied to (cancel those first).
@@ -17,7 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sap_sandbox.datagen import apply_to_invoice, cancel_document, card_line, check_line
+from sap_sandbox.datagen import (
+    apply_to_invoice,
+    cancel_document,
+    card_line,
+    check_line,
+    credit_note_for,
+    reconcile_credit,
+)
 from sap_sandbox.errors import SapError
 
 if TYPE_CHECKING:
@@ -125,3 +136,25 @@ def cancel_invoice(store: Store, doc_entry: int) -> Record:
         if was_open:
             _adjust_balance(store, inv["CardCode"], -inv["DocTotal"])
         return created
+
+
+def post_credit_note(store: Store, base_entry: int, line_num: int = 0,
+                     quantity: float | None = None, reconcile: bool = False) -> Record:
+    """A credit note crediting `quantity` (default: all) of line `line_num` of open invoice
+    `base_entry`; returns it. `reconcile`: see the module docstring."""
+    with store.lock:
+        inv = dict(store.peek("Invoices", base_entry))
+        if inv["CancelStatus"] != "csNo" or inv["DocumentStatus"] != "bost_Open":
+            raise _refuse(f"Invoice {base_entry} is closed or cancelled: a credit note can be "
+                          "based only on an open document")
+        src = next((li for li in inv["DocumentLines"] if li["LineNum"] == line_num), None)
+        if src is None:
+            raise _refuse(f"Invoice {base_entry} has no line {line_num}")
+        note = credit_note_for(inv, src, float(quantity or src["Quantity"]), store.clock.stamp())
+        if reconcile:
+            if note["DocTotal"] > round(inv["DocTotal"] - inv["PaidToDate"], 2) + 0.001:
+                raise _refuse(f"The credit exceeds the open amount of invoice {base_entry}")
+            reconcile_credit(inv, note)
+            store.update("Invoices", base_entry, inv, keep_given_stamp=False)
+        note.update(DocEntry=None, DocNum=None, Series=None)
+        return store.create("CreditNotes", note, keep_given_stamp=False)

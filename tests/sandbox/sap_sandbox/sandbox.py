@@ -235,6 +235,15 @@ class SapSandbox:
         csYes, bost_Close; returns the new cancellation document (csCancellation)."""
         return postings.cancel_invoice(self._store, doc_entry)
 
+    def post_credit_note(self, base_entry: int, line_num: int = 0,
+                         quantity: float | None = None) -> dict[str, Any]:
+        """A credit note based on open invoice `base_entry` (its line `line_num`, `quantity` of
+        it, default all). With `DataSpec(credit_notes_reconcile=True)` the credit is reconciled
+        into the invoice (PaidToDate raised, closed when covered, re-stamped); else the invoice
+        is left as it was."""
+        return postings.post_credit_note(self._store, base_entry, line_num, quantity,
+                                         self.spec.credit_notes_reconcile)
+
     def transaction(self, commit_at_request: int | None = None) -> Transaction:
         """Changes stamped now, visible at `tx.commit()` (records committed late); with
         `commit_at_request=N` the sandbox commits when its N-th request (1-based, log order)
