@@ -61,3 +61,32 @@ def test_claims_taken_before_the_ledger_failed_mid_claim_are_released(tmp_path, 
     with pytest.raises(OperationalError):
         replay.replay({"ledger_url": url}, engine=book.engine)
     assert claims_left(book) == []
+
+
+def test_a_dry_run_replay_changes_no_row_and_reports_no_failure(tmp_path, monkeypatch):
+    """With dry_run (a `dryrun` Meltano environment) the target writes nothing and keeps its
+    ledger in memory: the replay must not call the untouched rows 'still failing' (exit 1), nor
+    drop stale rows from the real dead-letter."""
+    import json
+
+    from click.testing import CliRunner
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    book = Ledger(url)
+    book.record_failures([Failure("invoices", str(n), str(1000 + n), {"DocEntry": n}, {"m": "x"})
+                          for n in (17, 18)])
+    sent: list[str] = []
+    monkeypatch.setattr(replay, "run_through_target",
+                        lambda config, messages: sent.append(messages))
+    monkeypatch.setattr(replay, "_superseded", lambda engine, entry: entry.sap_key == "17")
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"ledger_url": url, "dry_run": True}))
+    done = CliRunner().invoke(replay.main, ["--config", str(config), "run"])
+    assert done.exit_code == 0, done.output
+    assert "dry run" in done.output and "still failing" not in done.output
+    assert len(sent) == 1 and '"DocEntry": 18' in sent[0]  # rehearsed through the target
+    assert '"DocEntry": 17' not in sent[0]  # stale: would be dropped, and is kept
+    from target_hubspot_finance.commands import deadletter
+
+    assert sorted((e.sap_key, e.attempts) for e in deadletter.entries(book.engine)) == [
+        ("17", 1), ("18", 1)]

@@ -38,6 +38,7 @@ class Outcome:
     still_failed: list[tuple[str, str]] = field(default_factory=list)
     superseded: list[tuple[str, str]] = field(default_factory=list)
     skipped_claimed: list[tuple[str, str]] = field(default_factory=list)
+    rehearsed: list[tuple[str, str]] = field(default_factory=list)  # dry_run: sent, not written
 
 
 def ledger_engine(config: dict) -> Engine:
@@ -108,14 +109,19 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
                 else:
                     current[entry.key] = entry
             todo = []
+            dry = bool(config.get("dry_run"))  # the target writes nothing, its ledger in memory
             for entry in current.values():
                 if _superseded(engine, entry):
-                    _drop(engine, entry)
+                    if not dry:
+                        _drop(engine, entry)
                     outcome.superseded.append(entry.key)
                 else:
                     todo.append(entry)
             if todo:
                 run_through_target(config, singer_messages(todo))
+        if dry:
+            outcome.rehearsed = [entry.key for entry in todo]
+            return outcome
         after = {e.key for e in deadletter.entries(engine, streams, keys, namespace)}
         for entry in todo:
             outcome.replayed.append(entry.key)
@@ -194,6 +200,13 @@ def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -
                                                  (str(exc).splitlines() or [type(exc).__name__])[0])
         raise click.ClickException(f"replay stopped: {text}; the dead-letter is unchanged for "
                                    "the records not confirmed") from None
+    if config.get("dry_run"):
+        for stream, key in out.rehearsed:
+            click.echo(f"rehearsed {stream} {key}: sent through the dry run, nothing written")
+        click.echo(f"dry run: {len(out.rehearsed)} rehearsed, {len(out.superseded)} would be "
+                   f"dropped as stale, {len(out.skipped_claimed)} skipped; the dead-letter is "
+                   "unchanged")
+        return
     for stream, key in out.succeeded:
         click.echo(f"replayed  {stream} {key}: succeeded, left the dead-letter")
     for stream, key in out.superseded:
