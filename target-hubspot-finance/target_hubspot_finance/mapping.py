@@ -850,6 +850,8 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
         foreign = currency != local.upper()
     elif currency and currency == pay_currency:
         foreign = pay_foreign
+    elif currency and pay_currency:  # SAP: a payment pays its own currency or the local one
+        foreign = not pay_foreign
     else:
         rate = field_num(line, "DocRate")
         foreign = bool(field_num(line, "AppliedFC")) or rate not in (None, 0.0, 1.0)

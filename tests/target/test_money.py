@@ -337,3 +337,13 @@ def test_money_the_same_records_twice_write_nothing_and_double_nothing(hubspot_s
     invoices = by(hs, "invoices", "sap_doc_num")
     assert float(invoices["4003"]["hs_balance_due"]) == pytest.approx(165.0)  # 220 - 55 credit
     assert float(invoices["4002"]["hs_balance_due"]) == pytest.approx(120.0)  # 100 paid
+
+
+def test_an_eur_payment_of_a_usd_invoice_pays_it_in_usd_without_local_currency_set():
+    """SAP: a payment in a foreign currency pays documents in that currency or the local one,
+    so an invoice whose currency differs from an EUR payment's is in local currency: it is paid
+    SumApplied (USD), not AppliedFC (EUR) under a USD code."""
+    record = payment(9, applies=[(2, 111.41)], DocCurrency="EUR", DocRate=RATE, TransferSum=100.0)
+    record["PaymentInvoices"][0].update(AppliedFC=100.0)
+    (app,) = mapping.payment_applications(record, None, {"2": "USD"})
+    assert (app.amount, app.currency) == (111.41, "USD")
