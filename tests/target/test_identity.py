@@ -225,3 +225,29 @@ def test_a_payment_hubspot_already_holds_is_updated_not_dead_lettered_nor_duplic
     assert payments["1-0"]["hs_object_id"] == answer.json()["id"]
     assert ledger_rows(target_config, "dead_letter") == []
     assert len(hs.associations("commerce_payments", "invoices")) == 2
+
+
+@pytest.mark.parametrize("has_key", [True, False])
+def test_on_a_doc_num_unique_portal_an_invoice_hubspot_already_holds_is_updated_not_stuck(
+        hubspot_sandbox, target_config, has_key):
+    """A portal set up by an older version (sap_doc_num unique) holds invoice 7 but the ledger
+    does not: a run died before its ledger write (the object has sap_invoice_key too), or the
+    older version wrote it (sap_doc_num and sap_doc_entry only). Its create answers 409 naming
+    sap_doc_num; the object is this very document, so it is updated in place, never left in
+    the dead-letter for ever, nor duplicated."""
+    hs = hubspot_sandbox
+    _unique_property(hs, "invoices", "sap_doc_num")
+    run(cfg(target_config), messages(("business_partners", [customer(1)])))
+    props = {"hs_currency": "USD", "sap_doc_num": "4007", "sap_doc_entry": "7"}
+    if has_key:
+        props["sap_invoice_key"] = "7"
+    answer = hs.client().post("/crm/v3/objects/invoices", json={"properties": props})
+    assert answer.status_code == 201, answer.text
+    held = answer.json()["id"]
+    _target, states = run(cfg(target_config), messages(
+        ("invoices", [invoice(6), invoice(7)]), state={"done": 1}))
+    assert states == [{"done": 1}]
+    assert ledger_rows(target_config, "dead_letter") == []
+    invoices = by(hs, "invoices", "sap_invoice_key")
+    assert len(hs.objects("invoices")) == 2
+    assert invoices["7"]["hs_object_id"] == held and invoices["7"]["sap_doc_total"] == "220"

@@ -26,6 +26,7 @@ class Written:
     new: dict[str, bool] = field(default_factory=dict)
     failed: dict[str, Any] = field(default_factory=dict)
     conflicts: dict[str, str] = field(default_factory=dict)  # create: key → existing id
+    taken: dict[str, str] = field(default_factory=dict)  # failed on another unique value: → id
     missing: list[str] = field(default_factory=list)         # update: id unknown to HubSpot
 
 
@@ -59,6 +60,8 @@ def _fold(written: Written, keys: list[str], result: Any, key_property: str | No
                 written.conflicts[key] = existing
             else:
                 written.failed[key] = err
+                if existing:  # the caller may find it is this very object (`read_ids`)
+                    written.taken[key] = existing
         elif result.untraced_errors:
             written.failed[key] = result.untraced_errors[0]
         else:
@@ -172,6 +175,18 @@ def read_by(client: HubSpotClient, object_type: str, id_property: str,
                               id_property=id_property, properties=[id_property])
         for key, item in result.results.items():
             found[str(key)] = str(item["id"])
+    return found
+
+
+def read_ids(client: HubSpotClient, object_type: str, ids: list[str],
+             properties: list[str]) -> dict[str, dict]:
+    """{HubSpot id: properties} of these objects (one batch read per 100; absent when gone)."""
+    found: dict[str, dict] = {}
+    for chunk in chunks(sorted(set(ids)), BATCH_LIMIT):
+        result = client.batch(object_type, "read", [{"id": i} for i in chunk],
+                              properties=properties)
+        for item in result.results.values():
+            found[str(item["id"])] = dict(item.get("properties") or {})
     return found
 
 

@@ -47,6 +47,7 @@ def _merge(into: Written, other: Written) -> None:
     into.new.update(other.new)
     into.failed.update(other.failed)
     into.conflicts.update(other.conflicts)
+    into.taken.update(other.taken)
     into.missing += [k for k in other.missing if k not in into.missing]
 
 

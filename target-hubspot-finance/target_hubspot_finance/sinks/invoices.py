@@ -260,6 +260,7 @@ class InvoicesSink(HubSpotSink):
                                     for k in written.ids})
                 errors.update(written.failed)
                 to_update.update(self._own_conflicts(written.conflicts, errors))
+                to_update.update(self._same_documents(written.taken, changed, errors))
                 to_create = []
             if not to_update:
                 break
@@ -295,6 +296,30 @@ class InvoicesSink(HubSpotSink):
             else:
                 own[key] = hid
         return own
+
+    def _same_documents(self, taken: dict[str, str], changed: dict[str, InvoicePlan],
+                        errors: dict[str, Any]) -> dict[str, str]:
+        """A create refused because another unique value is taken (a portal set up by an
+        older version keeps `sap_doc_num` unique) may name this very document: a run that died
+        before its ledger write, or the older version's invoice. HubSpot's object is read (one
+        call per 100): the same `sap_invoice_key`, or none and the same DocEntry and DocNum,
+        is this document's and is updated in place; anything else stays refused."""
+        taken = {k: h for k, h in taken.items() if k in errors and k in changed}
+        if not taken:
+            return {}
+        held = batches.read_ids(self.rt.client, "invoices", list(taken.values()),
+                                ["sap_invoice_key", "sap_doc_entry", "sap_doc_num"])
+        same: dict[str, str] = {}
+        for key, hid in taken.items():
+            mine, theirs = changed[key].props, held.get(hid) or {}
+            key_value = theirs.get("sap_invoice_key")
+            if (key_value and key_value == mine.get("sap_invoice_key")) or (
+                    not theirs.get("sap_invoice_key") and theirs.get("sap_doc_num")
+                    and theirs.get("sap_doc_entry") == mine.get("sap_doc_entry")
+                    and theirs.get("sap_doc_num") == mine.get("sap_doc_num")):
+                del errors[key]
+                same[key] = hid
+        return self._own_conflicts(same, errors)
 
     def _associate(self, wanted: dict[str, tuple[str, list[tuple[str, str]]]]
                    ) -> dict[str, Any]:
