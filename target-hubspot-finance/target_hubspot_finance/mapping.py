@@ -645,6 +645,9 @@ def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
     if total is None or not out:
         return out
     gap = round(total - sum(line_amount(p) for p in out.values()), 6)
+    if not math.isfinite(gap):
+        raise MappingError(f"invoice {record.get('DocNum')}: line amounts too large to add up "
+                           "(quantity x price overflows)")
     if gap >= BILLED_TOLERANCE:
         key = namespaced(namespace, f"{record.get('DocEntry')}-adjustment")
         out[key] = {"sap_line_key": key, "name": ADJUSTMENT_NAME, "quantity": 1.0,

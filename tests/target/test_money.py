@@ -347,3 +347,12 @@ def test_an_eur_payment_of_a_usd_invoice_pays_it_in_usd_without_local_currency_s
     record["PaymentInvoices"][0].update(AppliedFC=100.0)
     (app,) = mapping.payment_applications(record, None, {"2": "USD"})
     assert (app.amount, app.currency) == (111.41, "USD")
+
+
+def test_amounts_whose_product_overflows_are_refused_with_one_line():
+    record = invoice(1)
+    record["DocumentLines"][0].update(Quantity=1e200, UnitPrice=1e200)
+    lines = {mapping.line_key(record, ln): mapping.map_line_item(record, ln)
+             for ln in record["DocumentLines"]}
+    with pytest.raises(mapping.MappingError, match="too large"):
+        mapping.total_lines(record, lines)
