@@ -413,12 +413,13 @@ class Ledger:
                    (pending_links, "to_sap_key"), (draft_invoices, "sap_key"),
                    (draft_invoices, "card_code"), (applications, "source_key"),
                    (applications, "invoice_key"), (applications, "card_code")]
+        not_memo = ~synced_objects.c.object_type.startswith("_", autoescape=True)
         with self.engine.begin() as conn:
             for table, name in columns:
                 col = table.c[name]
                 query = select(col).distinct()
-                if table is synced_objects:
-                    query = query.where(synced_objects.c.object_type != MEMO_TYPE)
+                if table is synced_objects:  # memo rows ("_properties", "_capabilities") are
+                    query = query.where(not_memo)  # keyed by portal, not by SAP company
                 keys = [r[0] for r in conn.execute(query) if r[0]]
                 moves = [{"old_key": k, "new_key": renamed(k, old, new)} for k in keys
                          if owned(k, old, others)]
@@ -426,7 +427,7 @@ class Ledger:
                     stmt = update(table).where(col == bindparam("old_key")).values(
                         {name: bindparam("new_key")})
                     if table is synced_objects:
-                        stmt = stmt.where(synced_objects.c.object_type != MEMO_TYPE)
+                        stmt = stmt.where(not_memo)
                     conn.execute(stmt, moves)
             known = ({n for n in others} | {new}) - {old}
             conn.execute(delete(ledger_meta).where(ledger_meta.c.name == "key_namespaces"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from target_factory import customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg, settled
+from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 from hubspot_sandbox import HubSpotSandbox
 from target_hubspot_finance.ledger import LedgerMismatchError, default_ledger_url
@@ -153,3 +153,20 @@ def test_a_new_ledger_still_writes_when_hubspot_will_not_say_which_portal_it_is(
                           _records(1) + json.dumps({"type": "STATE", "value": {"b": 1}}) + "\n")
     assert states == [{"b": 1}]
     assert len(hubspot_sandbox.objects("invoices")) == 1
+
+
+def test_a_key_namespace_move_keeps_the_portals_memos(hubspot_sandbox, target_config):
+    """The per-portal memos (custom properties set up, invoice path, association type ids) are
+    keyed by portal, not by SAP company: a move must not rename them (they would be lost)."""
+    text = messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
+                    ("incoming_payments", [payment(1)]))
+    run(cfg(target_config), text)
+    memos = {(r["object_type"], r["sap_key"]) for r in ledger_rows(target_config,
+                                                                   "synced_objects")
+             if r["object_type"].startswith("_")}
+    assert any(t == "_capabilities" for t, _ in memos)
+    run(cfg(target_config, key_namespace="SBO_US", migrate_key_namespace=True), text)
+    after = {(r["object_type"], r["sap_key"]) for r in ledger_rows(target_config,
+                                                                   "synced_objects")
+             if r["object_type"].startswith("_")}
+    assert memos <= after and not any(k.startswith("SBO_US:") for _, k in after)
