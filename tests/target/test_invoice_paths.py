@@ -195,3 +195,21 @@ def test_a_whole_call_refusal_of_the_status_resends_every_invoice_of_that_call_a
     assert written.failed == {}
     assert set(written.ids) == {"a", "b"}
     assert sent[-1] == {"a": "draft", "b": "draft"}
+
+
+def test_a_portal_that_did_not_say_its_id_leaves_no_path_memo_for_other_portals() -> None:
+    """Without HubSpot's portal id (account details unreadable) the answers are kept for the
+    run only: stored under a shared 'unknown' key they steered the next portal the ledger met."""
+    from target_hubspot_finance.hubspot.capabilities import OPEN_ON_CREATE, PAID_SETTABLE, Memo
+    from target_hubspot_finance.ledger import Ledger
+
+    ledger = Ledger("sqlite://")
+    unknown = Memo(ledger, "")
+    unknown.set(PAID_SETTABLE, False)
+    unknown.set_value("assoc_type:a->b", "7")
+    assert unknown.get(PAID_SETTABLE) is False  # this run remembers it
+    later = Memo(ledger, "")
+    assert later.get(PAID_SETTABLE) is None and later.value("assoc_type:a->b") is None
+    known = Memo(ledger, "portal:42")
+    known.set(OPEN_ON_CREATE, False)
+    assert Memo(ledger, "portal:42").get(OPEN_ON_CREATE) is False

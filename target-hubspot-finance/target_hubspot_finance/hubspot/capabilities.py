@@ -214,12 +214,14 @@ def _message(exc: HubSpotError) -> str:
 # -- per-portal memo -----------------------------------------------------------------------------
 class Memo:
     """Per-portal answers (`yes`/`no`) kept in the ledger's synced_objects table, so a later run
-    takes the path that worked without paying for the refusal again."""
+    takes the path that worked without paying for the refusal again. Without a portal id (HubSpot
+    did not say it) they are kept for this run only: another portal must not inherit them."""
 
     def __init__(self, ledger: Ledger, portal_key: str) -> None:
         self.ledger = ledger
-        self.portal_key = portal_key or "portal:unknown"
+        self.portal_key = portal_key
         self._cache: dict[str, bool | None] = {}
+        self._values: dict[str, str] = {}  # text answers, for a portal without an id
 
     def _key(self, name: str) -> str:
         return f"{self.portal_key}:{name}"
@@ -227,21 +229,28 @@ class Memo:
     def get(self, name: str) -> bool | None:
         """True / False as remembered, None when this portal has not answered yet."""
         if name not in self._cache:
-            row = self.ledger.lookup(MEMO_TYPE, [self._key(name)]).get(self._key(name))
+            row = (self.ledger.lookup(MEMO_TYPE, [self._key(name)]).get(self._key(name))
+                   if self.portal_key else None)
             self._cache[name] = None if row is None else row.hubspot_id == "yes"
         return self._cache[name]
 
     def value(self, name: str) -> str | None:
         """A remembered text answer (e.g. an association type id), None when not asked yet."""
+        if not self.portal_key:
+            return self._values.get(name)
         row = self.ledger.lookup(MEMO_TYPE, [self._key(name)]).get(self._key(name))
         return None if row is None else row.hubspot_id
 
     def set_value(self, name: str, value: str) -> None:
+        if not self.portal_key:
+            self._values[name] = value
+            return
         self.ledger.record_synced(MEMO_TYPE, [(self._key(name), value, None)])
 
     def set(self, name: str, value: bool) -> None:
         if self._cache.get(name) is value:
             return
         self._cache[name] = value
-        self.ledger.record_synced(MEMO_TYPE, [(self._key(name), "yes" if value else "no",
-                                               None)])
+        if self.portal_key:
+            self.ledger.record_synced(MEMO_TYPE, [(self._key(name), "yes" if value else "no",
+                                                   None)])
