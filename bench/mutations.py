@@ -46,6 +46,9 @@ class Mutation:
     slow: bool = False
     append: bool = False  # `new` is appended to the file (old must still occur)
     before: tuple[str, ...] | None = None  # the tests that stood for `tests` before (--before)
+    # the tests run the code as a Meltano plugin, which Meltano starts without PYTHONPATH: run
+    # them in a copy of the working tree holding the mutant (the plugins install from it)
+    in_tree_copy: bool = False
 
 
 MAPPERS = ("map_company", "map_contact", "map_invoice", "map_line_item", "map_tax_line",
@@ -97,7 +100,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            merged |= _meltano_settings(arg.split(\":\", 1)[1])\n",
         "            pass\n",
         ("tests/tools/test_meltano_commands.py::"
-         "test_operator_commands_of_two_companies_under_meltano",), slow=True),
+         "test_operator_commands_of_two_companies_under_meltano",), slow=True,
+        in_tree_copy=True),
     Mutation(
         "replay-ignores-key-namespace", "14.3",
         "target_hubspot_finance/commands/replay.py",
@@ -120,10 +124,24 @@ MUTATIONS: tuple[Mutation, ...] = (
                 "test_a_timeout_and_a_dropped_connection_are_retried",)),
     Mutation(
         "malformed-stamp-raw-valueerror", "14.4",
-        "tap_sapb1/client.py", "        except StampError as exc:",
+        "tap_sapb1/incremental.py", "        except StampError as exc:",
         "        except KeyError as exc:",
         ("tests/chaos/test_properties_tap.py::"
          "test_a_malformed_stamp_never_becomes_a_bogus_bookmark",)),
+    Mutation(
+        "malformed-stamp-record-dropped", "14.4",
+        "tap_sapb1/discovery.py",
+        "        row = super().post_process(row, context) or row  # type: ignore[misc]\n",
+        "        try:\n            row = super().post_process(row, context) or row\n"
+        "        except ValueError:\n            return None  # silently drops the record\n",
+        ("tests/chaos/test_properties_tap.py::"
+         "test_a_malformed_stamp_never_becomes_a_bogus_bookmark",)),
+    Mutation(
+        "payments-resume-skips-after-bookmark", "R14",
+        "tap_sapb1/streams/payments.py", "        self._floor = bookmark\n",
+        "        self._floor = bookmark + 5\n",
+        ("tests/tap/test_payments.py::"
+         "test_a_run_killed_mid_read_loses_no_payment_when_resumed",)),
     Mutation(
         "sap-error-line-vague", "14.4",
         "tap_sapb1/errors.py", 'return f"SAP kept failing after all retries: {exc}"',
@@ -144,11 +162,24 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/target/test_shared_limiter.py::"
          "test_the_local_limiter_counts_the_window_from_each_answer",)),
     Mutation(
+        "shared-limiter-host-clock", "14.10",
+        "target_hubspot_finance/hubspot/shared_limit.py",
+        "                if row is not None and row.server_now is not None:\n",
+        "                if False:\n",
+        ("tests/target/test_shared_limiter.py::"
+         "test_processes_on_hosts_with_skewed_clocks_share_the_window_on_postgresql",)),
+    Mutation(
         "standard-target-companies-never-written", "14.5",
         "target_hubspot_finance/sinks/companies.py",
         "        if changed:\n            rt.ensure_ready()",
         "        changed = {}\n        if changed:\n            rt.ensure_ready()",
         ("tests/target/test_standard_target.py",)),
+    Mutation(
+        "text-drops-non-ascii", "14.5",
+        "target_hubspot_finance/mapping.py", "    out = str(value).strip()\n",
+        "    out = str(value).strip().encode('ascii', 'ignore').decode()\n",
+        ("tests/target/test_standard_target.py::TestTargetHubSpotFinanceStandard::"
+         "test_target_encoded_string_data",)),
 )
 
 
@@ -159,7 +190,27 @@ def copy_with(mutation: Mutation | None, into: Path) -> None:
     package = mutation.path.split("/", 1)[0]
     shutil.copytree(PACKAGES[package] / package, into / package,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    target = into / mutation.path
+    apply(mutation, into / mutation.path)
+
+
+def tree_with(mutation: Mutation | None, into: Path) -> Path:
+    """The working tree (tracked and untracked, not ignored files) copied into `into`, with the
+    mutation applied to its package source there; returns `into`."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, check=True, timeout=120).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    if mutation is not None:
+        package = mutation.path.split("/", 1)[0]
+        apply(mutation, into / PACKAGES[package].relative_to(REPO) / mutation.path)
+    return into
+
+
+def apply(mutation: Mutation, target: Path) -> None:
+    """Edit `target` (a copy) as the mutation says."""
     source = target.read_text()
     if mutation.old not in source:
         raise SystemExit(f"{mutation.name}: the code it mutates has changed "
@@ -169,11 +220,14 @@ def copy_with(mutation: Mutation | None, into: Path) -> None:
     target.write_text(edited)
 
 
-def run_tests(mutation: Mutation | None, tests: tuple[str, ...],
-              cwd: Path = REPO) -> tuple[bool, list[str]]:
-    """(passed, failing test ids) for `tests` with the mutation applied (None: baseline)."""
+def run_tests(mutation: Mutation | None, tests: tuple[str, ...], cwd: Path = REPO,
+              in_tree_copy: bool = False) -> tuple[bool, list[str]]:
+    """(passed, failing test ids) for `tests` with the mutation applied (None: baseline); in a
+    copy of the working tree when `in_tree_copy` (the baseline too, so both run alike)."""
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         copy_with(mutation, Path(tmp))
+        if in_tree_copy and cwd == REPO:
+            cwd = tree_with(mutation, Path(tmp) / "tree")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [tmp, *filter(None, [os.environ.get("PYTHONPATH")])]),
             "PYTHONDONTWRITEBYTECODE": "1"}
@@ -213,10 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, str, str, str]] = []
     baselines: dict[tuple[str, ...], tuple[bool, list[str]]] = {}
     for m in chosen:
-        if m.tests not in baselines:
-            baselines[m.tests] = run_tests(None, m.tests)
-        base_ok, base_failed = baselines[m.tests]
-        ok, failed = run_tests(m, m.tests)
+        if (m.tests, m.in_tree_copy) not in baselines:
+            baselines[m.tests, m.in_tree_copy] = run_tests(None, m.tests,
+                                                           in_tree_copy=m.in_tree_copy)
+        base_ok, base_failed = baselines[m.tests, m.in_tree_copy]
+        ok, failed = run_tests(m, m.tests, in_tree_copy=m.in_tree_copy)
         if not base_ok:
             verdict, by = "BASELINE FAILS", ", ".join(base_failed) or "?"
         elif ok:
