@@ -53,7 +53,7 @@ def test_a_ledger_moved_to_another_portal_is_refused_before_any_write(
         hubspot_sandbox, target_config):
     run(cfg(target_config), _records(1))
     with HubSpotSandbox(token=TOKEN_B, portal_id=87654321) as other:
-        with pytest.raises(LedgerMismatchError, match="portal 12345678.*portal 87654321"):
+        with pytest.raises(LedgerMismatchError, match=r"portal 12345678.*portal 87654321"):
             run(cfg(target_config, api_base_url=other.url, access_token=TOKEN_B), _records(3))
         assert other.writes() == 0
 
