@@ -246,3 +246,27 @@ def test_a_process_last_answer_is_stamped_although_it_makes_no_further_call() ->
     ending.finish(slot)               # answered at 1003; the process then ends
     other.claim(1, 10.0)
     assert now[0] == 1013.0
+
+
+def test_slots_deleted_under_a_running_process_are_made_again_not_waited_for() -> None:
+    """An operator clearing the slot table (or restoring a ledger without it) mid-run: the
+    next claim makes the slots again; it used to sleep 50 ms forever waiting for a row."""
+    from sqlalchemy import delete
+
+    from target_hubspot_finance.hubspot.shared_limit import rate_slots
+
+    now = [1000.0]
+    naps: list[float] = []
+
+    def sleep(s: float) -> None:
+        naps.append(s)
+        assert len(naps) < 100, "the claim never returned"
+        now[0] += s
+
+    engine = create_engine("sqlite://")
+    slots = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    slots.finish(slots.claim(2, 10.0)[0])
+    with engine.begin() as conn:
+        conn.execute(delete(rate_slots))
+    slot, waited = slots.claim(2, 10.0)
+    assert slot in (0, 1) and waited == 0.0

@@ -135,7 +135,11 @@ class SharedSlots:
                         self._claimed_at = now
                         return row.slot, waited
                     continue  # another process took it first: look again at once
-            wait = max(0.005, (row.sent_at + window - now) if row is not None else 0.05)
+            if row is None:  # the slots were deleted under this process: make them again
+                self._ready = 0
+                self._ensure(allowed)
+                continue
+            wait = max(0.005, row.sent_at + window - now)
             waited += wait
             self._sleep(wait)
 
