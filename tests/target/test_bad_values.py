@@ -208,3 +208,16 @@ def test_a_nan_amount_is_dead_lettered_as_strict_json_a_postgresql_ledger_accept
     record = json.loads(rows[0][1], parse_constant=refuse)
     json.loads(rows[0][2], parse_constant=refuse)
     assert record["CreditLimit"] in ("NaN", "nan")  # kept readable for the operator
+
+
+def test_each_record_that_is_not_an_object_has_its_own_dead_letter_row(
+        hubspot_sandbox, target_config):
+    text = _typed("business_partners", _loose(customer(1)), [[1, 2], customer(1), "C00009"],
+                  state={"done": 1})
+    _target, states = run(cfg(target_config), text)
+    assert states[-1] == {"done": 1}
+    dead = ledger_rows(target_config, "dead_letter")
+    assert len(dead) == 2  # one per refused input, each saying what it was
+    texts = sorted(json.dumps(r["record"]) + _error_text(r) for r in dead)
+    assert "[1, 2]" in texts[0] + texts[1] and "C00009" in texts[0] + texts[1]
+    assert all("not an object" in _error_text(r) for r in dead)

@@ -58,8 +58,9 @@ class HubSpotSink(BatchSink):
         does not parse) is dead-lettered with the reason at the next drain and counted as
         failed, instead of stopping the whole run with singer-sdk's traceback: it is recorded
         as failed, so the state may pass it."""
-        if NOT_OBJECT in record:
-            record[_INVALID] = f"the record is not an object: {record.pop(NOT_OBJECT)}"
+        if NOT_OBJECT in record:  # what was sent stays in the row (and tells rows apart)
+            record["not_an_object"] = record.pop(NOT_OBJECT)
+            record[_INVALID] = f"the record is not an object: {record['not_an_object']}"
             return record
         if self._validator is not None:
             try:
