@@ -213,3 +213,35 @@ def test_a_portal_that_did_not_say_its_id_leaves_no_path_memo_for_other_portals(
     known = Memo(ledger, "portal:42")
     known.set(OPEN_ON_CREATE, False)
     assert Memo(ledger, "portal:42").get(OPEN_ON_CREATE) is False
+
+
+def test_a_status_refusal_that_is_not_about_paid_is_not_remembered_as_paid_refused(
+        monkeypatch) -> None:
+    """HubSpot refuses leaving draft without a contact and line items with the same property
+    error as `paid`; when `open` is refused too, the refusal was not about `paid` and the
+    portal is not remembered as refusing it (that memo writes every later paid invoice as
+    open, which only payments can then settle)."""
+    from types import SimpleNamespace
+
+    from target_hubspot_finance.hubspot import batches, invoice_paths
+    from target_hubspot_finance.hubspot.capabilities import PAID_SETTABLE
+
+    refusal = {"status": "error", "category": "VALIDATION_ERROR", "message": (
+        'Property values were not valid: [{"isValid":false,"message":"An invoice can only '
+        'leave draft once a contact and at least one line item are associated","error":'
+        '"INVALID_INVOICE_STATUS","name":"hs_invoice_status"}]')}
+
+    def update(_client, _type, items):
+        out = batches.Written()
+        out.failed.update({k: refusal for k in items})
+        return out
+
+    class Memo(dict):
+        def set(self, name, value):
+            self[name] = value
+
+    monkeypatch.setattr(batches, "update", update)
+    rt = SimpleNamespace(capabilities=Memo(), client=None)
+    written = invoice_paths.update(rt, {"a": ("1", {"hs_invoice_status": "paid"})})
+    assert "a" in written.failed
+    assert rt.capabilities.get(PAID_SETTABLE) is None

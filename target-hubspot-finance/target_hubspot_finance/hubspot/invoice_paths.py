@@ -118,11 +118,13 @@ def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
     tried_paid = [k for k, (_, p) in sent.items() if STATUS in p and _status(p) == "paid"]
     refused = [k for k in tried_paid if k in written.failed and refuses_status(written.failed[k])]
     if refused:
-        memo.set(PAID_SETTABLE, False)
         for key in refused:
             del written.failed[key]
-        _merge(written, batches.update(rt.client, "invoices", {
-            k: (sent[k][0], _with_status(sent[k][1], "open")) for k in refused}))
+        again = batches.update(rt.client, "invoices", {
+            k: (sent[k][0], _with_status(sent[k][1], "open")) for k in refused})
+        _merge(written, again)
+        if again.ids:  # open passed where paid did not: the refusal was about paid
+            memo.set(PAID_SETTABLE, False)
     elif any(k in written.ids for k in tried_paid):
         memo.set(PAID_SETTABLE, True)
     return _name_currency(written)
