@@ -10,7 +10,7 @@ the same inline associations (the refused input wrote nothing) and then updates 
 A portal that refuses `paid` gets `open`: the payments associated with the invoice make it paid.
 
 Exactly once: a draft whose status update never happened is not recorded as synced, so the next
-run creates it again, meets HubSpot's 409 on the unique `sap_doc_num` and updates that invoice.
+run creates it again, meets HubSpot's 409 on the unique `sap_invoice_key` and updates that invoice.
 """
 
 from __future__ import annotations

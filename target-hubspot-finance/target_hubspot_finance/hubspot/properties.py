@@ -1,6 +1,6 @@
 """Start-up: the "SAP Business One" property group and every custom property the map writes.
 
-Why once at start-up: the sinks can then upsert by `sap_card_code`, `sap_doc_num`,
+Why once at start-up: the sinks can then upsert by `sap_card_code`, `sap_invoice_key`,
 `sap_line_key` and `sap_payment_key` (unique-value properties) from the first batch. Existing
 properties are read once per object type and never altered or deleted — a user's property with
 the same name is left as it is (and reported if it is not unique where the target needs it).
