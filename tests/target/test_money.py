@@ -356,3 +356,22 @@ def test_amounts_whose_product_overflows_are_refused_with_one_line():
              for ln in record["DocumentLines"]}
     with pytest.raises(mapping.MappingError, match="too large"):
         mapping.total_lines(record, lines)
+
+
+def test_an_eur_payment_written_before_its_usd_invoice_is_put_right_when_read_again(
+        hubspot_sandbox, target_config):
+    """Before its invoice, an EUR payment cannot tell a USD invoice from an EUR one (SAP fills
+    AppliedFC either way): it is written in EUR; once the invoice is known, the payment's next
+    read (the tap re-reads recent payments every run) writes it in the invoice's USD."""
+    hs = hubspot_sandbox
+    record = payment(9, applies=[(2, 111.41)], DocCurrency="EUR", DocRate=RATE,
+                     TransferSum=100.0)
+    record["PaymentInvoices"][0].update(AppliedFC=100.0)
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("incoming_payments", [record]), ("invoices", [invoice(2)])))
+    run(cfg(target_config), messages(("incoming_payments", [record])))
+    (pay,) = hs.objects("commerce_payments")
+    assert (pay["properties"]["hs_currency_code"], float(pay["properties"]["hs_initial_amount"])
+            ) == ("USD", 111.41)
+    assert float(by(hs, "invoices", "sap_doc_num")["4002"]["hs_balance_due"]) == pytest.approx(
+        220 - 111.41)
