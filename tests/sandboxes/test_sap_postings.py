@@ -140,3 +140,34 @@ def test_a_credit_note_needs_an_open_invoice():
     cancelled = next(i for i in sb.all("Invoices") if i["CancelStatus"] == "csYes")
     with pytest.raises(SapError, match="open"):
         sb.post_credit_note(cancelled["DocEntry"])
+
+
+@pytest.mark.parametrize("restamp", [True, False], ids=["restamp", "no-restamp"])
+def test_cancelling_a_payment_restamps_the_invoice_only_with_the_switch_on(restamp, sap_login):
+    """Undocumented in SAP: DataSpec(restamp_on_payment_cancel) gives each way (HTTP too)."""
+    spec = DataSpec(seed=8, customers=10, suppliers=1, leads=1, invoices=60, credit_notes=2,
+                    payments=10, restamp_on_payment_cancel=restamp)
+    with SapSandbox(data=spec) as sb:
+        inv = _open_invoice(sb)
+        pay = sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
+                                                 "SumApplied": inv["DocTotal"]}])
+        paid = sb.get("Invoices", inv["DocEntry"])
+        sb.clock.advance(120)
+        sb.cancel_payment(pay["DocEntry"])
+        reopened = sb.get("Invoices", inv["DocEntry"])
+        assert reopened["DocumentStatus"] == "bost_Open" and reopened["PaidToDate"] == 0.0
+        stamp = (reopened["UpdateDate"], reopened["UpdateTime"])
+        assert stamp == (sb.clock.stamp() if restamp else (paid["UpdateDate"], paid["UpdateTime"]))
+
+        other = _open_invoice(sb)
+        pay = sb.post_payment(other["CardCode"], [{"DocEntry": other["DocEntry"],
+                                                   "SumApplied": other["DocTotal"]}])
+        paid = sb.get("Invoices", other["DocEntry"])
+        sb.clock.advance(120)
+        with sap_login(sb.url) as s:  # SAP's bound action over HTTP follows the switch too
+            r = s.post(f"{sb.url}/IncomingPayments({pay['DocEntry']})/Cancel", timeout=5)
+        assert r.status_code == 204
+        after = sb.get("Invoices", other["DocEntry"])
+        assert after["DocumentStatus"] == "bost_Open"
+        stamp = (after["UpdateDate"], after["UpdateTime"])
+        assert stamp == (sb.clock.stamp() if restamp else (paid["UpdateDate"], paid["UpdateTime"]))

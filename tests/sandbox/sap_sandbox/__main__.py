@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="a credit note based on an invoice raises that invoice's PaidToDate and "
                         "closes it when covered (default: the invoice is left as it was; SAP "
                         "documents neither, a client must work either way)")
+    p.add_argument("--no-restamp-on-payment-cancel", dest="restamp_on_payment_cancel",
+                   action="store_false",
+                   help="cancelling a payment leaves the UpdateDate/UpdateTime of the invoices it "
+                        "reopens (default: re-stamped; SAP documents neither, a client must work "
+                        "either way)")
     p.add_argument("--numbering", choices=("single", "yearly"), default="single",
                    help="document numbering: one series per type (default), or two series a "
                         "year each numbering from 1 (DocNum repeats across series)")
@@ -132,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     leads=args.leads, invoices=args.invoices, credit_notes=args.credit_notes,
                     payments=args.payments, anchor=args.anchor, numbering=args.numbering,
                     null_update_times=args.null_update_times, future_stamps=args.future_stamps,
-                    credit_notes_reconcile=args.credit_notes_reconcile)
+                    credit_notes_reconcile=args.credit_notes_reconcile,
+                    restamp_on_payment_cancel=args.restamp_on_payment_cancel)
     udfs: dict[str, dict[str, str]] = {}
     for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():
         udfs.setdefault(type_name, {}).update(fields)

@@ -64,6 +64,10 @@ class DataSpec:
     # invoice as it was; True reconciles the credit into it as a payment would (PaidToDate and
     # PaidToDateFC raised, closed when covered, re-stamped). A client must work either way.
     credit_notes_reconcile: bool = False
+    # Whether cancelling a payment re-stamps (UpdateDate/UpdateTime) the invoices it reopens: no
+    # public SAP page says. True (issue 10's reading) re-stamps them; False leaves their stamps,
+    # so an incremental reader sees only the cancelled payment. A client must work either way.
+    restamp_on_payment_cancel: bool = True
 
 
 FUTURE_STAMP = ("2031-01-01", "08:00:00")

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sap_sandbox import errors, postings
+from sap_sandbox import errors
 from sap_sandbox.errors import SapError
 from sap_sandbox.faults import DEFAULT_5002, PAGE_KINDS
 from sap_sandbox.metadata import metadata_xml
@@ -31,9 +31,10 @@ ROUTE_ID = ".node1"
 _PATH = re.compile(r"^/b1s/(?P<version>v1|v2)(?:/(?P<resource>.*))?$")
 _ENTITY = re.compile(r"^(?P<set>[A-Za-z_]\w*)\((?P<key>.+)\)$")
 _ACTION = re.compile(r"^(?P<set>[A-Za-z_]\w*)\((?P<key>[^)]+)\)/(?P<action>\w+)$")
-# SAP's bound actions `POST /Invoices(n)/Cancel`, `POST /IncomingPayments(n)/Cancel` (204).
-_ACTIONS = {("Invoices", "Cancel"): postings.cancel_invoice,
-            ("IncomingPayments", "Cancel"): postings.cancel_payment}
+# SAP's bound actions `POST /Invoices(n)/Cancel`, `POST /IncomingPayments(n)/Cancel` (204),
+# run by the sandbox's own methods so that its switches apply.
+_ACTIONS = {("Invoices", "Cancel"): "cancel_invoice",
+            ("IncomingPayments", "Cancel"): "cancel_payment"}
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError,
                 ssl.SSLError, socket.timeout, OSError)
 
@@ -274,7 +275,7 @@ class ServiceLayerHandler(BaseHTTPRequestHandler):
         m = _ACTION.match(resource)
         if m and method == "POST" and (m.group("set"), m.group("action")) in _ACTIONS:
             key = sb._store.parse_key(m.group("set"), m.group("key"))
-            _ACTIONS[(m.group("set"), m.group("action"))](sb._store, key)
+            getattr(sb, _ACTIONS[(m.group("set"), m.group("action"))])(key)
             return self._send_empty(204)
         m = _ENTITY.match(resource)
         if m and m.group("set") in sb._store.sets:

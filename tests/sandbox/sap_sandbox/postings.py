@@ -96,8 +96,10 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
         return created
 
 
-def cancel_payment(store: Store, doc_entry: int) -> Record:
-    """Cancel a payment as SAP does; returns the cancelled payment."""
+def cancel_payment(store: Store, doc_entry: int, restamp: bool = True) -> Record:
+    """Cancel a payment as SAP does; returns the cancelled payment. `restamp`
+    (DataSpec.restamp_on_payment_cancel): the reopened invoices get a new UpdateDate/UpdateTime,
+    else they keep theirs (SAP documents neither)."""
     with store.lock:
         pay = store.peek("IncomingPayments", doc_entry)
         if pay.get("Cancelled") == "tYES":
@@ -109,7 +111,7 @@ def cancel_payment(store: Store, doc_entry: int) -> Record:
             inv = dict(store.peek("Invoices", line["DocEntry"]))
             fc = line.get("AppliedFC") or 0.0
             apply_to_invoice(inv, -line["SumApplied"], -fc if fc else None)
-            store.update("Invoices", inv["DocEntry"], inv, keep_given_stamp=False)
+            store.update("Invoices", inv["DocEntry"], inv, keep_given_stamp=not restamp)
             reopened += line["SumApplied"]
         cancelled = store.update("IncomingPayments", doc_entry,
                                  {"Cancelled": "tYES", "CancelStatus": "csYes"})

@@ -227,8 +227,10 @@ class SapSandbox:
 
     def cancel_payment(self, doc_entry: int) -> dict[str, Any]:
         """Cancel a payment as SAP does: Cancelled tYES, CancelStatus csYes; the invoices it paid
-        are reopened (PaidToDate/PaidToDateFC reduced, bost_Open) and re-stamped."""
-        return postings.cancel_payment(self._store, doc_entry)
+        are reopened (PaidToDate/PaidToDateFC reduced, bost_Open) and re-stamped unless
+        `DataSpec(restamp_on_payment_cancel=False)`."""
+        return postings.cancel_payment(self._store, doc_entry,
+                                       self.spec.restamp_on_payment_cancel)
 
     def cancel_invoice(self, doc_entry: int) -> dict[str, Any]:
         """Cancel an unpaid invoice as SAP does: the original gets Cancelled tYES, CancelStatus
