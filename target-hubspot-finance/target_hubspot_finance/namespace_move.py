@@ -57,6 +57,8 @@ def move(rt: Runtime, old: str, new: str, others: set[str]) -> None:
         names = (prop, *ALSO.get(object_type, ()))
         listed = {hid: values for hid, values in _listed(rt, object_type, names).items()
                   if owned(values.get(prop, ""), old, others)}
+        if not old:
+            listed = _not_another_company(rt, object_type, prop, listed)
         if not listed:
             continue
         written = batches.update(rt.client, object_type, {
@@ -73,6 +75,16 @@ def move(rt: Runtime, old: str, new: str, others: set[str]) -> None:
     rt.ledger.move_namespace(old, new, others)
     LOGGER.warning("Moved key_namespace %r to %r: %d HubSpot objects renamed in place, the "
                    "ledger's keys moved; unset migrate_key_namespace", old, new, total)
+
+
+def _not_another_company(rt: Runtime, object_type: str, prop: str,
+                         listed: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Moving from no namespace: a key `X:...` in the portal is another SAP company's (written
+    through another ledger) unless this ledger holds it. DocEntry-based keys (invoices, lines,
+    payments) never hold ':' themselves; a CardCode may, so companies ask the ledger."""
+    with_colon = [v[prop] for v in listed.values() if ":" in v[prop]]
+    known = rt.ledger.lookup("companies", with_colon) if object_type == "companies" else {}
+    return {hid: v for hid, v in listed.items() if ":" not in v[prop] or v[prop] in known}
 
 
 def batches_text(err: object) -> str:

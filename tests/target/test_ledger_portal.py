@@ -170,3 +170,25 @@ def test_a_key_namespace_move_keeps_the_portals_memos(hubspot_sandbox, target_co
                                                                    "synced_objects")
              if r["object_type"].startswith("_")}
     assert memos <= after and not any(k.startswith("SBO_US:") for _, k in after)
+
+
+def test_a_move_from_no_namespace_leaves_another_companys_objects_in_the_portal_alone(
+        hubspot_sandbox, target_config):
+    """Another SAP company writes to the same portal under `GB:` keys (with its own ledger):
+    moving this ledger from no namespace to SBO_US must rename only this company's keys."""
+    hs = hubspot_sandbox
+    run(cfg(target_config), messages(("business_partners", [customer(1)]),
+                                     ("invoices", [invoice(1)])))
+    api = hs.client()
+    for object_type, props in (("companies", {"sap_card_code": "GB:C00009", "name": "GB"}),
+                               ("invoices", {"sap_invoice_key": "GB:9", "sap_doc_num": "GB:4009",
+                                             "hs_currency": "GBP"}),
+                               ("line_items", {"sap_line_key": "GB:9-0", "name": "x"})):
+        answer = api.post(f"/crm/v3/objects/{object_type}", json={"properties": props})
+        assert answer.status_code == 201, answer.text
+    run(cfg(target_config, key_namespace="SBO_US", migrate_key_namespace=True),
+        messages(("business_partners", [customer(1)])))
+    assert set(by(hs, "companies", "sap_card_code")) == {"SBO_US:C00001", "GB:C00009"}
+    assert set(by(hs, "invoices", "sap_invoice_key")) == {"SBO_US:1", "GB:9"}
+    assert set(by(hs, "invoices", "sap_doc_num")) == {"SBO_US:4001", "GB:4009"}
+    assert "GB:9-0" in by(hs, "line_items", "sap_line_key")
