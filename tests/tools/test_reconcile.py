@@ -221,3 +221,29 @@ def test_a_list_cursor_hubspot_repeats_stops_the_read_instead_of_looping():
     with pytest.raises(RuntimeError, match="same page cursor"):
         list(list_all(client, "invoices", ["sap_doc_num"]))
     assert client.calls == 2
+
+
+def test_an_invoice_created_twice_in_hubspot_is_found_until_the_copy_is_voided(
+        synced, sap_sandbox, target_config, tap_config):
+    """A second HubSpot invoice for one SAP document (a user's copy, or a run of an older
+    version) bills the customer twice: reconcile names it; voided by hand, it is settled."""
+    import requests
+
+    entry = next(i for i in sap_sandbox.all("Invoices") if i["DocumentStatus"] == "bost_Open"
+                 and i["Cancelled"] == "tNO")
+    original = next(o for o in synced.objects("invoices")
+                    if o["properties"].get("sap_doc_entry") == str(entry["DocEntry"]))
+    copied = {k: original["properties"][k] for k in ("sap_doc_num", "sap_doc_entry",
+                                                      "sap_card_code", "hs_currency")}
+    answer = requests.post(f"{synced.url}/crm/v3/objects/invoices", timeout=30,
+                           headers={"Authorization": f"Bearer {target_config['access_token']}"},
+                           json={"properties": {**copied, "sap_invoice_key": "copy-by-hand"}})
+    assert answer.status_code == 201, answer.text
+    lines = reconcile(target_config, tap_config)
+    code = entry["CardCode"]
+    assert any(line.startswith(f"{code}: invoices ") and
+               f"more than once in HubSpot: {entry['DocNum']} (2 times)" in line
+               for line in lines), lines
+    synced.tamper("invoices", answer.json()["id"], {"hs_invoice_status": "voided"})
+    assert [line for line in reconcile(target_config, tap_config)
+            if line.startswith(f"{code}: ")] == []
