@@ -48,7 +48,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 LEGACY_LEDGER_FILE = "hubspot_finance_ledger.db"  # the default before 0.3: the working dir
 LEDGER_DIR = "target-hubspot-finance"
@@ -296,14 +296,22 @@ class Ledger:
         if not by_key:
             return
         now = _now()
-        with self.engine.begin() as conn:
-            for chunk in _chunks(sorted(by_key)):
-                conn.execute(delete(synced_objects).where(
-                    synced_objects.c.object_type == object_type,
-                    synced_objects.c.sap_key.in_(chunk)))
-            conn.execute(synced_objects.insert(), [
-                {"object_type": object_type, "sap_key": k, "hubspot_id": i, "content_hash": h,
-                 "updated_at": now} for k, (i, h) in by_key.items()])
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    for chunk in _chunks(sorted(by_key)):
+                        conn.execute(delete(synced_objects).where(
+                            synced_objects.c.object_type == object_type,
+                            synced_objects.c.sap_key.in_(chunk)))
+                    conn.execute(synced_objects.insert(), [
+                        {"object_type": object_type, "sap_key": k, "hubspot_id": i,
+                         "content_hash": h, "updated_at": now} for k, (i, h) in by_key.items()])
+                return
+            except IntegrityError:
+                # Another process (a replay beside a run) inserted one of these keys between
+                # our delete and insert (PostgreSQL): nothing was written, so do it again.
+                if attempt == 2:
+                    raise
 
     def lookup_ids(self, object_type: str, hubspot_ids: Iterable[str]) -> dict[str, Synced]:
         """The SAP keys the ledger maps to these HubSpot ids (whose object is it?)."""

@@ -192,3 +192,44 @@ def test_a_move_from_no_namespace_leaves_another_companys_objects_in_the_portal_
     assert set(by(hs, "invoices", "sap_invoice_key")) == {"SBO_US:1", "GB:9"}
     assert set(by(hs, "invoices", "sap_doc_num")) == {"SBO_US:4001", "GB:4009"}
     assert "GB:9-0" in by(hs, "line_items", "sap_line_key")
+
+
+def test_two_processes_recording_one_key_at_once_on_postgresql_both_succeed():
+    """A replay beside a scheduled run may record the same key in the same instant: on
+    PostgreSQL the second insert met the first's uncommitted row and ended in IntegrityError
+    (a traceback) instead of overwriting it, as record_synced promises."""
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
+    from postgres_server import postgres_server
+
+    from target_hubspot_finance.ledger import Ledger, synced_objects
+
+    with postgres_server("ledger", prefix="r11a-pg-") as port:
+        ledger = Ledger(f"postgresql+psycopg2://ledger@127.0.0.1:{port}/postgres")
+        ledger.record_synced("companies", [("C0", "0", "x")])  # a table in use
+        other = ledger.engine.connect()
+        tx = other.begin()  # the other process: its row for C1 written, not committed yet
+        other.execute(synced_objects.insert().values(
+            object_type="companies", sap_key="C1", hubspot_id="1", content_hash="a",
+            updated_at=datetime.now(UTC)))
+        outcome: list = []
+
+        def ours() -> None:
+            try:
+                ledger.record_synced("companies", [("C1", "1", "b")])
+                outcome.append(None)
+            except Exception as exc:  # the outcome is the assertion
+                outcome.append(exc)
+
+        thread = threading.Thread(target=ours)
+        thread.start()
+        time.sleep(1.5)  # ours now waits on the other's uncommitted key
+        tx.commit()
+        other.close()
+        thread.join(30)
+        assert outcome == [None]
+        assert ledger.lookup("companies", ["C1"])["C1"].content_hash == "b"
+        ledger.engine.dispose()
