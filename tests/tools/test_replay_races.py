@@ -90,3 +90,19 @@ def test_a_dry_run_replay_changes_no_row_and_reports_no_failure(tmp_path, monkey
 
     assert sorted((e.sap_key, e.attempts) for e in deadletter.entries(book.engine)) == [
         ("17", 1), ("18", 1)]
+
+
+def test_replaying_a_key_that_is_not_in_the_dead_letter_says_so_and_fails(tmp_path):
+    """`run --key 1071` for a typo of 1017: '0 succeeded, 0 still failing' with exit 0 read as
+    done; the key the operator asked for matched nothing, so it is one line and exit 1."""
+    import json
+
+    from click.testing import CliRunner
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    Ledger(url).record_failures([Failure("invoices", "17", "1017", {"DocEntry": 17}, {"m": "x"})])
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"ledger_url": url}))
+    done = CliRunner().invoke(replay.main, ["--config", str(config), "run", "--key", "1071"])
+    assert done.exit_code == 1
+    assert "no dead-letter record matches --key 1071" in done.output

@@ -191,6 +191,13 @@ def list_command(config: dict, streams: tuple[str, ...] = (), keys: tuple[str, .
 def run_command(config: dict, streams: tuple[str, ...], keys: tuple[str, ...]) -> None:
     """Replay the selected records; exit 1 when any still fails."""
     engine = ledger_engine(config)  # a missing ledger is one line, before anything is claimed
+    if keys and not deadletter.entries(engine, streams, with_namespace(config, keys),
+                                       namespace_of(config)):
+        # asked for by key (a typo reads as done otherwise); a --stream alone may find nothing
+        raise click.ClickException(
+            f"no dead-letter record matches --key {' --key '.join(keys)}"
+            + (f" --stream {' --stream '.join(streams)}" if streams else "")
+            + ": `replay list` shows the records waiting")
     try:
         out = replay(config, streams, keys, engine=engine)
     except Exception as exc:  # HubSpot or the ledger stopped the replay: one line, claims freed
