@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +183,19 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[list[str]]:
         yield list(items[start:start + size])
 
 
+def _again_on_conflict(write: Callable[[], None], attempts: int = 3) -> None:
+    """Run `write` (one transaction); when another process (a replay beside a run, PostgreSQL)
+    inserted one of its keys between our read and insert, the transaction wrote nothing and
+    ended in IntegrityError: run it again, reading what the other wrote."""
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+
+
 def _strict_json(value: Any) -> Any:
     """`value` as strict JSON: NaN/Infinity (Python reads them in Singer input) become the
     strings "NaN"/"Infinity"; PostgreSQL's JSON type refuses the bare tokens, which would stop
@@ -296,22 +309,17 @@ class Ledger:
         if not by_key:
             return
         now = _now()
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    for chunk in _chunks(sorted(by_key)):
-                        conn.execute(delete(synced_objects).where(
-                            synced_objects.c.object_type == object_type,
-                            synced_objects.c.sap_key.in_(chunk)))
-                    conn.execute(synced_objects.insert(), [
-                        {"object_type": object_type, "sap_key": k, "hubspot_id": i,
-                         "content_hash": h, "updated_at": now} for k, (i, h) in by_key.items()])
-                return
-            except IntegrityError:
-                # Another process (a replay beside a run) inserted one of these keys between
-                # our delete and insert (PostgreSQL): nothing was written, so do it again.
-                if attempt == 2:
-                    raise
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(sorted(by_key)):
+                    conn.execute(delete(synced_objects).where(
+                        synced_objects.c.object_type == object_type,
+                        synced_objects.c.sap_key.in_(chunk)))
+                conn.execute(synced_objects.insert(), [
+                    {"object_type": object_type, "sap_key": k, "hubspot_id": i,
+                     "content_hash": h, "updated_at": now} for k, (i, h) in by_key.items()])
+        _again_on_conflict(write)
 
     def lookup_ids(self, object_type: str, hubspot_ids: Iterable[str]) -> dict[str, Synced]:
         """The SAP keys the ledger maps to these HubSpot ids (whose object is it?)."""
@@ -456,17 +464,20 @@ class Ledger:
         if not items:
             return
         now = _now()
-        with self.engine.begin() as conn:
-            for (stream, key), f in items.items():
-                error, record = _strict_json(f.error), _strict_json(f.record)
-                done = conn.execute(update(dead_letter).where(
-                    dead_letter.c.stream == stream, dead_letter.c.sap_key == key).values(
-                    doc_num=f.doc_num, record=record, error=error, last_failed_at=now,
-                    attempts=dead_letter.c.attempts + 1))
-                if done.rowcount == 0:
-                    conn.execute(dead_letter.insert().values(
-                        stream=stream, sap_key=key, doc_num=f.doc_num, record=record,
-                        error=error, first_failed_at=now, last_failed_at=now, attempts=1))
+
+        def write() -> None:
+            with self.engine.begin() as conn:
+                for (stream, key), f in items.items():
+                    error, record = _strict_json(f.error), _strict_json(f.record)
+                    done = conn.execute(update(dead_letter).where(
+                        dead_letter.c.stream == stream, dead_letter.c.sap_key == key).values(
+                        doc_num=f.doc_num, record=record, error=error, last_failed_at=now,
+                        attempts=dead_letter.c.attempts + 1))
+                    if done.rowcount == 0:
+                        conn.execute(dead_letter.insert().values(
+                            stream=stream, sap_key=key, doc_num=f.doc_num, record=record,
+                            error=error, first_failed_at=now, last_failed_at=now, attempts=1))
+        _again_on_conflict(write)
 
     def clear_failures(self, stream: str, sap_keys: Iterable[str]) -> None:
         """A record that now succeeded leaves the dead-letter."""
@@ -493,13 +504,16 @@ class Ledger:
 
     def record_links(self, from_type: str, to_type: str,
                      pairs: Iterable[tuple[str, str]]) -> None:
-        new = {(str(a), str(b)) for a, b in pairs}
-        new -= self.known_links(from_type, to_type, new)
-        if new:
-            with self.engine.begin() as conn:
-                conn.execute(synced_links.insert(), [
-                    {"from_type": from_type, "from_id": a, "to_type": to_type, "to_id": b}
-                    for a, b in sorted(new)])
+        wanted = {(str(a), str(b)) for a, b in pairs}
+
+        def write() -> None:
+            new = wanted - self.known_links(from_type, to_type, wanted)
+            if new:
+                with self.engine.begin() as conn:
+                    conn.execute(synced_links.insert(), [
+                        {"from_type": from_type, "from_id": a, "to_type": to_type, "to_id": b}
+                        for a, b in sorted(new)])
+        _again_on_conflict(write)
 
     def add_pending(self, from_type: str, to_type: str,
                     items: Iterable[tuple[str, str]]) -> None:

@@ -194,42 +194,66 @@ def test_a_move_from_no_namespace_leaves_another_companys_objects_in_the_portal_
     assert "GB:9-0" in by(hs, "line_items", "sap_line_key")
 
 
-def test_two_processes_recording_one_key_at_once_on_postgresql_both_succeed():
+def _insert_as(table: str):
+    """(insert the other process makes, what ours does, how to see ours landed) per table."""
+    from datetime import UTC, datetime
+
+    from target_hubspot_finance.ledger import Failure, dead_letter, synced_links, synced_objects
+
+    now = datetime.now(UTC)
+    return {
+        "synced_objects": (
+            synced_objects.insert().values(object_type="companies", sap_key="C1",
+                                           hubspot_id="1", content_hash="a", updated_at=now),
+            lambda led: led.record_synced("companies", [("C1", "1", "b")]),
+            lambda led: led.lookup("companies", ["C1"])["C1"].content_hash == "b"),
+        "synced_links": (
+            synced_links.insert().values(from_type="contacts", from_id="1",
+                                         to_type="companies", to_id="2"),
+            lambda led: led.record_links("contacts", "companies", [("1", "2")]),
+            lambda led: led.known_links("contacts", "companies", [("1", "2")]) == {("1", "2")}),
+        "dead_letter": (
+            dead_letter.insert().values(stream="invoices", sap_key="7", record={}, error={},
+                                        first_failed_at=now, last_failed_at=now, attempts=1),
+            lambda led: led.record_failures([Failure("invoices", "7", "4007", {"a": 1}, "x")]),
+            lambda led: True),
+    }[table]
+
+
+@pytest.mark.parametrize("table", ["synced_objects", "synced_links", "dead_letter"])
+def test_two_processes_recording_one_key_at_once_on_postgresql_both_succeed(table):
     """A replay beside a scheduled run may record the same key in the same instant: on
     PostgreSQL the second insert met the first's uncommitted row and ended in IntegrityError
-    (a traceback) instead of overwriting it, as record_synced promises."""
+    (a traceback) instead of taking the other's row into account."""
     import threading
     import time
-    from datetime import UTC, datetime
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
     from postgres_server import postgres_server
 
-    from target_hubspot_finance.ledger import Ledger, synced_objects
+    from target_hubspot_finance.ledger import Ledger
 
     with postgres_server("ledger", prefix="r11a-pg-") as port:
         ledger = Ledger(f"postgresql+psycopg2://ledger@127.0.0.1:{port}/postgres")
-        ledger.record_synced("companies", [("C0", "0", "x")])  # a table in use
+        theirs, ours, landed = _insert_as(table)
         other = ledger.engine.connect()
-        tx = other.begin()  # the other process: its row for C1 written, not committed yet
-        other.execute(synced_objects.insert().values(
-            object_type="companies", sap_key="C1", hubspot_id="1", content_hash="a",
-            updated_at=datetime.now(UTC)))
+        tx = other.begin()  # the other process: its row written, not committed yet
+        other.execute(theirs)
         outcome: list = []
 
-        def ours() -> None:
+        def write() -> None:
             try:
-                ledger.record_synced("companies", [("C1", "1", "b")])
+                ours(ledger)
                 outcome.append(None)
             except Exception as exc:  # the outcome is the assertion
                 outcome.append(exc)
 
-        thread = threading.Thread(target=ours)
+        thread = threading.Thread(target=write)
         thread.start()
         time.sleep(1.5)  # ours now waits on the other's uncommitted key
         tx.commit()
         other.close()
         thread.join(30)
         assert outcome == [None]
-        assert ledger.lookup("companies", ["C1"])["C1"].content_hash == "b"
+        assert landed(ledger)
         ledger.engine.dispose()
