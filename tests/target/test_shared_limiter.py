@@ -270,3 +270,25 @@ def test_slots_deleted_under_a_running_process_are_made_again_not_waited_for() -
         conn.execute(delete(rate_slots))
     slot, waited = slots.claim(2, 10.0)
     assert slot in (0, 1) and waited == 0.0
+
+
+def test_answers_of_overlapping_calls_each_stamp_their_own_slot() -> None:
+    """Two calls in flight from one process (threads), answered in any order: each answer
+    re-stamps its own slot. The last claim's time stood for every slot, so the first call's
+    answer matched nothing and its slot freed a window after it left."""
+    now = [1000.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    engine = create_engine("sqlite://")
+    slots = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    other = SharedSlots(engine, token_bucket(TOKEN), clock=lambda: now[0], sleep=sleep)
+    first, _ = slots.claim(2, 10.0)    # leaves at 1000
+    now[0] += 1.0
+    second, _ = slots.claim(2, 10.0)   # leaves at 1001
+    now[0] += 4.0
+    slots.finish(first)                # answered at 1005
+    slots.finish(second)
+    other.claim(2, 10.0)               # both slots answered at 1005: free at 1015
+    assert now[0] == 1015.0

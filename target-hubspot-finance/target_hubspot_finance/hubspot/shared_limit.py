@@ -74,7 +74,7 @@ class SharedSlots:
         self._clock = clock
         self._sleep = sleep
         self._ready = 0
-        self._claimed_at = 0.0
+        self._claimed: dict[int, float] = {}  # slot -> when this process took it
         self._answered: list[tuple[int, float, float]] = []  # (slot, claimed at, answered at)
         self._offset = 0.0  # the database's clock minus this host's, measured at each claim
         self._server_now = (func.extract("epoch", func.clock_timestamp())
@@ -132,7 +132,7 @@ class SharedSlots:
                         rate_slots.c.bucket == self.bucket, rate_slots.c.slot == row.slot,
                         rate_slots.c.sent_at == row.sent_at).values(sent_at=now)).rowcount
                     if taken == 1:
-                        self._claimed_at = now
+                        self._claimed[row.slot] = now
                         return row.slot, waited
                     continue  # another process took it first: look again at once
             if row is None:  # the slots were deleted under this process: make them again
@@ -145,7 +145,10 @@ class SharedSlots:
 
     def finish(self, slot: int) -> None:
         """The answer arrived: the slot's window starts now (not earlier than HubSpot's)."""
-        self._answered.append((slot, self._claimed_at, self._clock() + self._offset))
+        claimed_at = self._claimed.pop(slot, None)
+        if claimed_at is None:
+            return
+        self._answered.append((slot, claimed_at, self._clock() + self._offset))
         with contextlib.suppress(DBAPIError):  # the database busy: written with the next claim
             self.flush()
 
