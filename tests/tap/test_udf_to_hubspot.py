@@ -10,6 +10,7 @@ import logging
 
 import pytest
 import requests
+from tap_helpers import sandbox_zone
 
 from tap_sapb1.tap import TapSAPB1
 from target_hubspot_finance.target import TargetHubSpotFinance
@@ -104,25 +105,42 @@ def test_a_company_without_the_deal_udf_is_reported_once_not_failed(
     assert hubspot_sandbox.associations("invoices", "deals") == []
 
 
+@pytest.mark.parametrize("restamp", [True, False], ids=["invoice-restamped", "not-restamped"])
 def test_a_payment_cancelled_in_sap_is_cancelled_in_hubspot_after_the_next_run(
-        hubspot_sandbox, target_config):
-    """The tap re-emits the cancelled payment (DocDate window) and the invoice SAP reopened."""
+        hubspot_sandbox, target_config, restamp):
+    """The tap re-emits the cancelled payment (DocDate window). Whether SAP re-stamps the
+    invoice it reopens is undocumented (sandbox switch restamp_on_payment_cancel): re-stamped,
+    the invoice comes again with its reopened PaidToDate; not re-stamped, only the cancelled
+    payment comes, and HubSpot must still show the invoice open with its balance due back."""
+    from sap_sandbox import DataSpec, SapSandbox
+
     streams = ("business_partners", "invoices", "incoming_payments")
-    with make_sap(None) as sb:
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=12, credit_notes=0,
+                    payments=0, restamp_on_payment_cancel=restamp)
+    with SapSandbox(data=spec, password="S3cr3t-B1-passw0rd!") as sb:
         invoice = next(i for i in sb.all("Invoices")
                        if i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
                        and i["DocCurrency"] == "USD" and i["PaidToDate"] == 0)
         paid = sb.post_payment(invoice["CardCode"], [{"DocEntry": invoice["DocEntry"],
                                                       "SumApplied": invoice["DocTotal"]}])
-        first = tap_output(tap_config(sb), streams)
+        # a later change elsewhere moves the invoices bookmark past the paid invoice's minute
+        sb.clock.advance(180)
+        other = next(i for i in sb.all("Invoices") if i["DocEntry"] != invoice["DocEntry"])
+        sb.update("Invoices", other["DocEntry"], {"Comments": "later change"})
+        # no look-back, and SAP's zone so that the bookmark is not held 12 h back: only what
+        # changed since the first run comes again
+        exact = {"lookback_minutes": 0, "server_timezone": sandbox_zone() or "UTC"}
+        first = tap_output({**tap_config(sb), **exact}, streams)
         load(target_config, first)
         hs_invoice = next(o["properties"] for o in hubspot_sandbox.objects("invoices")
                           if o["properties"].get("sap_doc_entry") in (
                               str(invoice["DocEntry"]), invoice["DocEntry"]))
         assert float(hs_invoice["sap_open_balance"]) == 0
+        assert hs_invoice["hs_invoice_status"] == "paid"
 
+        sb.clock.advance(180)
         sb.cancel_payment(paid["DocEntry"])
-        config = {**tap_config(sb)}
+        config = {**tap_config(sb), **exact}
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             tap = TapSAPB1(config=config, state=last_state(first))
@@ -132,6 +150,10 @@ def test_a_payment_cancelled_in_sap_is_cancelled_in_hubspot_after_the_next_run(
                 tap.sync_all()
             finally:
                 tap.close()
+    reemitted = [json.loads(m)["record"]["DocEntry"] for m in out.getvalue().splitlines()
+                 if m and json.loads(m)["type"] == "RECORD"
+                 and json.loads(m)["stream"] == "invoices"]
+    assert (invoice["DocEntry"] in reemitted) is restamp  # the premise of each way
     load(target_config, out.getvalue())
     payment = next(o["properties"] for o in hubspot_sandbox.objects("commerce_payments")
                    if str(o["properties"].get("sap_payment_key", "")).startswith(
@@ -144,6 +166,7 @@ def test_a_payment_cancelled_in_sap_is_cancelled_in_hubspot_after_the_next_run(
     assert float(hs_invoice["sap_open_balance"]) == pytest.approx(invoice["DocTotal"])
     # HubSpot computes the balance from the line items (half-cent rounding of line amounts)
     assert float(hs_invoice["hs_balance_due"]) == pytest.approx(invoice["DocTotal"], abs=0.01)
+    assert hs_invoice["hs_invoice_status"] == "open"
 
 
 def test_a_rerun_with_nothing_changed_writes_nothing_although_payments_are_re_read(

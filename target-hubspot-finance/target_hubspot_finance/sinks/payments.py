@@ -21,7 +21,7 @@ import contextlib
 from typing import Any
 
 from target_hubspot_finance import mapping
-from target_hubspot_finance.hubspot import batches, payment_create
+from target_hubspot_finance.hubspot import batches, invoice_paths, payment_create
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT
 from target_hubspot_finance.ledger import Event, Totals
 from target_hubspot_finance.sinks.base import HubSpotSink, reason
@@ -97,7 +97,48 @@ class PaymentsSink(HubSpotSink):
                 events += self._commerce(latest, changed, bodies, hashes)
             else:
                 events += self._properties(latest, changed, hashes)
+            self._reopen_invoices(latest, changed)
         self.done(events)
+
+    def _reopen_invoices(self, latest: dict[str, dict], changed: dict[str, list]) -> None:
+        """Invoices a payment cancelled in SAP had paid: status, paid to date and open balance
+        again from the ledger (invoice total, the payments still applied, credits).
+
+        Why: whether SAP re-stamps an invoice when a payment on it is cancelled is undocumented;
+        without a new stamp the invoice is not read again and HubSpot would keep it `paid`.
+        When SAP does re-stamp, the invoice's own record comes too and says the same.
+        """
+        rt = self.rt
+        keys = {rt.key(a.invoice_key) for k, apps in changed.items()
+                if mapping.is_cancelled(latest[k]) for a in apps if a.invoice_key}
+        invoices = rt.ledger.lookup("invoices", keys) if keys else {}
+        if not invoices:
+            return
+        money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", invoices)
+        paid = rt.ledger.application_totals("payment", "invoice_key", invoices)
+        credits = rt.ledger.application_totals("credit", "invoice_key", invoices)
+        none = Totals(0.0, 0, None, ())
+        items: dict[str, tuple[str, dict]] = {}
+        for key, synced in invoices.items():
+            if key not in money:  # total unknown (synced by an older version): left as it is
+                continue
+            total, done = money[key].amount, paid.get(key, none).amount
+            items[key] = (synced.hubspot_id, mapping.apply_property_map("invoices", {
+                "hs_invoice_status": mapping.status_for(
+                    total, done, credits.get(key, none).amount, closed=False),
+                "sap_paid_to_date": mapping.money(done),
+                "sap_open_balance": mapping.money(max(total - done, 0.0)),
+                "sap_document_status": "bost_Open" if done < total - 0.005 else None}, {},
+                rt.property_map))
+        if not items:
+            return
+        items = {k: (i, {p: v for p, v in props.items() if v is not None})
+                 for k, (i, props) in items.items()}
+        written = invoice_paths.update(rt, items)
+        if written.failed:
+            self.logger.warning("invoices a cancelled payment reopened not updated: %s", "; ".join(
+                f"{k}: {e.get('message', e) if isinstance(e, dict) else e}"
+                for k, e in list(written.failed.items())[:3]))
 
     def _invoice_currencies(self, latest: dict[str, dict]) -> dict[str, str]:
         """Invoice DocEntry → currency, from the ledger (recorded by the invoices sink), for
