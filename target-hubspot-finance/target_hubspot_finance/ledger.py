@@ -340,9 +340,11 @@ class Ledger:
             return {r.name: r.value for r in conn.execute(select(ledger_meta))}
 
     def _set_meta(self, name: str, value: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(ledger_meta).where(ledger_meta.c.name == name))
-            conn.execute(ledger_meta.insert().values(name=name, value=value))
+        def write() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(ledger_meta).where(ledger_meta.c.name == name))
+                conn.execute(ledger_meta.insert().values(name=name, value=value))
+        _again_on_conflict(write)
 
     def _record_keys(self, limit: int = 1000) -> list[str]:
         """Some SAP keys of synced records (not the property memo): is the ledger in use?"""
@@ -521,15 +523,18 @@ class Ledger:
         wanted = {(str(a), str(b)) for a, b in items}
         if not wanted:
             return
-        with self.engine.begin() as conn:
-            for a, b in sorted(wanted):
-                exists = conn.execute(select(func.count()).select_from(pending_links).where(
-                    pending_links.c.from_type == from_type, pending_links.c.from_id == a,
-                    pending_links.c.to_type == to_type, pending_links.c.to_sap_key == b)).scalar()
-                if not exists:
-                    conn.execute(pending_links.insert().values(
-                        from_type=from_type, from_id=a, to_type=to_type, to_sap_key=b,
-                        created_at=_now()))
+        def write() -> None:
+            with self.engine.begin() as conn:
+                for a, b in sorted(wanted):
+                    exists = conn.execute(select(func.count()).select_from(pending_links).where(
+                        pending_links.c.from_type == from_type, pending_links.c.from_id == a,
+                        pending_links.c.to_type == to_type,
+                        pending_links.c.to_sap_key == b)).scalar()
+                    if not exists:
+                        conn.execute(pending_links.insert().values(
+                            from_type=from_type, from_id=a, to_type=to_type, to_sap_key=b,
+                            created_at=_now()))
+        _again_on_conflict(write)
 
     def pending_for(self, to_type: str, sap_keys: Iterable[str]) -> list[tuple[str, str, str]]:
         """(from_type, from HubSpot id, to SAP key) links waiting for these keys."""
@@ -555,13 +560,15 @@ class Ledger:
         """Remember (sap_key, card_code, hubspot_id, wanted_status) drafts; forget `done` keys."""
         rows = {k: (c, i, w) for k, c, i, w in waiting}
         gone = sorted({str(k) for k in done} | set(rows))
-        with self.engine.begin() as conn:
-            for chunk in _chunks(gone):
-                conn.execute(delete(draft_invoices).where(draft_invoices.c.sap_key.in_(chunk)))
-            if rows:
-                conn.execute(draft_invoices.insert(), [
-                    {"sap_key": k, "card_code": c, "hubspot_id": i, "wanted_status": w}
-                    for k, (c, i, w) in rows.items()])
+        def write() -> None:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(gone):
+                    conn.execute(delete(draft_invoices).where(draft_invoices.c.sap_key.in_(chunk)))
+                if rows:
+                    conn.execute(draft_invoices.insert(), [
+                        {"sap_key": k, "card_code": c, "hubspot_id": i, "wanted_status": w}
+                        for k, (c, i, w) in rows.items()])
+        _again_on_conflict(write)
 
     def drafts_for(self, card_codes: Iterable[str]) -> list[tuple[str, str, str, str]]:
         """(sap_key, card_code, hubspot_id, wanted_status) of drafts of these customers."""
@@ -583,14 +590,16 @@ class Ledger:
         """
         sources = sorted({str(k) for k in source_keys})
         rows = list(rows)
-        with self.engine.begin() as conn:
-            for chunk in _chunks(sources):
-                conn.execute(delete(applications).where(
-                    applications.c.kind == kind,
-                    or_(*[applications.c.source_key.startswith(s + "-", autoescape=True)
-                          for s in chunk], applications.c.source_key.in_(chunk))))
-            if rows:
-                conn.execute(applications.insert(), [{"kind": kind, **r} for r in rows])
+        def write() -> None:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(sources):
+                    conn.execute(delete(applications).where(
+                        applications.c.kind == kind,
+                        or_(*[applications.c.source_key.startswith(s + "-", autoescape=True)
+                              for s in chunk], applications.c.source_key.in_(chunk))))
+                if rows:
+                    conn.execute(applications.insert(), [{"kind": kind, **r} for r in rows])
+        _again_on_conflict(write)
 
     def application_sources(self, kind: str, invoice_keys: Iterable[str]) -> dict[str, str]:
         """{source_key: invoice_key} of what applies to these invoices (e.g. payment lines)."""

@@ -198,7 +198,14 @@ def _insert_as(table: str):
     """(insert the other process makes, what ours does, how to see ours landed) per table."""
     from datetime import UTC, datetime
 
-    from target_hubspot_finance.ledger import Failure, dead_letter, synced_links, synced_objects
+    from target_hubspot_finance.ledger import (
+        Failure,
+        applications,
+        dead_letter,
+        pending_links,
+        synced_links,
+        synced_objects,
+    )
 
     now = datetime.now(UTC)
     return {
@@ -217,10 +224,24 @@ def _insert_as(table: str):
                                         first_failed_at=now, last_failed_at=now, attempts=1),
             lambda led: led.record_failures([Failure("invoices", "7", "4007", {"a": 1}, "x")]),
             lambda led: True),
+        "pending_links": (
+            pending_links.insert().values(from_type="commerce_payments", from_id="5",
+                                          to_type="invoices", to_sap_key="7", created_at=now),
+            lambda led: led.add_pending("commerce_payments", "invoices", [("5", "7")]),
+            lambda led: led.pending_for("invoices", ["7"]) == [("commerce_payments", "5", "7")]),
+        "applications": (
+            applications.insert().values(kind="payment", source_key="9-0", invoice_key="7",
+                                         amount=1.0),
+            lambda led: led.record_applications("payment", ["9"], [
+                {"source_key": "9-0", "invoice_key": "7", "card_code": "C1", "doc_num": "9",
+                 "amount": 2.0, "applied_on": "2026-01-01"}]),
+            lambda led: led.application_totals("payment", "invoice_key", ["7"])["7"].amount
+            == 2.0),
     }[table]
 
 
-@pytest.mark.parametrize("table", ["synced_objects", "synced_links", "dead_letter"])
+@pytest.mark.parametrize("table", ["synced_objects", "synced_links", "dead_letter",
+                                   "pending_links", "applications"])
 def test_two_processes_recording_one_key_at_once_on_postgresql_both_succeed(table):
     """A replay beside a scheduled run may record the same key in the same instant: on
     PostgreSQL the second insert met the first's uncommitted row and ended in IntegrityError
