@@ -142,6 +142,7 @@ def test_duplicate_ids_in_one_upsert_reject_the_batch(api, hubspot_sandbox):
     ("invoices", {"hs_currency": "EUR", "hs_amount_billed": "5"}, "READ_ONLY_VALUE"),
     ("commerce_payments", {"hs_initiated_date": "yesterday"}, "INVALID_DATETIME"),
     ("contacts", {"email": "n/a"}, "INVALID_EMAIL"),
+    ("line_items", {"name": "refund", "quantity": "1", "price": "-5"}, "INVALID_PRICE"),
 ])
 def test_one_invalid_input_fails_the_whole_batch(api, hubspot_sandbox, otype, props, code):
     good = {"hs_currency": "EUR"} if otype == "invoices" else {}
@@ -350,3 +351,14 @@ def test_a_chunked_request_body_is_read_whole(api, hubspot_sandbox):
                  headers={"Content-Type": "application/json"})
     assert r.status_code == 201
     assert api.get(f"{V3}/companies").status_code == 200, "the kept-alive connection still works"
+
+
+def test_a_line_item_price_cannot_be_negative_on_create_or_update(api, hubspot_sandbox):
+    """HubSpot: a line item's `price` cannot be negative (api-facts.md, line items)."""
+    line = api.post(f"{V3}/line_items", json={"properties": {"quantity": 1, "price": "0"}})
+    assert line.status_code == 201
+    r = api.patch(f"{V3}/line_items/{line.json()['id']}", json={"properties": {"price": -0.01}})
+    assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
+    listed = json.loads(r.json()["message"].removeprefix("Property values were not valid: "))
+    assert listed[0]["name"] == "price" and listed[0]["propertyValue"] == "-0.01"
+    assert hubspot_sandbox.objects("line_items")[0]["properties"]["price"] == "0"

@@ -164,6 +164,11 @@ class Portal:
                 continue
             try:
                 clean[name] = normalise(defn, raw)
+                if otype == "line_items" and name == "price" and clean[name].startswith("-") \
+                        and float(clean[name]) < 0:  # HubSpot: price cannot be negative
+                    raise Invalid("INVALID_PRICE",
+                                  f"{clean.pop(name)} is not a valid price: a line item's "
+                                  "price cannot be negative.")
             except Invalid as exc:
                 errors_out.append({"name": name, "error": exc.error, "message": exc.message,
                                    "value": "" if raw is None else str(raw)})
