@@ -640,6 +640,8 @@ def total_lines(record: Mapping[str, Any], lines: Mapping[str, dict[str, Any]],
             props["hs_discount_percentage"] = round(100 - (100 - own) * (1 - header / 100), 6)
     tax = map_tax_line(record, namespace, local)
     if tax:
+        if tax["price"] < 0:  # a negative tax (e.g. a reversed tax code): taken off below too
+            tax["price"] = 0.0
         out[tax["sap_line_key"]] = tax
     total = document_money(record, local, f"invoice {record.get('DocNum')}").total
     if total is None or not out:

@@ -255,6 +255,10 @@ def _negative_line() -> dict:  # a discount item line at -30 (SAP allows it, Hub
     return rec
 
 
+def _negative_tax() -> dict:  # a negative tax (a reversed tax code): HubSpot's price not
+    return invoice(1, VatSum=-5.0, DocTotal=195.0)
+
+
 def _down_payment_drawn() -> dict:  # 150 of a down payment invoice drawn: more than any line
     return invoice(1, DocTotal=70.0, DownPaymentAmount=150.0)
 
@@ -268,9 +272,9 @@ def _eur_discounted() -> dict:  # EUR document in a USD company, 10 % document d
 
 @pytest.mark.parametrize("record", [
     _discounted(), _freight(), _rounded_down(), _half_cents(), _untaxed_rounded_down(),
-    _negative_line(), _down_payment_drawn(), _eur_discounted()], ids=[
+    _negative_line(), _negative_tax(), _down_payment_drawn(), _eur_discounted()], ids=[
         "document discount", "freight", "rounding", "line half-cents", "untaxed rounding",
-        "negative line", "down payment drawn", "EUR document discount"])
+        "negative line", "negative tax", "down payment drawn", "EUR document discount"])
 def test_hubspot_billed_amount_is_sap_document_total_to_the_cent(record):
     items = all_line_items(record, "USD")
     total = record["DocTotalFc"] or record["DocTotal"]
