@@ -113,6 +113,14 @@ DOCUMENT = th.PropertiesList(
     number("PaidToDate"),
     enum("DocumentStatus", ["bost_Open", "bost_Close", "bost_Paid", "bost_Delivered"]),
     number("VatSumFc"), number("PaidToDateFC"),
+    th.Property("DiscountPercent", th.NumberType, nullable=True,
+                description="Document (header) discount %, applied to the lines' net total "
+                            "before tax; null or 0 when none."),
+    th.Property("TotalDiscount", th.NumberType, nullable=True,
+                description="The document discount as an amount, in the local currency."),
+    th.Property("TotalDiscountFC", th.NumberType, nullable=True,
+                description="The document discount as an amount, in the document's foreign "
+                            "currency (0 on a local-currency document)."),
     enum("Cancelled", YES_NO), enum("CancelStatus", CANCEL_STATUS, nullable=True),
     text("Comments"), integer("SalesPersonCode"), integer("PaymentGroupCode"),
     integer("ContactPersonCode"),

@@ -185,6 +185,27 @@ def test_a_selected_udf_is_read_and_emitted(make_sandbox):
     assert "U_HubSpotDealId" in out.schemas["invoices"]["properties"]
 
 
+def test_a_document_discount_is_read_and_emitted_null_where_sap_leaves_it_empty(make_sandbox):
+    """Header DiscountPercent / TotalDiscount(FC) (SAP's Document): the target spreads a
+    document discount over the lines' discount % (mapping.total_lines)."""
+    sb = make_sandbox()
+    entry = sb.all("Invoices")[0]["DocEntry"]
+    sb.update("Invoices", entry, {"DiscountPercent": 10.0, "TotalDiscount": 12.5,
+                                  "TotalDiscountFC": 0.0})
+    config = config_for(sb)
+    schema = discover(config)["invoices"]["properties"]
+    for name in ("DiscountPercent", "TotalDiscount", "TotalDiscountFC"):
+        assert "number" in schema[name]["type"] and schema[name]["description"], name
+    out = sync(config, discovered_catalog(config, ("invoices",)))
+    by_entry = {r["DocEntry"]: r for r in out.records["invoices"]}
+    assert by_entry[entry]["DiscountPercent"] == 10.0
+    assert by_entry[entry]["TotalDiscount"] == 12.5
+    other = next(r for k, r in by_entry.items() if k != entry)
+    assert "DiscountPercent" in other and other["DiscountPercent"] is None  # SAP's null
+    pages = [fields for fields in selects(sb, "Invoices") if "DocTotal" in fields]
+    assert pages and all("DiscountPercent" in fields for fields in pages)
+
+
 def test_a_catalog_from_a_udf_company_reads_only_what_a_standard_company_has(
         make_sandbox, caplog):
     udf_company = make_sandbox(udfs=UDFS)
