@@ -245,3 +245,20 @@ def test_a_status_refusal_that_is_not_about_paid_is_not_remembered_as_paid_refus
     written = invoice_paths.update(rt, {"a": ("1", {"hs_invoice_status": "paid"})})
     assert "a" in written.failed
     assert rt.capabilities.get(PAID_SETTABLE) is None
+
+
+def test_a_portal_refusing_paid_without_hubspot_payments_is_said_in_one_warning(
+        hubspot_sandbox, target_config, caplog) -> None:
+    """`paid` refused and payments_mode properties (no HubSpot payment to settle the invoice):
+    SAP's paid invoices stay open in HubSpot, with SAP's figures in sap_paid_to_date and
+    sap_open_balance. The run says so once instead of leaving sales to find it."""
+    hubspot_sandbox.switches.paid_settable = False
+    config = {**target_config, "payments_mode": "properties"}
+    with caplog.at_level("WARNING", logger="target_hubspot_finance"):
+        _load(config, 1, 6)
+    statuses = {int(o["properties"]["sap_doc_entry"]): o["properties"]["hs_invoice_status"]
+                for o in hubspot_sandbox.objects("invoices")}
+    assert statuses[3] == "open" and statuses[6] == "open"  # paid in SAP, open in HubSpot
+    said = [r.getMessage() for r in caplog.records if "refuses hs_invoice_status paid" in
+            r.getMessage()]
+    assert len(said) == 1 and "payments_mode" in said[0], said

@@ -222,6 +222,7 @@ class Memo:
         self.portal_key = portal_key
         self._cache: dict[str, bool | None] = {}
         self._values: dict[str, str] = {}  # text answers, for a portal without an id
+        self.warned: set[str] = set()  # one-time warnings of this run
 
     def _key(self, name: str) -> str:
         return f"{self.portal_key}:{name}"

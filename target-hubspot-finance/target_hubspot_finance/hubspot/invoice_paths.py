@@ -64,14 +64,28 @@ def _name_currency(written: Written) -> Written:
     return written
 
 
+def _paid_as_open(rt: Runtime) -> None:
+    """Once a run: without HubSpot payments nothing will settle an invoice written open."""
+    memo = rt.capabilities
+    if rt.payments_mode == "commerce_payments" or "paid-as-open" in memo.warned:
+        return
+    memo.warned.add("paid-as-open")
+    LOGGER.warning("This HubSpot portal refuses hs_invoice_status paid and payments_mode is %s "
+                   "(no HubSpot payments to settle them): invoices paid in SAP stay open in "
+                   "HubSpot; sap_paid_to_date and sap_open_balance hold SAP's figures. Set up "
+                   "HubSpot payments and use payments_mode: commerce_payments to have them "
+                   "paid", rt.payments_mode)
+
+
 def create(rt: Runtime, items: dict[str, tuple[dict, list[dict]]], *args: Any) -> Written:
     """`batches.create` for invoices {key: (properties, inline associations)}, by the portal's
     path; `ids` holds only invoices HubSpot holds with their wanted status."""
     memo = rt.capabilities
     paid_ok = memo.get(PAID_SETTABLE) is not False
     want = {k: _status(p) for k, (p, _) in items.items()}
-    if not paid_ok:
+    if not paid_ok and "paid" in want.values():
         want = {k: "open" if s == "paid" else s for k, s in want.items()}
+        _paid_as_open(rt)
     one_call = memo.get(OPEN_ON_CREATE) is not False
     first = {k: (_with_status(p, want[k] if one_call else "draft"), links)
              for k, (p, links) in items.items()}
@@ -114,6 +128,8 @@ def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
     paid_ok = memo.get(PAID_SETTABLE) is not False
     sent = {k: (i, p if paid_ok or _status(p) != "paid" else _with_status(p, "open"))
             for k, (i, p) in items.items()}
+    if not paid_ok and any(_status(p) == "paid" for _, p in items.values()):
+        _paid_as_open(rt)
     written = batches.update(rt.client, "invoices", sent)
     tried_paid = [k for k, (_, p) in sent.items() if STATUS in p and _status(p) == "paid"]
     refused = [k for k in tried_paid if k in written.failed and refuses_status(written.failed[k])]
@@ -125,6 +141,7 @@ def update(rt: Runtime, items: dict[str, tuple[str, dict]]) -> Written:
         _merge(written, again)
         if again.ids:  # open passed where paid did not: the refusal was about paid
             memo.set(PAID_SETTABLE, False)
+            _paid_as_open(rt)
     elif any(k in written.ids for k in tried_paid):
         memo.set(PAID_SETTABLE, True)
     return _name_currency(written)
