@@ -90,3 +90,11 @@ def test_bad_udf_option_is_one_clear_line():
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 2
     assert "bad --udf 'Document.DealId'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_restamp_on_payment_cancel_is_on_unless_switched_off():
+    from sap_sandbox.__main__ import _parser
+
+    assert _parser().parse_args([]).restamp_on_payment_cancel is True
+    assert _parser().parse_args(
+        ["--no-restamp-on-payment-cancel"]).restamp_on_payment_cancel is False
