@@ -137,3 +137,18 @@ def test_a_cancelled_invoice_leaves_nothing_open_for_finance(open_amount):
     props = mapping.map_invoice(record)
     assert props["hs_invoice_status"] == "voided"
     assert props["sap_open_balance"] == 0.0
+
+
+def test_a_payment_first_seen_cancelled_leaves_its_paid_invoice_as_sap_says(hubspot_sandbox,
+                                                                            target_config):
+    """Only a payment synced before and cancelled since reopens invoices from the ledger: the
+    invoice here was paid by money the target never saw (before start_date), so the ledger's
+    sum (0) must not overrule SAP's PaidToDate."""
+    run(cfg(target_config), messages(
+        ("business_partners", [customer(1)]),
+        ("invoices", [invoice(1, PaidToDate=220.0, DocumentStatus="bost_Close")]),
+        ("incoming_payments", [payment(2, applies=[(1, 220.0)], Cancelled="tYES",
+                                       CancelStatus="csYes")])))
+    inv = by(hubspot_sandbox, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "paid"
+    assert float(inv["sap_open_balance"]) == 0

@@ -97,12 +97,13 @@ class PaymentsSink(HubSpotSink):
                 events += self._commerce(latest, changed, bodies, hashes)
             else:
                 events += self._properties(latest, changed, hashes)
-            self._reopen_invoices(latest, changed)
+            self._reopen_invoices(latest, {k: v for k, v in changed.items() if k in prior})
         self.done(events)
 
     def _reopen_invoices(self, latest: dict[str, dict], changed: dict[str, list]) -> None:
-        """Invoices a payment cancelled in SAP had paid: status, paid to date and open balance
-        again from the ledger (invoice total, the payments still applied, credits).
+        """Invoices a payment cancelled in SAP had paid (`changed`: payments synced before):
+        status, paid to date and open balance again from the ledger (invoice total, the
+        payments still applied, credits). A payment first seen cancelled paid nothing here.
 
         Why: whether SAP re-stamps an invoice when a payment on it is cancelled is undocumented;
         without a new stamp the invoice is not read again and HubSpot would keep it `paid`.
