@@ -5,6 +5,8 @@ kept beside them; payment lines are mapped to what they pay; non-finite numbers 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from singer_sdk.exceptions import ConfigValidationError
 from target_factory import credit_note, customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
@@ -379,3 +381,21 @@ def test_an_eur_payment_written_before_its_usd_invoice_is_put_right_when_read_ag
             ) == ("USD", 111.41)
     assert float(by(hs, "invoices", "sap_doc_num")["4002"]["hs_balance_due"]) == pytest.approx(
         220 - 111.41)
+
+
+signed = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.001, 1e3), signed), min_size=1, max_size=4), signed,
+       signed, st.floats(0, 100))
+def test_no_line_item_is_ever_sent_with_a_negative_price(lines, vat, total, header_discount):
+    """HubSpot refuses a negative line item price (its sandbox does too): whatever signs SAP's
+    line prices, tax and total have, total_lines sends none below 0."""
+    record = invoice(1, lines=len(lines), VatSum=vat, DocTotal=total,
+                     DiscountPercent=header_discount)
+    for line, (quantity, price) in zip(record["DocumentLines"], lines, strict=True):
+        line.update(Quantity=quantity, UnitPrice=price, Price=price,
+                    LineTotal=round(quantity * price, 2))
+    items = all_line_items(record)
+    assert all(p["price"] >= 0 for p in items.values()), items
