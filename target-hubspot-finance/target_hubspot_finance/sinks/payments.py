@@ -256,14 +256,27 @@ class PaymentsSink(HubSpotSink):
             "sap_paid_total": t.amount, "sap_payment_count": t.count,
             "sap_last_payment_date": t.last_date or ""}, {}, rt.property_map))
             for k, t in ((k, ctotals.get(k, none)) for k in companies)}
-        failed: list[str] = []
+        # The figures are the write: a payment whose invoice or company update HubSpot refused
+        # (or whose object is gone) is not confirmed but dead-lettered, so a rerun sends it again.
+        refused: dict[tuple[str, str], Any] = {}
         for object_type, items in (("invoices", inv_items), ("companies", comp_items)):
             if items:
                 written = batches.update(rt.client, object_type, items)
-                failed += [f"{object_type} {k}: {e.get('message', e)}"
-                           for k, e in written.failed.items()]
-        if failed:
-            self.logger.warning("payment properties not written: %s", "; ".join(failed[:3]))
-        rt.ledger.record_synced("payments", [(k, "-", hashes[k]) for k in changed])
+                for k, err in written.failed.items():
+                    refused[(object_type, k)] = {"figures_on": f"{object_type} {k}", **(
+                        err if isinstance(err, dict) else {"error": err})}
+                for k in written.missing:
+                    refused[(object_type, k)] = reason(
+                        f"{object_type} {k} is not in HubSpot: payment figures not written")
+        errors: dict[str, Any] = {}
+        for key, apps in changed.items():
+            targets = [("invoices", rt.key(a.invoice_key)) for a in apps if a.invoice_key]
+            targets.append(("companies", rt.key(latest[key]["CardCode"])))
+            err = next((refused[t] for t in targets if t in refused), None)
+            if err is not None:
+                errors[key] = err
+        ok = [k for k in changed if k not in errors]
+        rt.ledger.record_synced("payments", [(k, "-", hashes[k]) for k in ok])
         return [Event(self.stream_name, k, "updated", None,
-                      "payment figures on invoice/company properties") for k in changed]
+                      "payment figures on invoice/company properties") for k in ok] + (
+            self.fail(latest, errors) if errors else [])
