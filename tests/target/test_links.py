@@ -4,6 +4,7 @@ again in HubSpot gets its payments back."""
 
 from __future__ import annotations
 
+import pytest
 from target_factory import customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import by, cfg, ledger_rows
 
@@ -115,3 +116,35 @@ def test_a_link_refused_once_and_made_later_in_the_run_no_longer_fails_its_recor
     buffer.flush()
     assert ledger.made == [pair]
     assert (kind, pair) not in buffer.refused  # its record is confirmed, not dead-lettered
+
+
+@pytest.mark.parametrize("whole_call", [False, True])
+def test_one_refused_pair_in_an_association_batch_leaves_the_other_99_linked(
+        hubspot_sandbox, whole_call) -> None:
+    """Whether HubSpot fails the whole batch/associate call for one refused pair (400, nothing
+    linked) or answers 207 for that pair alone is undocumented (sandbox switch
+    `refused_pair_fails_batch`): either way only that pair is refused and the 99 others are
+    linked, in a bounded number of calls (halving: 1 + 2·ceil(log2 100) at most)."""
+    from target_hubspot_finance.hubspot.associations import associate
+    from target_hubspot_finance.hubspot.client import HubSpotClient
+    from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+    hs = hubspot_sandbox
+    http = hs.client()
+    company = http.post("/crm/v3/objects/companies",
+                        json={"properties": {"name": "ACME"}}).json()["id"]
+    made = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": [
+        {"properties": {"email": f"c{i}@example.com"}} for i in range(100)]})
+    contacts = sorted(r["id"] for r in made.json()["results"])
+    bad = contacts[37]
+    assert http.delete(f"/crm/v3/objects/contacts/{bad}").status_code == 204
+    hs.switches.refused_pair_fails_batch = whole_call
+    ledger = _Links()
+    client = HubSpotClient(hs.url, hs.token, RateLimiter(190))
+    refused = associate(client, ledger, "contacts", "companies", [(c, company) for c in contacts])
+    assert set(refused) == {(bad, company)}
+    assert sorted(ledger.made) == [(c, company) for c in contacts if c != bad]
+    assert {f for f, _t, _type in hs.associations("contacts", "companies")} == \
+        set(contacts) - {bad}
+    calls = hs.count(path_contains="/batch/associate/default")
+    assert calls == 1 if not whole_call else 1 < calls <= 15  # 13 measured

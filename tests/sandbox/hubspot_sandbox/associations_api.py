@@ -165,8 +165,19 @@ class AssociationsApi:
         return self._run_batch(body, MAX_ASSOC_BATCH, ok_status, one)
 
     def batch_default(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
-        return self._run_pairs(body, 200, lambda fid, tid, _item: self._link_default(
-            from_t, fid, to_t, tid))
+        with self.portal.lock:
+            if self.portal.switches.refused_pair_fails_batch:
+                self._check_pairs(from_t, to_t, body)
+            return self._run_pairs(body, 200, lambda fid, tid, _item: self._link_default(
+                from_t, fid, to_t, tid))
+
+    def _check_pairs(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> None:
+        """Switch `refused_pair_fails_batch`: the first refused pair fails the whole call with
+        its 400 before anything is linked (README.md, "Switches")."""
+        for item in self._batch(body, MAX_ASSOC_BATCH):
+            self._require(from_t, (item.get("from") or {}).get("id"))
+            self._require(to_t, (item.get("to") or {}).get("id"))
+        self._default_type(from_t, to_t)
 
     def batch_create(self, from_t: ObjectType, to_t: ObjectType, body: Any) -> Reply:
         return self._run_pairs(body, 201, lambda fid, tid, item: [self._link_typed(

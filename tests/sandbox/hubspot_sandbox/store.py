@@ -48,12 +48,15 @@ class Switches:
     (HubSpot documents paid as what recording payments does). `payment_custom_properties`:
     custom properties may be created on payments. `unset_currency`: "refuse" or "accept" an
     invoice whose `hs_currency` is not one of the account's currencies.
+    `refused_pair_fails_batch`: a pair refused in a v4 batch associate call fails the whole
+    call with its 400 (nothing linked) instead of being one 207 entry.
     """
 
     open_on_create: bool = True
     paid_settable: bool = True
     payment_custom_properties: bool = True
     unset_currency: str = "refuse"
+    refused_pair_fails_batch: bool = False
 
 
 @dataclass
