@@ -207,8 +207,9 @@ class HubSpotClient:
         """One call; when HubSpot fails the whole call (4xx: whether one refused pair does so
         is undocumented) the chunk is halved until the refused pairs are alone, so their
         neighbours are still linked: one bad pair in 100 costs at most 2·ceil(log2 100) more
-        calls (k bad pairs about k times that; a failure of every pair 199). A whole-call failure links nothing, and default associations are idempotent,
-        so sending a pair again cannot duplicate."""
+        calls (k bad pairs about k times that; a failure of every pair 199). A whole-call
+        failure links nothing, and default associations are idempotent, so sending a pair
+        again cannot duplicate."""
         inputs = [{"from": {"id": str(a)}, "to": {"id": str(b)}} for a, b in chunk]
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
         try:
