@@ -83,9 +83,10 @@ def catalog_for(config: dict, streams: tuple[str, ...] | list[str]) -> dict:
 
 
 def run_tap(config: dict, streams: tuple[str, ...] | list[str] | None = None,
-            state: dict | None = None) -> Output:
-    """One in-process sync (selected `streams`, or all), logged out at the end."""
-    catalog = catalog_for(config, streams) if streams is not None else None
+            state: dict | None = None, catalog: dict | None = None) -> Output:
+    """One in-process sync (`catalog`, selected `streams`, or all), logged out at the end."""
+    if catalog is None and streams is not None:
+        catalog = catalog_for(config, streams)
     tap = TapSAPB1(config=config, state=state, catalog=catalog)
     buffer = io.StringIO()
     try:

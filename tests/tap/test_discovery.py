@@ -82,19 +82,9 @@ def discovered_catalog(config: dict, streams: tuple[str, ...]) -> dict:
 
 
 def sync(config: dict, catalog: dict, state: dict | None = None):
-    import io
-    from contextlib import redirect_stdout
+    from tap_helpers import run_tap
 
-    from tap_helpers import parse
-
-    tap = TapSAPB1(config=config, catalog=catalog, state=state)
-    buffer = io.StringIO()
-    try:
-        with redirect_stdout(buffer):
-            tap.sync_all()
-    finally:
-        tap.close()
-    return parse(buffer.getvalue())
+    return run_tap(config, state=state, catalog=catalog)
 
 
 def selects(sb, entity_set: str) -> list[set[str]]:
