@@ -118,6 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             fault = sb._faults.pick(method, path)
             if fault is not None and fault.kind == "drop":
+                log(0)  # logged before the close: the client's next call may land first otherwise
                 self._drop()
                 return
             if fault is not None and fault.kind == "html200":  # a proxy's page, not HubSpot
@@ -133,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
                                             f"{getattr(exc, 'colno', 1)}: {exc}") from None
             status, payload, headers = self._answer(sb, method, path, query, body, fault)
             if fault is not None and fault.kind == "timeout" and sb._stopping.wait(fault.delay):
+                log(status)
                 self._drop()  # the write is applied; its answer comes `delay` s late, or never
                 return
             log(status)
