@@ -5,6 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# A loaded 2-core CI box can stall one example past hypothesis's default 200 ms deadline
+# (DeadlineExceeded / Flaky with nothing wrong): no deadline anywhere, so a @given without its
+# own settings is as steady as the ones that say deadline=None.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 SAP_PASSWORD = "S3cr3t-B1-passw0rd!"
 SAP_COMPANY = "SBODEMOUS"
