@@ -18,6 +18,7 @@ and open balance come with the invoice itself) and companies (`sap_paid_total`,
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from target_hubspot_finance import mapping
@@ -93,28 +94,39 @@ class PaymentsSink(HubSpotSink):
                    "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
                 for k, apps in changed.items() for a in apps
                 if not mapping.is_cancelled(latest[k])])  # a cancelled payment applies nothing
+            synced_before = {k: v for k, v in changed.items() if k in prior}
+
+            def reopen() -> dict[str, Any]:
+                return self._reopen_invoices(latest, synced_before)
+
             if commerce:
-                events += self._commerce(latest, changed, bodies, hashes)
+                events += self._commerce(latest, changed, bodies, hashes, reopen)
             else:
-                events += self._properties(latest, changed, hashes)
-            self._reopen_invoices(latest, {k: v for k, v in changed.items() if k in prior})
+                events += self._properties(latest, changed, hashes, reopen)
         self.done(events)
 
-    def _reopen_invoices(self, latest: dict[str, dict], changed: dict[str, list]) -> None:
+    def _reopen_invoices(self, latest: dict[str, dict], changed: dict[str, list]
+                         ) -> dict[str, Any]:
         """Invoices a payment cancelled in SAP had paid (`changed`: payments synced before):
         status, paid to date and open balance again from the ledger (invoice total, the
         payments still applied, credits). A payment first seen cancelled paid nothing here.
+        Returns HubSpot's refusal per cancelled payment whose invoice update failed: that
+        payment is dead-lettered, not confirmed, so a rerun or replay reopens the invoice.
 
         Why: whether SAP re-stamps an invoice when a payment on it is cancelled is undocumented;
         without a new stamp the invoice is not read again and HubSpot would keep it `paid`.
         When SAP does re-stamp, the invoice's own record comes too and says the same.
         """
         rt = self.rt
-        keys = {rt.key(a.invoice_key) for k, apps in changed.items()
-                if mapping.is_cancelled(latest[k]) for a in apps if a.invoice_key}
-        invoices = rt.ledger.lookup("invoices", keys) if keys else {}
+        owners: dict[str, list[str]] = {}  # invoice key → the cancelled payments that paid it
+        for k, apps in changed.items():
+            if mapping.is_cancelled(latest[k]):
+                for a in apps:
+                    if a.invoice_key:
+                        owners.setdefault(rt.key(a.invoice_key), []).append(k)
+        invoices = rt.ledger.lookup("invoices", set(owners)) if owners else {}
         if not invoices:
-            return
+            return {}
         money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", invoices)
         paid = rt.ledger.application_totals("payment", "invoice_key", invoices)
         credits = rt.ledger.application_totals("credit", "invoice_key", invoices)
@@ -132,14 +144,15 @@ class PaymentsSink(HubSpotSink):
                 "sap_document_status": "bost_Open" if done < total - 0.005 else None}, {},
                 rt.property_map))
         if not items:
-            return
+            return {}
         items = {k: (i, {p: v for p, v in props.items() if v is not None})
                  for k, (i, props) in items.items()}
         written = invoice_paths.update(rt, items)
-        if written.failed:
-            self.logger.warning("invoices a cancelled payment reopened not updated: %s", "; ".join(
-                f"{k}: {e.get('message', e) if isinstance(e, dict) else e}"
-                for k, e in list(written.failed.items())[:3]))
+        refused = {k: {"figures_on": f"invoices {k}", **(
+            e if isinstance(e, dict) else {"error": e})} for k, e in written.failed.items()}
+        refused |= {k: reason(f"invoices {k} is not in HubSpot: not reopened after the "
+                               "payment's cancellation") for k in written.missing}
+        return {p: err for k, err in refused.items() for p in owners[k]}
 
     def _invoice_currencies(self, latest: dict[str, dict]) -> dict[str, str]:
         """Invoice DocEntry → currency, from the ledger (recorded by the invoices sink), for
@@ -155,7 +168,8 @@ class PaymentsSink(HubSpotSink):
         return {entries[k]: t.doc_nums[0] for k, t in totals.items() if t.doc_nums}
 
     def _commerce(self, latest: dict[str, dict], changed: dict[str, list],
-                  bodies: dict[str, dict[str, dict]], hashes: dict[str, str]) -> list[Event]:
+                  bodies: dict[str, dict[str, dict]], hashes: dict[str, str],
+                  reopen: Callable[[], dict[str, Any]]) -> list[Event]:
         rt = self.rt
         events: list[Event] = []
         errors: dict[str, Any] = {}
@@ -180,6 +194,8 @@ class PaymentsSink(HubSpotSink):
             if pkey not in written.ids:
                 errors.setdefault(owner[pkey], reason("HubSpot neither confirmed nor refused "
                                                       f"payment line {pkey}"))
+        for key, err in reopen().items():  # a cancellation is confirmed with its invoices
+            errors.setdefault(key, err)
         invoice_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps
                         if a.invoice_key}
         invoices = rt.ledger.lookup("invoices", invoice_keys)
@@ -238,7 +254,8 @@ class PaymentsSink(HubSpotSink):
         return events
 
     def _properties(self, latest: dict[str, dict], changed: dict[str, list],
-                    hashes: dict[str, str]) -> list[Event]:
+                    hashes: dict[str, str], reopen: Callable[[], dict[str, Any]]
+                    ) -> list[Event]:
         """Payment figures as invoice and company properties (no payments object)."""
         rt = self.rt
         inv_keys = {rt.key(a.invoice_key) for apps in changed.values() for a in apps
@@ -268,8 +285,10 @@ class PaymentsSink(HubSpotSink):
                 for k in written.missing:
                     refused[(object_type, k)] = reason(
                         f"{object_type} {k} is not in HubSpot: payment figures not written")
-        errors: dict[str, Any] = {}
+        errors: dict[str, Any] = reopen()
         for key, apps in changed.items():
+            if key in errors:
+                continue
             targets = [("invoices", rt.key(a.invoice_key)) for a in apps if a.invoice_key]
             targets.append(("companies", rt.key(latest[key]["CardCode"])))
             err = next((refused[t] for t in targets if t in refused), None)

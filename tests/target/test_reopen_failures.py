@@ -1,0 +1,78 @@
+"""A payment cancelled in SAP is confirmed only with the figures it changes in HubSpot: the
+invoices it reopens (both payments modes) and, in `payments_mode: properties`, its company's
+payment history. One HubSpot refused (here: the object was deleted in HubSpot) is dead-lettered
+with HubSpot's answer and not recorded synced, so a rerun or replay writes it."""
+
+from __future__ import annotations
+
+import pytest
+from target_factory import customer, invoice, messages, payment, run
+from target_hubspot_finance_testutil import by, cfg, ledger_rows
+
+
+def _payment_hashes(target_config: dict) -> dict[str, str]:
+    return {r["sap_key"]: r["content_hash"] for r in ledger_rows(target_config, "synced_objects")
+            if r["object_type"] == "payments"}
+
+
+def _dead(target_config: dict) -> dict[str, dict]:
+    return {r["sap_key"]: r for r in ledger_rows(target_config, "dead_letter")}
+
+
+CANCELLED = {"Cancelled": "tYES", "CancelStatus": "csYes"}
+
+
+def test_a_cancelled_payment_whose_invoice_hubspot_would_not_reopen_is_dead_lettered(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    paid = invoice(1, PaidToDate=220.0, DocumentStatus="bost_Close")
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [paid]),
+                         ("incoming_payments", [payment(1, applies=[(1, 220.0)])])))
+    before = _payment_hashes(target_config)
+    gone = by(hs, "invoices", "sap_doc_entry")["1"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/invoices/{gone}").status_code == 204
+    # SAP cancels the payment without re-stamping the invoice: only the payment comes
+    _target, states = run(config, messages(
+        ("incoming_payments", [payment(1, **CANCELLED)]), state={"done": 1}))
+    assert states == [{"done": 1}]  # passed: the refusal is kept in the dead-letter
+    assert _payment_hashes(target_config) == before  # the cancellation is not confirmed
+    dead = _dead(target_config)
+    assert set(dead) == {"1"} and dead["1"]["stream"] == "incoming_payments"
+    assert "invoices" in str(dead["1"]["error"])  # says which update failed
+    # the invoice comes back into HubSpot (as the ledger last knew it: paid); the rerun of the
+    # cancelled payment reopens it and is then confirmed
+    run(config, messages(("invoices", [invoice(1, PaidToDate=220.0, DocumentStatus="bost_Close",
+                                               Comments="re-sent")])))
+    assert by(hs, "invoices", "sap_doc_entry")["1"]["hs_invoice_status"] == "paid"
+    run(config, messages(("incoming_payments", [payment(1, **CANCELLED)])))
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "open"
+    assert float(inv["sap_open_balance"]) == pytest.approx(220.0)
+    assert _dead(target_config) == {}
+    assert _payment_hashes(target_config)["1"] != before["1"]
+
+
+def test_properties_mode_a_cancellation_whose_company_figures_hubspot_refused_is_dead_lettered(
+        hubspot_sandbox, target_config):
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties")
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)]),
+                         ("incoming_payments", [payment(1, applies=[(1, 100.0)])])))
+    before = _payment_hashes(target_config)
+    gone = by(hs, "companies", "sap_card_code")["C00001"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/companies/{gone}").status_code == 204
+    _target, states = run(config, messages(
+        ("incoming_payments", [payment(1, applies=[(1, 100.0)], **CANCELLED)]),
+        state={"done": 1}))
+    assert states == [{"done": 1}]
+    assert _payment_hashes(target_config) == before
+    dead = _dead(target_config)
+    assert set(dead) == {"1"} and "companies" in str(dead["1"]["error"])
+    # the customer comes back (changed in SAP); the rerun writes the company's figures
+    run(config, messages(("business_partners", [customer(1, Phone2="+1 555-0199")])))
+    run(config, messages(("incoming_payments", [payment(1, applies=[(1, 100.0)], **CANCELLED)])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]
+    assert company["sap_payment_count"] == "0"
+    assert float(company["sap_paid_total"]) == 0.0
+    assert _dead(target_config) == {}
