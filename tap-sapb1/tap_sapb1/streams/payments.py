@@ -19,6 +19,7 @@ from tap_sapb1.errors import SapB1Error
 from tap_sapb1.paging import PageSize, both, page_records, sap_date
 from tap_sapb1.schemas import INCOMING_PAYMENT
 from tap_sapb1.settings import server_zone
+from tap_sapb1.streams import early_payments
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -71,6 +72,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
     needed_fields = ("DocDate",)
     _floor: int | None = None  # the starting bookmark: re-read payments at or below it
     _since: str | None = None  # the first DocDate of this run's scope (window or start_date)
+    _early = False  # emitting payments dated before start_date (early_payments)
 
     def required_fields(self) -> dict[str, str]:
         """DocEntry (key and bookmark) and DocDate (the re-read window)."""
@@ -124,7 +126,25 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         return f"{new} or DocDate ge '{since}'" if since else new
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Keyset pages in DocEntry order over this run's scope (see class doc)."""
+        """Keyset pages in DocEntry order over this run's scope (see class doc), then the
+        payments dated before start_date of the invoices dated before it (early_payments)."""
+        yield from self._in_scope_rows(context)
+        start = self.config.get("start_date")
+        if not start:
+            return
+        start = str(start)[:10]
+        state = self.get_context_state(context)
+        since = str(state.get(early_payments.CHECKED_SINCE) or start)
+        invoices, newest = early_payments.invoices_to_check(self, start, since)
+        self._early = True
+        try:
+            yield from early_payments.payments_paying(self, start, invoices)
+        finally:
+            self._early = False
+        # written with the STATE that follows these payments: a killed run checks again
+        state[early_payments.CHECKED_SINCE] = max(since, newest or since)
+
+    def _in_scope_rows(self, context: Context | None) -> Iterable[dict[str, Any]]:
         page_size = PageSize(self.page_size_for_run(), self.entity_set)
         scope = self.scope(context)
         last: int | None = None
@@ -180,7 +200,9 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
 
     def _increment_stream_state(self, latest_record: dict, *,
                                 context: Context | None = None) -> None:
-        """A re-read payment (at or below the starting bookmark) leaves the bookmark alone."""
-        if self._floor is not None and int(latest_record["DocEntry"]) <= self._floor:
+        """A re-read payment (at or below the starting bookmark) leaves the bookmark alone, and
+        so does an early payment (out of DocEntry order, outside the bookmarked scope)."""
+        if self._early or (self._floor is not None
+                           and int(latest_record["DocEntry"]) <= self._floor):
             return
         super()._increment_stream_state(latest_record, context=context)

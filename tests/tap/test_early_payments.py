@@ -1,0 +1,173 @@
+"""Payments dated before start_date that pay invoices the tap emits (streams/early_payments.py).
+
+HubSpot computes an invoice's balance due from the payments associated with it, so a payment
+the tap never reads leaves HubSpot showing money owed that SAP has received.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+from tap_helpers import catalog_for, parse, run_tap
+from test_udf_to_hubspot import last_state, load, tap_output
+
+from tap_sapb1.streams.early_payments import CHECKED_SINCE
+from tap_sapb1.tap import TapSAPB1
+
+PASSWORD = "S3cr3t-B1-passw0rd!"
+START = "2026-01-01"
+STREAMS = ("business_partners", "invoices", "incoming_payments")
+
+
+def make_sap():
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
+                    payments=0)
+    return SapSandbox(data=spec, password=PASSWORD)
+
+
+def config(sb) -> dict:
+    return {"service_layer_url": sb.url, "company_db": "SBODEMOUS", "username": "manager",
+            "password": PASSWORD, "request_timeout": 5, "backoff_seconds": 0.01,
+            "start_date": f"{START}T00:00:00Z"}
+
+
+def old_open_invoices(sb) -> list[dict]:
+    """Open invoices dated before start_date, nothing paid yet."""
+    return [i for i in sb.all("Invoices") if i["DocDate"][:10] < START
+            and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+            and not i["PaidToDate"]]
+
+
+def pay_early(sb, invoice: dict, share: float, day: str) -> dict:
+    """A payment dated `day` (before start_date) of `share` of the invoice; SAP re-stamps the
+    invoice, so the invoices stream emits it with the payment in its PaidToDate."""
+    return sb.post_payment(invoice["CardCode"], [
+        {"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] * share, 2)}],
+        doc_date=day)
+
+
+def hubspot_invoice(hs, entry: int) -> dict:
+    return next(o["properties"] for o in hs.objects("invoices")
+                if str(o["properties"].get("sap_doc_entry")) == str(entry))
+
+
+def sap_balance(sb, entry: int) -> float:
+    """SAP's open amount in the invoice's own currency (the FC figures on a foreign one)."""
+    inv = sb.get("Invoices", entry)
+    if inv["DocCurrency"] != "USD":
+        return inv["DocTotalFc"] - inv["PaidToDateFC"]
+    return inv["DocTotal"] - inv["PaidToDate"]
+
+
+def test_hubspot_balance_due_counts_payments_dated_before_start_date(hubspot_sandbox,
+                                                                       target_config):
+    """A USD and a EUR invoice dated before start_date, part paid before it (SAP's example:
+    invoice 2025-12-10, payment 2025-12-20, start 2026-01-01): HubSpot's balance due is SAP's
+    open amount in the invoice's currency; a rerun from the state writes nothing, and a
+    replay of the whole first load (no state) holds each payment once (no double count)."""
+    with make_sap() as sb:
+        olds = old_open_invoices(sb)
+        usd = next(i for i in olds if i["DocCurrency"] == "USD")
+        eur = next(i for i in olds if i["DocCurrency"] == "EUR")
+        pay_early(sb, usd, 0.5, "2025-12-20")
+        pay_early(sb, eur, 1 / 3, "2025-12-21")
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        for inv in (usd, eur):
+            hs_inv = hubspot_invoice(hubspot_sandbox, inv["DocEntry"])
+            assert sap_balance(sb, inv["DocEntry"]) < inv["DocTotal"] - 1  # the case exists
+            assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+                sap_balance(sb, inv["DocEntry"]), abs=0.02), inv["DocCurrency"]
+            assert hs_inv["hs_invoice_status"] in ("open", "draft")  # draft: no contact
+        payments = len(hubspot_sandbox.objects("commerce_payments"))
+        writes = hubspot_sandbox.writes()
+
+        load(target_config, tap_output(config(sb), STREAMS, state=last_state(first)))
+        assert hubspot_sandbox.writes() == writes, "a rerun with nothing changed wrote"
+        load(target_config, first)  # replayed: the same payments, upserted by their keys
+        assert len(hubspot_sandbox.objects("commerce_payments")) == payments
+        assert float(hubspot_invoice(hubspot_sandbox, usd["DocEntry"])["hs_balance_due"]) == (
+            pytest.approx(sap_balance(sb, usd["DocEntry"]), abs=0.02))
+
+
+def test_only_early_payments_of_invoices_the_run_emits_are_read(hubspot_sandbox):
+    """An early payment of an invoice not stamped since start_date (so not emitted) stays
+    unread; the DocEntry bookmark is the in-scope payments' alone."""
+    with make_sap() as sb:
+        olds = old_open_invoices(sb)
+        emitted, quiet = olds[0], next(i for i in olds if i["CardCode"] != olds[0]["CardCode"])
+        wanted = pay_early(sb, emitted, 0.5, "2025-12-20")
+        unwanted = pay_early(sb, quiet, 0.5, "2025-12-20")
+        sb.update("Invoices", quiet["DocEntry"], {"UpdateDate": "2025-12-20",
+                                                  "UpdateTime": "10:00:00"})
+        recent = sb.post_payment(emitted["CardCode"], [
+            {"DocEntry": emitted["DocEntry"], "SumApplied": 1.0}])  # dated today
+        out = run_tap(config(sb), ["incoming_payments"])
+    keys = out.keys("incoming_payments")
+    assert wanted["DocEntry"] in keys
+    assert unwanted["DocEntry"] not in keys
+    bookmark = out.state["bookmarks"]["incoming_payments"]
+    assert bookmark["replication_key_value"] == recent["DocEntry"]
+    assert bookmark[CHECKED_SINCE] >= START
+
+
+def test_an_old_invoice_changed_in_a_later_run_brings_its_early_payments(hubspot_sandbox,
+                                                                          target_config):
+    """Not only the first run: an invoice dated and last stamped before start_date is not
+    loaded then; edited months later it is, and so is the payment that part paid it."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = pay_early(sb, invoice, 0.25, "2025-12-20")
+        sb.update("Invoices", invoice["DocEntry"], {"UpdateDate": "2025-12-20",
+                                                    "UpdateTime": "10:00:00"})
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        assert early["DocEntry"] not in emitted(first, "incoming_payments")
+        sb.clock.advance(120)
+        sb.update("Invoices", invoice["DocEntry"], {"Comments": "address corrected"})
+        second = tap_output(config(sb), STREAMS, state=last_state(first))
+        load(target_config, second)
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+            sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+
+
+def test_a_run_killed_while_reading_early_payments_reads_them_when_resumed(
+        hubspot_sandbox, monkeypatch):
+    """A run that dies between two early payments (a STATE after each record) resumes from its
+    last STATE and reads the second one: the check's mark moves only with the STATE after its
+    payments, and an early payment never moves the DocEntry bookmark."""
+    from singer_sdk.exceptions import RetriableAPIError
+
+    from tap_sapb1.streams.payments import IncomingPaymentsStream
+
+    monkeypatch.setattr(IncomingPaymentsStream, "STATE_MSG_FREQUENCY", 1)
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = [pay_early(sb, invoice, 0.25, day)["DocEntry"]
+                 for day in ("2025-12-20", "2025-12-22")]
+        cfg = {**config(sb), "page_size": 1, "max_retries": 1}
+        # IncomingPayments requests: 1 = in-scope payments (none), 2 = first early page
+        sb.add_fault("500", at=range(3, 40), path_contains="/IncomingPayments")
+        tap = TapSAPB1(config=cfg, catalog=catalog_for(cfg, ["incoming_payments"]))
+        buffer = io.StringIO()
+        with redirect_stdout(buffer), pytest.raises(RetriableAPIError):
+            tap.sync_all()
+        tap.close()
+        killed = parse(buffer.getvalue())
+        assert killed.keys("incoming_payments") == early[:1]  # killed between the two
+        assert killed.state  # a STATE followed the first early payment
+        sb.clear_faults()
+        resumed = run_tap(cfg, ["incoming_payments"], state=killed.state)
+    assert early[1] in resumed.keys("incoming_payments")
+
+
+def emitted(messages: str, stream: str) -> list[int]:
+    """DocEntries of `stream`'s records in a tap's output."""
+    return [m["record"]["DocEntry"] for m in map(json.loads, filter(None, messages.splitlines()))
+            if m["type"] == "RECORD" and m["stream"] == stream]
