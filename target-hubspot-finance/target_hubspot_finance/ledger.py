@@ -42,16 +42,18 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     delete,
+    event,
     func,
     or_,
     select,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 LEGACY_LEDGER_FILE = "hubspot_finance_ledger.db"  # the default before 0.3: the working dir
 LEDGER_DIR = "target-hubspot-finance"
+LOCK_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process (ledger_lock_timeout)
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
 metadata = MetaData()
@@ -226,14 +228,47 @@ def default_ledger_url() -> str:
     return f"sqlite:///{path}"
 
 
-def ledger_engine(url: str | None) -> Engine:
-    """The ledger's engine; on SQLite a writer waits up to 30 s for another (a replay beside a
-    scheduled run) instead of failing after SQLite's default 5 s."""
+class LedgerLockedError(OperationalError):
+    """SQLite's "database is locked" after the lock timeout, as one line that says what to fix.
+
+    Still an OperationalError, so code that tolerates a busy database (the shared limiter's
+    answer stamps, replay claims) goes on tolerating it; a caller that stops shows this line.
+    """
+
+    def __init__(self, statement: str | None, params: Any, orig: BaseException, path: str,
+                 timeout: float) -> None:
+        super().__init__(statement, params, orig)
+        self.text = (f"the ledger's SQLite file {path} is locked: another process holds it (a "
+                     f"run, replay or tool on this ledger, which also keeps the shared HubSpot "
+                     f"rate limit) longer than ledger_lock_timeout ({timeout:g} s); let it "
+                     f"finish or raise ledger_lock_timeout")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def ledger_engine(url: str | None, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+    """The ledger's engine; on SQLite a writer waits up to `lock_timeout` (30 s) for another (a
+    replay beside a scheduled run) instead of failing after SQLite's default 5 s, then fails
+    with `LedgerLockedError` (one line naming the file) instead of SQLite's bare message."""
     url = url or default_ledger_url()
     check_url(url)
-    args = {"timeout": 30} if url.startswith("sqlite") else {}
+    sqlite = url.startswith("sqlite")
+    args = {"timeout": lock_timeout} if sqlite else {}
     _make_sqlite_folder(url)
-    return create_engine(url, connect_args=args, future=True)
+    engine = create_engine(url, connect_args=args, future=True)
+    if sqlite:
+        path = make_url(url).database or ":memory:"
+
+        @event.listens_for(engine, "handle_error")
+        def _locked(context: Any) -> BaseException | None:
+            orig = context.original_exception
+            if "database is locked" not in str(orig):
+                return None
+            return LedgerLockedError(context.statement, context.parameters, orig, path,
+                                     lock_timeout)
+
+    return engine
 
 
 def check_url(url: str) -> None:
@@ -262,8 +297,9 @@ def _make_sqlite_folder(url: str) -> None:
 class Ledger:
     """SQLAlchemy Core access to the ledger tables; creates them on first use."""
 
-    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
-        self.engine = engine or ledger_engine(url)
+    def __init__(self, url: str | None = None, engine: Engine | None = None,
+                 lock_timeout: float = LOCK_TIMEOUT) -> None:
+        self.engine = engine or ledger_engine(url, lock_timeout)
         try:
             metadata.create_all(self.engine)
         except DBAPIError:

@@ -48,7 +48,8 @@ class Runtime:
             from target_hubspot_finance import dryrun
 
             return dryrun.build_runtime(cls, config)
-        ledger = Ledger(config.get("ledger_url"))
+        ledger = Ledger(config.get("ledger_url"),
+                        lock_timeout=float(config.get("ledger_lock_timeout") or 30))
         # One window for every process on this token, kept in the ledger's database.
         limiter = shared_limiter(config, ledger.engine)
         client = HubSpotClient(

@@ -57,6 +57,10 @@ class TargetHubSpotFinance(Target):
         th.Property("ledger_url", th.StringType,
                     description="SQLAlchemy URL of the ledger (SQLite file or PostgreSQL); "
                                 "default: the project's state folder (ledger.py)."),
+        th.Property("ledger_lock_timeout", th.NumberType(exclusive_minimum=0), default=30,
+                    description="Seconds a SQLite ledger waits for another process holding it"
+                                " (a run, replay or tool; the shared rate limit lives there)"
+                                " before the run stops with one line."),
         th.Property("auto_create_companies", th.BooleanType, default=True,
                     description="Create a minimal company when a document's customer is not in"
                                 " HubSpot; off: such documents go to the dead-letter."),

@@ -11,7 +11,9 @@ again when the answer arrives: HubSpot received the request before that, so the 
 counted from a moment no earlier than HubSpot's own. That second stamp is written at once
 (conditional on the slot still holding this claim): held for the next claim, the last call of a
 run or before a long pause kept its earlier stamp and freed its slot too soon. A stamp the
-database refused at that moment (busy) is written with the next claim.
+database refused at that moment (busy) is written with the next claim. A claim that
+waits past `ledger_lock_timeout` for another process holding a SQLite ledger stops the run
+with one line naming the file (ledger.LedgerLockedError).
 
 Time is the database's clock on PostgreSQL (processes on several hosts: one whose clock runs
 ahead would read the others' fresh slots as old), the host's clock on SQLite (one host). A slot
@@ -192,7 +194,8 @@ def tool_limiter(config: Mapping[str, Any], token: str) -> RateLimiter:
                 not parsed.database or parsed.database == ":memory:"
                 or not Path(parsed.database).exists()):
             return RateLimiter(limit)
-        return shared_limiter({**config, "access_token": token}, ledger_engine(url))
+        engine = ledger_engine(url, float(config.get("ledger_lock_timeout") or 30))
+        return shared_limiter({**config, "access_token": token}, engine)
     except (SQLAlchemyError, ValueError, OSError, RuntimeError) as exc:
         LOGGER.warning("rate limit not shared with the runs (ledger database not reachable: "
                        "%s); keeping this tool's own window", type(exc).__name__)

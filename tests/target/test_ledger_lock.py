@@ -1,0 +1,84 @@
+"""A SQLite ledger another process holds longer than `ledger_lock_timeout` (the shared rate
+limit's slots live in it too) stops the run with one line naming the file and the setting,
+exit 1, no STATE and no HubSpot write: never SQLite's bare "database is locked" traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from target_factory import customer, messages, run
+from target_hubspot_finance_testutil import cfg, settled
+
+from target_hubspot_finance.ledger import LedgerLockedError
+from target_hubspot_finance.target import TargetHubSpotFinance
+
+BIN = Path(sys.executable).parent
+
+
+@contextlib.contextmanager
+def held(path: str, how: str) -> Iterator[None]:
+    """Another process's transaction on the ledger file (IMMEDIATE: no other writer;
+    EXCLUSIVE: no other reader either)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+    try:
+        conn.execute(f"BEGIN {how}")
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+def _ledger_file(config: dict) -> str:
+    return str(make_url(config["ledger_url"]).database)
+
+
+def test_the_rate_limit_claim_on_a_held_ledger_stops_with_the_locked_file_named(
+        hubspot_sandbox, target_config):
+    config = cfg(target_config, ledger_lock_timeout=0.3)
+    run(config, messages(("business_partners", [customer(1)])))  # ledger, slots, memo made
+    out, error = io.StringIO(), None
+    with held(_ledger_file(config), "IMMEDIATE"), contextlib.redirect_stdout(out):
+        try:
+            TargetHubSpotFinance(config=config).listen(io.StringIO(messages(
+                ("business_partners", [customer(1, Phone2="+1 555-0199")]), state={"b": 1})))
+        except Exception as exc:  # the test inspects what stopped the run
+            error = exc
+    assert isinstance(error, LedgerLockedError)
+    assert "rate_limit_slots" in str(error.statement)  # the shared limiter's claim met it
+    line = str(error)
+    assert "\n" not in line and _ledger_file(config) in line
+    assert "another process" in line and "ledger_lock_timeout (0.3 s)" in line
+    assert out.getvalue() == ""  # no STATE for the unconfirmed record
+
+
+def test_cli_on_a_held_ledger_is_one_line_exit_1_no_state_no_write(
+        hubspot_sandbox, target_config, tmp_path):
+    hs = hubspot_sandbox
+    settings = cfg(target_config, ledger_lock_timeout=0.3)
+    run(settings, messages(("business_partners", [customer(1)])))
+    writes = (settled(hs), hs.writes())
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(settings))
+    data = tmp_path / "in.jsonl"
+    data.write_text(messages(("business_partners", [customer(1, Phone2="+1 555-0199")]),
+                             state={"b": 1}))
+    for how in ("IMMEDIATE", "EXCLUSIVE"):  # EXCLUSIVE: even the ledger's first read waits
+        with held(_ledger_file(settings), how):
+            done = subprocess.run([str(BIN / "target-hubspot-finance"), "--config",
+                                   str(config), "--input", str(data)], capture_output=True,
+                                  text=True, timeout=120, check=False)
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert done.stdout == ""
+        assert "Traceback" not in done.stderr
+        stopped = [x for x in done.stderr.splitlines() if "stopped" in x]
+        assert len(stopped) == 1, done.stderr[-2000:]
+        assert _ledger_file(settings) in stopped[0] and "ledger_lock_timeout" in stopped[0]
+        assert (settled(hs), hs.writes())[1] == writes[1]  # nothing written to HubSpot
