@@ -6,6 +6,7 @@ Shared by the benchmarks and the chaos suite, so both exercise the same data sha
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,16 @@ def data_spec(invoices: int, seed: int = 1, lines: tuple[int, int] = (1, 5)) -> 
     return DataSpec(seed=seed, customers=max(20, invoices // 20), suppliers=5, leads=5,
                     invoices=invoices, credit_notes=max(2, invoices // 40),
                     payments=max(5, invoices // 3), lines_per_invoice=lines)
+
+
+def sap_server_zone() -> str | None:
+    """The SAP sandbox's server zone as an IANA name, for tap-sapb1's `server_timezone`: the
+    sandbox stamps in this host's local time. None for a zone not a whole hour from GMT (only
+    those have Etc/ names): the tap then keeps its bookmark 12 h behind SAP's Date header."""
+    offset = time.localtime().tm_gmtoff
+    if offset % 3600:
+        return None
+    return f"Etc/GMT{-offset // 3600:+d}" if offset else "UTC"
 
 
 @dataclass
@@ -48,6 +59,8 @@ class World:
             "request_timeout": 5,
             "max_retries": 5,
         }
+        if zone := sap_server_zone():  # as an operator sets it: the bookmark then follows Date
+            config["server_timezone"] = zone
         if self.page_size:
             config["page_size"] = self.page_size
         config.update(overrides)
