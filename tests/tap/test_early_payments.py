@@ -137,6 +137,31 @@ def test_an_old_invoice_changed_in_a_later_run_brings_its_early_payments(hubspot
             sap_balance(sb, invoice["DocEntry"]), abs=0.02)
 
 
+def test_a_later_run_with_no_old_invoice_changed_asks_for_no_early_payment(hubspot_sandbox):
+    """The check's mark follows SAP's clock (its Date header less the look-back), not the
+    newest invoice seen: once a run has checked days after the last change, the next asks for
+    one empty invoice page and no payments (a mark left at the last change would query that
+    customer's payments on every run for ever)."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = pay_early(sb, invoice, 0.5, "2025-12-20")
+        first = run_tap(config(sb), ["incoming_payments"])
+        assert early["DocEntry"] in first.keys("incoming_payments")
+        sb.clock.advance(3 * 86400)
+        checked = run_tap(config(sb), ["incoming_payments"], state=first.state)
+        before = len(sb.requests)
+        later = run_tap(config(sb), ["incoming_payments"], state=checked.state)
+        asked = sb.requests[before:]
+    assert later.keys("incoming_payments") == []
+    early_queries = [r for r in asked if r.path.endswith("/IncomingPayments")
+                     and "CardCode" in r.query.get("$filter", "")]
+    assert early_queries == []
+    checks = [r for r in asked if r.path.endswith("/Invoices")]
+    assert len(checks) == 1
+    mark = later.state["bookmarks"]["incoming_payments"][CHECKED_SINCE]
+    assert mark > first.state["bookmarks"]["incoming_payments"][CHECKED_SINCE]
+
+
 def test_a_run_killed_while_reading_early_payments_reads_them_when_resumed(
         hubspot_sandbox, monkeypatch):
     """A run that dies between two early payments (a STATE after each record) resumes from its

@@ -7,9 +7,11 @@ associated with it: without them HubSpot shows money owed that SAP has received.
 invoice may change in any later run too, so the check runs every run, not only the first.
 
 How (frugal, independent of the invoices stream so a killed run loses nothing):
-1. the invoices dated before start_date and stamped since the last check (`UpdateDate ge D`,
-   D = the newest UpdateDate the previous check saw, that day read again; start_date's day
-   on the first check), DocEntry and CardCode only; usually an empty page;
+1. the invoices dated before start_date and stamped since the last check (`UpdateDate ge D`;
+   D = the day on SAP's clock `lookback_minutes` before the previous check began, from its
+   `Date` header and `server_timezone` (unknown zone: the earliest day anywhere, UTC-12), as
+   the invoices stream looks back; start_date's day on the first check), DocEntry and
+   CardCode only; usually an empty page;
 2. their customers' payments dated before start_date, CUSTOMERS_PER_QUERY customers a query;
    only payments with a line paying one of those invoices are emitted.
 No lower date bound on step 2: SAP may apply a payment to an invoice dated after it.
@@ -22,8 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import requests
+
+from tap_sapb1.clock import header_time
 from tap_sapb1.errors import SapB1Error
-from tap_sapb1.paging import PageSize, both, literal, page_records, query_string, sap_date
+from tap_sapb1.paging import PageSize, both, literal, page_records, query_string
+from tap_sapb1.settings import WESTMOST_UTC_OFFSET, lookback, server_zone
 
 if TYPE_CHECKING:
     from tap_sapb1.client import SapStream
@@ -33,8 +39,10 @@ CUSTOMERS_PER_QUERY = 40  # keeps the `$filter` of one query near 1.5 kB
 
 
 def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: str,
-                page_size: PageSize) -> Iterator[dict[str, Any]]:
-    """Every row of `entity_set` in `scope`, by DocEntry keyset (never `$skip`)."""
+                page_size: PageSize, answers: list[requests.Response] | None = None
+                ) -> Iterator[dict[str, Any]]:
+    """Every row of `entity_set` in `scope`, by DocEntry keyset (never `$skip`); each answer
+    is appended to `answers` when given."""
     last: int | None = None
     while True:
         params: dict[str, Any] = {
@@ -43,6 +51,8 @@ def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: st
         response = stream.send(f"{stream.url_base}{entity_set}?{query_string(params)}",
                                headers=page_size.headers())
         page_size.observe(response)
+        if answers is not None:
+            answers.append(response)
         rows = page_records(response)
         for row in rows:
             entry = int(row["DocEntry"])
@@ -59,20 +69,27 @@ def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: st
 
 
 def invoices_to_check(stream: SapStream, start: str, since: str
-                      ) -> tuple[dict[str, set[int]], str | None]:
+                      ) -> tuple[dict[str, set[int]], str]:
     """{CardCode: DocEntries} of invoices dated before `start` stamped on or after `since`,
-    and the newest UpdateDate among them (None when there are none)."""
+    and where the next check starts (never before `since`)."""
     scope = f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}"
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
-    newest: str | None = None
-    for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode", "UpdateDate"], scope,
-                           size):
+    answers: list[requests.Response] = []
+    for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"], scope, size, answers):
         by_customer.setdefault(str(row["CardCode"]), set()).add(int(row["DocEntry"]))
-        day = sap_date(row.get("UpdateDate"))
-        if day and (newest is None or day > newest):
-            newest = day
-    return by_customer, newest
+    return by_customer, max(since, next_check(answers[0], stream.config) or since)
+
+
+def next_check(first_answer: requests.Response, config: dict[str, Any]) -> str | None:
+    """The earliest SAP day `lookback_minutes` before this answer (None without a `Date`)."""
+    when = header_time(first_answer)
+    if when is None:
+        return None
+    zone = server_zone(config)
+    local = (when.astimezone(zone).replace(tzinfo=None) if zone is not None
+             else when.replace(tzinfo=None) + WESTMOST_UTC_OFFSET)
+    return (local - lookback(config)).date().isoformat()
 
 
 def payments_paying(stream: SapStream, start: str, invoices: dict[str, set[int]]

@@ -59,7 +59,9 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
       a run killed at any point resumes after the last payment whose STATE was written (singer
       writes STATE after the records it covers), so it re-reads rather than skips.
     - Re-read payments (DocEntry <= the starting bookmark) never move the bookmark.
-    Without a bookmark, the first run reads every payment dated from `start_date`.
+    Without a bookmark, the first run reads every payment dated from `start_date`. Every run then
+    reads the payments dated before `start_date` that pay invoices dated before it and changed
+    since the last check (early_payments.py; they never move the bookmark).
     """
 
     name = "incoming_payments"
@@ -135,14 +137,14 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         start = str(start)[:10]
         state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
-        invoices, newest = early_payments.invoices_to_check(self, start, since)
+        invoices, following = early_payments.invoices_to_check(self, start, since)
         self._early = True
         try:
             yield from early_payments.payments_paying(self, start, invoices)
         finally:
             self._early = False
         # written with the STATE that follows these payments: a killed run checks again
-        state[early_payments.CHECKED_SINCE] = max(since, newest or since)
+        state[early_payments.CHECKED_SINCE] = following
 
     def _in_scope_rows(self, context: Context | None) -> Iterable[dict[str, Any]]:
         page_size = PageSize(self.page_size_for_run(), self.entity_set)
