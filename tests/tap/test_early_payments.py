@@ -95,6 +95,26 @@ def test_hubspot_balance_due_counts_payments_dated_before_start_date(hubspot_san
             pytest.approx(sap_balance(sb, usd["DocEntry"]), abs=0.02))
 
 
+def test_an_early_payment_cancelled_later_reopens_its_invoice_in_hubspot(hubspot_sandbox,
+                                                                         target_config):
+    """SAP reopens and re-stamps the invoice of a cancelled payment: the next run's check
+    finds that invoice, emits the payment again cancelled, and HubSpot's balance due is back
+    to SAP's (the payment is outside the payments_reread_days window)."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = pay_early(sb, invoice, 0.5, "2025-12-20")
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        paid_half = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])["hs_balance_due"]
+        assert float(paid_half) == pytest.approx(sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+        sb.clock.advance(2 * 86400)
+        sb.cancel_payment(early["DocEntry"])
+        load(target_config, tap_output(config(sb), STREAMS, state=last_state(first)))
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert sap_balance(sb, invoice["DocEntry"]) == pytest.approx(invoice["DocTotal"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(invoice["DocTotal"], abs=0.02)
+
+
 def test_only_early_payments_of_invoices_the_run_emits_are_read(hubspot_sandbox):
     """An early payment of an invoice not stamped since start_date (so not emitted) stays
     unread; the DocEntry bookmark is the in-scope payments' alone."""
