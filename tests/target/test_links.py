@@ -148,3 +148,37 @@ def test_one_refused_pair_in_an_association_batch_leaves_the_other_99_linked(
         set(contacts) - {bad}
     calls = hs.count(path_contains="/batch/associate/default")
     assert calls == 1 if not whole_call else 1 < calls <= 15  # 13 measured
+
+
+@pytest.mark.parametrize(("bad_count", "most_calls"), [(1, 15), (2, 27), (100, 29)])
+def test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls(
+        hubspot_sandbox, bad_count, most_calls) -> None:
+    """With `refused_pair_fails_batch` (HubSpot fails the whole call for one refused pair),
+    halving finds one or two bad pairs among 100 (≤ 15 / ≤ 27 calls, every good pair linked);
+    a call refusing all 100 pairs costs the chunk's budget (29 calls, not 199 by halving to
+    the end) and every pair is refused with HubSpot's answer. Calls counted by the sandbox."""
+    from target_hubspot_finance.hubspot.associations import associate
+    from target_hubspot_finance.hubspot.client import HubSpotClient
+    from target_hubspot_finance.hubspot.rate_limit import RateLimiter
+
+    hs = hubspot_sandbox
+    http = hs.client()
+    company = http.post("/crm/v3/objects/companies",
+                        json={"properties": {"name": "ACME"}}).json()["id"]
+    made = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": [
+        {"properties": {"email": f"c{i}@example.com"}} for i in range(100)]})
+    contacts = sorted(r["id"] for r in made.json()["results"])
+    bad = set(contacts[:bad_count]) if bad_count == 100 else {contacts[37], contacts[81]} \
+        if bad_count == 2 else {contacts[37]}
+    for contact in bad:
+        assert http.delete(f"/crm/v3/objects/contacts/{contact}").status_code == 204
+    hs.switches.refused_pair_fails_batch = True
+    ledger = _Links()
+    client = HubSpotClient(hs.url, hs.token, RateLimiter(190))
+    refused = associate(client, ledger, "contacts", "companies", [(c, company) for c in contacts])
+    assert set(refused) == {(c, company) for c in bad}
+    assert all(isinstance(err, dict) and err.get("status") == 400 for err in refused.values())
+    assert sorted(ledger.made) == [(c, company) for c in contacts if c not in bad]
+    calls = hs.count(path_contains="/batch/associate/default")
+    print(f"{bad_count} refused pair(s) of 100: {calls} calls")
+    assert calls <= most_calls

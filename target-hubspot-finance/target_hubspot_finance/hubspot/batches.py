@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_hubspot_finance.hubspot.client import BATCH_LIMIT, BatchResult, HubSpotClient, chunks
+from target_hubspot_finance.hubspot.isolate import isolate
 
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 _TAKEN = re.compile(r"with (\S+) (.+?) already exists")  # "... with sap_x V already exists"
@@ -76,30 +77,35 @@ def _send(client: HubSpotClient, object_type: str, op: str, inputs: list[dict],
     Why: whether a conflict in a traced batch is one 207 entry or fails the whole call is not
     documented. A whole-call 409 names the taken value (then one more call for the rest) or,
     for contacts, only the existing id (then the batch is halved until the input is alone:
-    at most 2·log2(100) extra calls per refused input). Nothing of a failed call was written,
-    so sending the inputs again cannot duplicate.
+    at most 2·log2(100) extra calls per refused input; isolate.py). Nothing of a failed call
+    was written, so sending the inputs again cannot duplicate. No call budget: a 409 is not a
+    failure but "HubSpot has it" (`conflicts`), worth every call.
     """
-    result = client.batch(object_type, op, inputs, id_property=id_property)
-    whole = next((e for e in result.untraced_errors if e.get("status") == 409), None)
-    if whole is None or result.results:
-        return result
-    if len(inputs) == 1:
-        result.untraced_errors.remove(whole)
-        result.errors[str(inputs[0]["objectWriteTraceId"])] = whole.get("body") or whole
-        return result
-    culprit = _holder(inputs, whole, id_property)
-    merged = BatchResult()
-    if culprit is not None:
-        merged.errors[str(culprit["objectWriteTraceId"])] = whole.get("body") or whole
-        parts = [[i for i in inputs if i is not culprit]]
-    else:
-        parts = [inputs[:len(inputs) // 2], inputs[len(inputs) // 2:]]
-    for part in parts:
-        one = _send(client, object_type, op, part, id_property)
-        merged.results.update(one.results)
-        merged.errors.update(one.errors)
-        merged.untraced_errors += one.untraced_errors
-    return merged
+    def send(group: list[dict]) -> tuple[BatchResult, Any]:
+        result = client.batch(object_type, op, group, id_property=id_property)
+        whole = next((e for e in result.untraced_errors if e.get("status") == 409), None)
+        return result, None if whole is None or result.results else whole
+
+    def refuse(group: list[dict], whole: dict, result: BatchResult | None) -> BatchResult:
+        out = result if result is not None else BatchResult()
+        if whole in out.untraced_errors:
+            out.untraced_errors.remove(whole)
+        for item in group:
+            out.errors[str(item["objectWriteTraceId"])] = whole.get("body") or whole
+        return out
+
+    def merge(results: list[BatchResult]) -> BatchResult:
+        if len(results) == 1:
+            return results[0]
+        merged = BatchResult()
+        for one in results:
+            merged.results.update(one.results)
+            merged.errors.update(one.errors)
+            merged.untraced_errors += one.untraced_errors
+        return merged
+
+    return isolate(inputs, send, refuse, merge,
+                   named=lambda group, whole: _holder(group, whole, id_property))
 
 
 def _holder(inputs: list[dict], err: dict, id_property: str | None) -> dict | None:

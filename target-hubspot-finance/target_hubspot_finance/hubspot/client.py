@@ -29,6 +29,7 @@ from target_hubspot_finance.hubspot.errors import (
     RetryableError,
     missing_property_names,
 )
+from target_hubspot_finance.hubspot.isolate import budget_for, isolate
 from target_hubspot_finance.hubspot.rate_limit import RateLimiter
 
 LOGGER = logging.getLogger("target_hubspot_finance.hubspot")
@@ -205,25 +206,31 @@ class HubSpotClient:
     def _associate_chunk(self, from_type: str, to_type: str,
                          chunk: list[tuple[str, str]]) -> list[dict]:
         """One call; when HubSpot fails the whole call (4xx: whether one refused pair does so
-        is undocumented) the chunk is halved until the refused pairs are alone, so their
-        neighbours are still linked: one bad pair in 100 costs at most 2·ceil(log2 100) more
-        calls (k bad pairs about k times that; a failure of every pair 199). A whole-call
+        is undocumented) the chunk is split until the refused pairs are alone (isolate.py), so
+        their neighbours are still linked: one bad pair in 100 costs at most 15 calls, two at
+        most 27. The calls per chunk are bounded (`isolate.budget_for`, 29
+        for 100 pairs): a call refusing every pair costs 29 calls, not 199, and the pairs left
+        unresolved then are refused together with HubSpot's answer (replayable). A whole-call
         failure links nothing, and default associations are idempotent, so sending a pair
         again cannot duplicate."""
-        inputs = [{"from": {"id": str(a)}, "to": {"id": str(b)}} for a, b in chunk]
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
-        try:
-            answer = self.request("POST", path, {"inputs": inputs},
-                                  kind=f"assoc.{from_type}->{to_type}") or {}
-        except (FatalHubSpotError, RetryableError):
-            raise
-        except HubSpotError as exc:
-            if len(chunk) == 1:
-                return [{"pairs": [list(chunk[0])], **exc.as_json()}]
-            half = len(chunk) // 2
-            return (self._associate_chunk(from_type, to_type, chunk[:half])
-                    + self._associate_chunk(from_type, to_type, chunk[half:]))
-        return list(answer.get("errors") or [])
+
+        def send(pairs: list[tuple[str, str]]) -> tuple[list[dict], Any]:
+            inputs = [{"from": {"id": str(a)}, "to": {"id": str(b)}} for a, b in pairs]
+            try:
+                answer = self.request("POST", path, {"inputs": inputs},
+                                      kind=f"assoc.{from_type}->{to_type}") or {}
+            except (FatalHubSpotError, RetryableError):
+                raise
+            except HubSpotError as exc:
+                return [], exc.as_json()
+            return list(answer.get("errors") or []), None
+
+        def refuse(pairs: list[tuple[str, str]], error: dict, _sent: Any) -> list[dict]:
+            return [{"pairs": [list(p) for p in pairs], **error}]
+
+        return isolate(chunk, send, refuse, lambda parts: [e for part in parts for e in part],
+                       budget=budget_for(len(chunk)))
 
     # -- properties -----------------------------------------------------------------------
     def get_properties(self, object_type: str) -> list[dict]:
