@@ -86,7 +86,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         WELL_FORMED, append=True, before=(PROPS.rstrip(":"),)),
     Mutation(
         "replay-zero-lock-wait", "14.2",
-        "target_hubspot_finance/ledger.py", '{"timeout": 30}', '{"timeout": 0}',
+        "target_hubspot_finance/ledger.py", '{"timeout": lock_timeout}', '{"timeout": 0}',
         ("tests/tools/test_deadletter_claims.py",)),
     Mutation(
         "replay-claims-everything", "14.2",
@@ -180,6 +180,24 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    out = str(value).strip().encode('ascii', 'ignore').decode()\n",
         ("tests/target/test_standard_target.py::TestTargetHubSpotFinanceStandard::"
          "test_target_encoded_string_data",)),
+    Mutation(
+        "cancel-reopen-refusal-only-logged", "gap-A",
+        "target_hubspot_finance/sinks/payments.py",
+        "        return {p: err for k, err in refused.items() for p in owners[k]}\n",
+        "        return {}\n",
+        ("tests/target/test_reopen_failures.py::"
+         "test_a_cancelled_payment_whose_invoice_hubspot_would_not_reopen_is_dead_lettered",)),
+    Mutation(
+        "ledger-locked-bare-sqlite-line", "gap-B",
+        "target_hubspot_finance/ledger.py",
+        "    def __str__(self) -> str:\n        return self.text\n", "",
+        ("tests/target/test_ledger_lock.py",)),
+    Mutation(
+        "assoc-halving-unbounded", "gap-C",
+        "target_hubspot_finance/hubspot/client.py", "budget=budget_for(len(chunk))",
+        "budget=None",
+        ("tests/target/test_links.py::"
+         "test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls",)),
 )
 
 
