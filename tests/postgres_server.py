@@ -69,19 +69,45 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args]
 
 
-def _run(args: list[str]) -> None:
+def _run(args: list[str]) -> subprocess.CompletedProcess:
     """Run a PostgreSQL tool; a failure names the tool and shows what it said."""
     done = subprocess.run(_as_postgres(args), capture_output=True, text=True, timeout=120,
                           check=False)
     if done.returncode != 0:
-        pytest.fail(f"{Path(args[0]).name} failed (exit {done.returncode}): "
-                    f"{(done.stderr or done.stdout).strip()[-1500:]}", pytrace=False)
+        _fail(args, done)
+    return done
+
+
+def _fail(args: list[str], done: subprocess.CompletedProcess, log: str = "") -> None:
+    said = f"{(done.stderr or done.stdout).strip()}\n{log.strip()}".strip()
+    pytest.fail(f"{Path(args[0]).name} failed (exit {done.returncode}): {said[-1500:]}",
+                pytrace=False)
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _start(pg_ctl: str, data: Path, base: Path, tries: int = 5) -> int:
+    """Start the server on a free port; its port. The port is free when picked but not held:
+    another process can bind it before PostgreSQL does (seconds later, after initdb), so a
+    start that could not bind is tried again on a new port."""
+    log = base / "server.log"
+    for attempt in range(1, tries + 1):
+        port = _free_port()
+        log.unlink(missing_ok=True)
+        args = [pg_ctl, "-D", str(data), "-w", "-t", "60", "-l", str(log), "-o",
+                f"-h 127.0.0.1 -p {port} -k {base} -F", "start"]
+        done = subprocess.run(_as_postgres(args), capture_output=True, text=True, timeout=120,
+                              check=False)
+        if done.returncode == 0:
+            return port
+        said = log.read_text("utf-8", "replace") if log.exists() else ""
+        if "could not bind" not in said or attempt == tries:
+            _fail(args, done, said)  # pg_ctl only says "Examine the log output": show it
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextmanager
@@ -93,14 +119,13 @@ def postgres_server(user: str, prefix: str = "pg-") -> Iterator[int]:
     try:
         if os.geteuid() == 0:
             shutil.chown(base, "postgres")
-        data, port = base / "data", _free_port()
+        data = base / "data"
         _run([initdb, "-D", str(data), "-U", user, "--auth=trust", "--no-sync", "-E", "UTF8"])
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise
     try:
-        _run([pg_ctl, "-D", str(data), "-w", "-t", "60", "-l", str(base / "server.log"), "-o",
-              f"-h 127.0.0.1 -p {port} -k {base} -F", "start"])
+        port = _start(pg_ctl, data, base)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with socket.socket() as s:

@@ -75,3 +75,25 @@ def test_as_root_without_the_postgres_user_fails_clearly(monkeypatch):
         KeyError(name)))
     with pytest.raises(pytest.fail.Exception, match="`postgres` user"):
         postgres_server._as_postgres(["initdb"])
+
+
+def test_a_port_taken_before_postgresql_binds_it_is_replaced_by_another(monkeypatch):
+    """The port is free when picked, then idle for the seconds initdb takes: another process
+    may bind it first. pg_ctl then failed ("could not start server") and so did the test."""
+    import socket
+
+    import postgres_server
+    import psycopg2
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    free = postgres_server._free_port
+    monkeypatch.setattr(postgres_server, "_free_port", lambda: next(ports, None) or free())
+    try:
+        with postgres_server.postgres_server("ledger", prefix="taken-port-pg-") as port:
+            assert port != taken.getsockname()[1]
+            psycopg2.connect(host="127.0.0.1", port=port, user="ledger", dbname="postgres").close()
+    finally:
+        taken.close()
