@@ -216,3 +216,23 @@ def emitted(messages: str, stream: str) -> list[int]:
     """DocEntries of `stream`'s records in a tap's output."""
     return [m["record"]["DocEntry"] for m in map(json.loads, filter(None, messages.splitlines()))
             if m["type"] == "RECORD" and m["stream"] == stream]
+
+
+def test_a_new_payment_dated_before_start_date_is_emitted_once_in_a_run(hubspot_sandbox):
+    """A payment added after the first run but back-dated before start_date is new (DocEntry
+    past the bookmark), and it re-stamps the old invoice it pays: the in-scope read and the
+    early check both find it, yet a run emits each record once (a generic Singer target such
+    as target-jsonl or target-postgres would store it twice)."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        pay_early(sb, invoice, 0.25, "2025-12-20")
+        sb.post_payment(invoice["CardCode"], [  # dated today: the run sets a DocEntry bookmark
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        first = run_tap(config(sb), ["incoming_payments"])
+        assert first.state["bookmarks"]["incoming_payments"]["replication_key_value"]
+        sb.clock.advance(120)
+        late = pay_early(sb, invoice, 0.25, "2025-12-22")
+        second = run_tap(config(sb), ["incoming_payments"], state=first.state)
+    keys = second.keys("incoming_payments")
+    assert late["DocEntry"] in keys
+    assert sorted(set(keys)) == sorted(keys), keys

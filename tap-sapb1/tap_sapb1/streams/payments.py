@@ -75,6 +75,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
     _floor: int | None = None  # the starting bookmark: re-read payments at or below it
     _since: str | None = None  # the first DocDate of this run's scope (window or start_date)
     _early = False  # emitting payments dated before start_date (early_payments)
+    _read_early: set[int]  # in-scope payments this run that may be dated before start_date
 
     def required_fields(self) -> dict[str, str]:
         """DocEntry (key and bookmark) and DocDate (the re-read window)."""
@@ -130,17 +131,25 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Keyset pages in DocEntry order over this run's scope (see class doc), then the
         payments dated before start_date of the invoices dated before it (early_payments)."""
-        yield from self._in_scope_rows(context)
         start = self.config.get("start_date")
-        if not start:
+        start = str(start)[:10] if start else None
+        self._read_early = set()
+        for row in self._in_scope_rows(context):
+            if start is not None and _maybe_before(row.get("DocDate"), start):
+                self._read_early.add(int(row["DocEntry"]))
+            yield row
+        if start is None:
             return
-        start = str(start)[:10]
         state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
         invoices, following = early_payments.invoices_to_check(self, start, since)
         self._early = True
         try:
-            yield from early_payments.payments_paying(self, start, invoices)
+            for row in early_payments.payments_paying(self, start, invoices):
+                # a new payment back-dated before start_date came in scope (DocEntry past
+                # the bookmark): one record per payment per run
+                if int(row["DocEntry"]) not in self._read_early:
+                    yield row
         finally:
             self._early = False
         # written with the STATE that follows these payments: a killed run checks again
@@ -208,3 +217,10 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
                            and int(latest_record["DocEntry"]) <= self._floor):
             return
         super()._increment_stream_state(latest_record, context=context)
+
+
+def _maybe_before(value: Any, start: str) -> bool:
+    """Whether a payment's DocDate may be before `start` (unknown, or up to `start` itself: a
+    v1 `/Date(ms)/` read in UTC may show a day early)."""
+    day = sap_date(value)
+    return day is None or day <= start
