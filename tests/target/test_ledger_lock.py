@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from target_factory import customer, messages, run
-from target_hubspot_finance_testutil import cfg, settled
+from target_factory import customer, invoice, messages, run
+from target_hubspot_finance_testutil import cfg, ledger_rows, settled
 
 from target_hubspot_finance.ledger import LedgerLockedError
 from target_hubspot_finance.target import TargetHubSpotFinance
@@ -82,3 +82,24 @@ def test_cli_on_a_held_ledger_is_one_line_exit_1_no_state_no_write(
         assert len(stopped) == 1, done.stderr[-2000:]
         assert _ledger_file(settings) in stopped[0] and "ledger_lock_timeout" in stopped[0]
         assert (settled(hs), hs.writes())[1] == writes[1]  # nothing written to HubSpot
+
+
+def test_a_replay_on_a_held_ledger_stops_with_one_line_naming_the_file_and_setting(
+        hubspot_sandbox, target_config, tmp_path):
+    from click.testing import CliRunner
+
+    from target_hubspot_finance.commands.replay import main as replay_main
+
+    settings = cfg(target_config, ledger_lock_timeout=0.3, auto_create_companies=False)
+    run(settings, messages(("invoices", [invoice(1)])))  # no customer: dead-lettered
+    assert ledger_rows(settings, "dead_letter")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(settings))
+    with held(_ledger_file(settings), "IMMEDIATE"):
+        done = CliRunner().invoke(replay_main, ["--config", str(config), "run"])
+    assert done.exit_code == 1
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    lines = [x for x in done.output.splitlines() if x.strip()]
+    assert len(lines) == 1, done.output
+    assert _ledger_file(settings) in lines[0] and "ledger_lock_timeout (0.3 s)" in lines[0]
+    assert len(ledger_rows(settings, "dead_letter")) == 1  # nothing half-written

@@ -62,7 +62,7 @@ def open_existing(config: dict) -> Engine:
     if path is not None and not path.is_file():
         raise click.ClickException(f"no ledger at {path} ({shown}): {FIX}")
     try:
-        engine = ledger.ledger_engine(url)
+        engine = ledger.ledger_engine(url, float(config.get("ledger_lock_timeout") or 30))
         found = set(inspect(engine).get_table_names())
     except DBAPIError as exc:
         reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]

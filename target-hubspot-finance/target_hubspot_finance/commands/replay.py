@@ -8,6 +8,7 @@ moves. Records are claimed first (claims.py), so a second replay at the same tim
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -18,6 +19,7 @@ from datetime import timedelta
 import click
 from sqlalchemy import MetaData, Table, delete, inspect, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from target_hubspot_finance.commands import claims, deadletter, ledger_access, settings
 from target_hubspot_finance.commands.settings import config_option
@@ -93,6 +95,7 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
     outcome = Outcome()
     wanted = deadletter.entries(engine, streams, keys, namespace)
     owner = claims.new_owner()
+    stopped = True  # until the end: the error that stopped it is the one to show
     try:  # a ledger failing mid-claim still releases what was already claimed
         held = set(claims.claim(engine, owner, [e.key for e in wanted], ttl=claims.TTL))
         outcome.skipped_claimed = [e.key for e in wanted if e.key not in held]
@@ -121,13 +124,18 @@ def replay(config: dict, streams: Sequence[str] = (), keys: Sequence[str] = (),
                 run_through_target(config, singer_messages(todo))
         if dry:
             outcome.rehearsed = [entry.key for entry in todo]
+            stopped = False
             return outcome
         after = {e.key for e in deadletter.entries(engine, streams, keys, namespace)}
         for entry in todo:
             outcome.replayed.append(entry.key)
             (outcome.still_failed if entry.key in after else outcome.succeeded).append(entry.key)
+        stopped = False
     finally:
-        claims.release(engine, owner)
+        # A ledger that stopped the replay (locked, unreachable) may refuse the release too:
+        # the claims then expire after their TTL, and the first error is the one reported.
+        with contextlib.suppress(*((DBAPIError,) if stopped else ())):
+            claims.release(engine, owner)
     return outcome
 
 
