@@ -198,6 +198,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         "budget=None",
         ("tests/target/test_links.py::"
          "test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls",)),
+    Mutation(
+        "early-check-mark-stays", "early payments", "tap_sapb1/streams/early_payments.py",
+        "    return by_customer, max(since, next_check(answers[0], stream.config) or since)",
+        "    return by_customer, since",
+        ("tests/tap/test_early_payments.py::"
+         "test_a_later_run_with_no_old_invoice_changed_asks_for_no_early_payment",)),
 )
 
 
