@@ -46,7 +46,10 @@ def test_sessions_killed_mid_page_are_renewed_and_nothing_is_lost(make_world) ->
 
 
 def test_a_session_expired_by_idle_time_is_renewed_and_nothing_is_lost(make_world) -> None:
-    w = make_world(300, rate_limit=2000, set_target_rate=True, page_size=50, session_timeout=1)
+    # Expiry comes from the SAP clock alone: with a real 1 s timeout a loaded box that took
+    # over 1 s from a Login to the repeated request expired each fresh session in turn and the
+    # tap gave up ("SAP keeps rejecting fresh sessions").
+    w = make_world(300, rate_limit=2000, set_target_rate=True, page_size=50, session_timeout=60)
     pipe = make_pipeline(w, tap={"request_timeout": 10})
     seen = {"pages": 0}
 
@@ -54,7 +57,7 @@ def test_a_session_expired_by_idle_time_is_renewed_and_nothing_is_lost(make_worl
         if req.method == "GET" and "Invoices" in req.path:
             seen["pages"] += 1
             if seen["pages"] == 2:
-                sb.clock.advance(5)  # the server's clock moves past the idle timeout
+                sb.clock.advance(61)  # the server's clock moves past the idle timeout
 
     w.sap.on_request(idle_past_timeout)
     _run_clean(w, pipe)
