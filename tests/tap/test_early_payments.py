@@ -236,3 +236,43 @@ def test_a_new_payment_dated_before_start_date_is_emitted_once_in_a_run(hubspot_
     keys = second.keys("incoming_payments")
     assert late["DocEntry"] in keys
     assert sorted(set(keys)) == sorted(keys), keys
+
+
+def test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_again():
+    """start_date 10 days ago: a payment dated 15 days ago (before start_date, within
+    payments_reread_days) of an old invoice is loaded by the early check. Cancelled later on a
+    SAP that does not re-stamp the invoice (undocumented: the sandbox's switch), only a re-read
+    of the payment brings the cancellation, as the re-read window does for every payment dated
+    within it."""
+    import datetime as dt
+
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
+                    payments=0, restamp_on_payment_cancel=False)
+    with SapSandbox(data=spec, password=PASSWORD) as sb:
+        today = sb.clock.now().date()
+        start = (today - dt.timedelta(days=10)).isoformat()
+        paid_on = (today - dt.timedelta(days=15)).isoformat()
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] < paid_on
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        early = pay_early(sb, invoice, 0.5, paid_on)
+        quiet = next(i for i in sb.all("Invoices") if i["DocDate"][:10] < paid_on
+                     and i["CardCode"] != invoice["CardCode"] and not i["PaidToDate"]
+                     and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo")
+        unloaded = pay_early(sb, quiet, 0.5, paid_on)  # its invoice is never loaded:
+        sb.update("Invoices", quiet["DocEntry"], {"UpdateDate": paid_on, "UpdateTime": "10:00:00"})
+        cfg = {**config(sb), "start_date": f"{start}T00:00:00Z"}
+        first = run_tap(cfg, ["incoming_payments"])
+        assert early["DocEntry"] in first.keys("incoming_payments")
+        sb.clock.advance(3 * 86400)
+        checked = run_tap(cfg, ["incoming_payments"], state=first.state)  # days after
+        sb.cancel_payment(early["DocEntry"])
+        second = run_tap(cfg, ["incoming_payments"], state=checked.state)
+    again = [r for r in second.records["incoming_payments"] if r["DocEntry"] == early["DocEntry"]]
+    assert [r["Cancelled"] for r in again] == ["tYES"]
+    runs = (first, checked, second)
+    assert all(unloaded["DocEntry"] not in run.keys("incoming_payments") for run in runs)
+    assert all(len(set(run.keys("incoming_payments"))) == len(run.keys("incoming_payments"))
+               for run in runs), "a payment emitted twice in a run"

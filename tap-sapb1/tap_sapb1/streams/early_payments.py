@@ -14,13 +14,18 @@ How (frugal, independent of the invoices stream so a killed run loses nothing):
    CardCode only; usually an empty page;
 2. their customers' payments dated before start_date, CUSTOMERS_PER_QUERY customers a query;
    only payments with a line paying one of those invoices are emitted.
+3. while the `payments_reread_days` window reaches before start_date, the payments dated in
+   its days before start_date that pay an invoice loaded (dated before start_date, stamped
+   since): `reread_before`.
 No lower date bound on step 2: SAP may apply a payment to an invoice dated after it.
+The stream emits a payment once per run: those its DocEntry read or step 2 emitted are skipped.
 D is kept in the payments stream's state (CHECKED_SINCE) and moves only when the stream's
 state is written after the payments it covers, so a killed run checks the same invoices again.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 
 CHECKED_SINCE = "early_payments_checked_since"  # state key: first UpdateDate of the next check
 CUSTOMERS_PER_QUERY = 40  # keeps the `$filter` of one query near 1.5 kB
+REREAD_BATCH = 500  # payments held while their invoices are looked up
 
 
 def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: str,
@@ -105,6 +111,46 @@ def payments_paying(stream: SapStream, start: str, invoices: dict[str, set[int]]
             wanted = invoices.get(str(row.get("CardCode")), set())
             if any(_pays(line, wanted) for line in row.get("PaymentInvoices") or []):
                 yield row
+
+
+def reread_before(stream: SapStream, since: str, start: str, loaded: set[int]
+                  ) -> Iterator[dict[str, Any]]:
+    """The payments dated from `since` up to `start` (the re-read window's days before
+    start_date) with a line paying an invoice the invoices stream loaded: one dated before
+    `start` and stamped since it (stamps only move on). Why: the window re-reads every
+    payment dated within it for a cancellation, which need not re-stamp the invoice (SAP does
+    not document it); early payments dated within it deserve the same. `loaded` (invoices
+    known loaded) grows with each lookup. The window passes start_date `payments_reread_days`
+    after it, and this costs nothing from then on."""
+    size = PageSize(stream.page_size_for_run(), stream.entity_set)
+    scope = f"DocDate ge {literal(since)} and DocDate lt {literal(start)}"
+    rows = keyset_rows(stream, stream.entity_set, stream.selected_fields(), scope, size)
+    looked_up: set[int] = set(loaded)
+    while batch := list(itertools.islice(rows, REREAD_BATCH)):
+        unknown = {entry for row in batch for entry in _invoice_entries(row)} - looked_up
+        loaded |= _loaded_invoices(stream, start, sorted(unknown))
+        looked_up |= unknown
+        yield from (row for row in batch
+                    if any(_pays(line, loaded) for line in row.get("PaymentInvoices") or []))
+
+
+def _invoice_entries(row: dict[str, Any]) -> set[int]:
+    """DocEntries of the invoices a payment's lines pay."""
+    return {int(line["DocEntry"]) for line in row.get("PaymentInvoices") or []
+            if isinstance(line, dict) and line.get("DocEntry") is not None
+            and line.get("InvoiceType", "it_Invoice") == "it_Invoice"}
+
+
+def _loaded_invoices(stream: SapStream, start: str, entries: list[int]) -> set[int]:
+    """Those of `entries` dated before `start` and stamped since it, 40 a query."""
+    size = PageSize(stream.page_size_for_run(), "Invoices")
+    scope = f"DocDate lt {literal(start)} and UpdateDate ge {literal(start)}"
+    found: set[int] = set()
+    for first in range(0, len(entries), CUSTOMERS_PER_QUERY):
+        ones = " or ".join(f"DocEntry eq {e}" for e in entries[first:first + CUSTOMERS_PER_QUERY])
+        found |= {int(row["DocEntry"]) for row in
+                  keyset_rows(stream, "Invoices", ["DocEntry"], both(scope, ones), size)}
+    return found
 
 
 def _pays(line: Any, invoices: set[int]) -> bool:

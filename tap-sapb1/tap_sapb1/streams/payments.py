@@ -75,7 +75,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
     _floor: int | None = None  # the starting bookmark: re-read payments at or below it
     _since: str | None = None  # the first DocDate of this run's scope (window or start_date)
     _early = False  # emitting payments dated before start_date (early_payments)
-    _read_early: set[int]  # in-scope payments this run that may be dated before start_date
+    _read_early: set[int]  # emitted this run and maybe dated before start_date: not again
 
     def required_fields(self) -> dict[str, str]:
         """DocEntry (key and bookmark) and DocDate (the re-read window)."""
@@ -86,12 +86,14 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         """Unused: get_records pages by keyset itself."""
         return SinglePagePaginator()
 
-    def window_start(self, now: dt.datetime | None = None) -> str | None:
+    def window_start(self, now: dt.datetime | None = None, *, clamp: bool = True
+                     ) -> str | None:
         """The first DocDate re-read this run (None when the window is off).
 
         DocDate is SAP's local date: days count back from SAP's today (`server_timezone`), or,
         zone unknown, from the earliest today anywhere (UTC-12), so the window never comes up
-        a day short. Never before start_date: the first run read from there.
+        a day short. Never before start_date (`clamp`): the first run read from there; the
+        window's days before it are re-read by early_payments.reread_before.
         """
         days = reread_days(self.config)
         if days <= 0:
@@ -101,7 +103,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         today = (now.astimezone(zone) if zone is not None else now - WESTMOST_UTC_OFFSET).date()
         since = (today - dt.timedelta(days=days)).isoformat()
         start = self.config.get("start_date")
-        return max(since, str(start)[:10]) if start else since
+        return max(since, str(start)[:10]) if start and clamp else since
 
     def bookmark(self, context: Context | None) -> int | None:
         """The DocEntry bookmark; None on a first run, and for a bookmark of another kind
@@ -143,13 +145,20 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
         invoices, following = early_payments.invoices_to_check(self, start, since)
+        loaded = set().union(*invoices.values())
+        reread = self.window_start(clamp=False)
         self._early = True
         try:
             for row in early_payments.payments_paying(self, start, invoices):
                 # a new payment back-dated before start_date came in scope (DocEntry past
                 # the bookmark): one record per payment per run
                 if int(row["DocEntry"]) not in self._read_early:
+                    self._read_early.add(int(row["DocEntry"]))
                     yield row
+            if reread is not None and reread < start:  # the window reaches before start_date
+                for row in early_payments.reread_before(self, reread, start, loaded):
+                    if int(row["DocEntry"]) not in self._read_early:
+                        yield row
         finally:
             self._early = False
         # written with the STATE that follows these payments: a killed run checks again
