@@ -30,7 +30,7 @@ from target_hubspot_finance import mapping
 from target_hubspot_finance.hubspot.associations import LinkBuffer
 from target_hubspot_finance.hubspot.errors import HubSpotError
 from target_hubspot_finance.hubspot.properties import PropertySetupError
-from target_hubspot_finance.ledger import LedgerMismatchError
+from target_hubspot_finance.ledger import LedgerLockedError, LedgerMismatchError
 from target_hubspot_finance.runtime import Runtime
 from target_hubspot_finance.sinks import SINKS, HubSpotSink
 from target_hubspot_finance.sinks.base import NOT_OBJECT, PRIORITY
@@ -271,7 +271,8 @@ class TargetHubSpotFinance(Target):
         except FORESEEABLE as exc:
             text = exc.summary() if isinstance(exc, HubSpotError) else (
                 str(exc).splitlines() or [type(exc).__name__])[0]
-            text = text if len(text) <= 300 else text[:299] + "…"
+            if not isinstance(exc, LedgerLockedError):  # ours is whole: its fix comes last
+                text = text if len(text) <= 300 else text[:299] + "…"
             cls.logger.error("target-hubspot-finance stopped: %s. No state was emitted for "
                              "unconfirmed records; fix the cause and rerun.", text)
             sys.exit(1)

@@ -103,3 +103,29 @@ def test_a_replay_on_a_held_ledger_stops_with_one_line_naming_the_file_and_setti
     assert len(lines) == 1, done.output
     assert _ledger_file(settings) in lines[0] and "ledger_lock_timeout (0.3 s)" in lines[0]
     assert len(ledger_rows(settings, "dead_letter")) == 1  # nothing half-written
+
+
+def test_cli_names_the_fix_whole_for_a_ledger_in_a_deep_project_folder(
+        hubspot_sandbox, target_config, tmp_path):
+    """A project folder a little deeper than pytest's (e.g. /home/deploy/pipelines/<project>/
+    .meltano/target-hubspot-finance/ledger.db) must not cut the line before the fix."""
+    deep = tmp_path / "pipelines" / "sap-business-one-to-hubspot-finance" / ".meltano" / \
+        "target-hubspot-finance"
+    deep.mkdir(parents=True)
+    settings = cfg(target_config, ledger_lock_timeout=0.3,
+                   ledger_url=f"sqlite:///{deep / 'ledger.db'}")
+    run(settings, messages(("business_partners", [customer(1)])))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(settings))
+    data = tmp_path / "in.jsonl"
+    data.write_text(messages(("business_partners", [customer(1, Phone2="+1 555-0199")]),
+                             state={"b": 1}))
+    with held(_ledger_file(settings), "IMMEDIATE"):
+        done = subprocess.run([str(BIN / "target-hubspot-finance"), "--config", str(config),
+                               "--input", str(data)], capture_output=True, text=True,
+                              timeout=120, check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    stopped = [x for x in done.stderr.splitlines() if "stopped" in x]
+    assert len(stopped) == 1, done.stderr[-2000:]
+    assert _ledger_file(settings) in stopped[0]
+    assert "raise ledger_lock_timeout" in stopped[0] and "…" not in stopped[0], stopped[0]
