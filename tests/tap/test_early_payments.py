@@ -276,3 +276,21 @@ def test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_ag
     assert all(unloaded["DocEntry"] not in run.keys("incoming_payments") for run in runs)
     assert all(len(set(run.keys("incoming_payments"))) == len(run.keys("incoming_payments"))
                for run in runs), "a payment emitted twice in a run"
+
+
+@pytest.mark.parametrize("deselected", ["CardCode", "PaymentInvoices"])
+def test_early_payments_do_not_depend_on_the_catalog_selecting_what_the_check_reads(
+        hubspot_sandbox, deselected):
+    """The check finds payments by CardCode and PaymentInvoices: a catalog that leaves either
+    out still gets its early payments (without the field), not silently none."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = pay_early(sb, invoice, 0.5, "2025-12-20")
+        catalog = catalog_for(config(sb), ["incoming_payments"])
+        entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "incoming_payments")
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == ["properties", deselected]:
+                meta["metadata"]["selected"] = False
+        out = run_tap(config(sb), catalog=catalog)
+    assert out.keys("incoming_payments") == [early["DocEntry"]]
+    assert deselected not in out.records["incoming_payments"][0]

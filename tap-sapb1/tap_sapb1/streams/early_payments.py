@@ -103,14 +103,21 @@ def payments_paying(stream: SapStream, start: str, invoices: dict[str, set[int]]
     """The customers' payments dated before `start` with a line paying one of `invoices`."""
     size = PageSize(stream.page_size_for_run(), stream.entity_set)
     codes = sorted(invoices)
+    wanted = set().union(*invoices.values())
     for first in range(0, len(codes), CUSTOMERS_PER_QUERY):
         group = codes[first:first + CUSTOMERS_PER_QUERY]
         customers = " or ".join(f"CardCode eq {literal(code)}" for code in group)
         scope = both(f"DocDate lt {literal(start)}", customers)
-        for row in keyset_rows(stream, stream.entity_set, stream.selected_fields(), scope, size):
-            wanted = invoices.get(str(row.get("CardCode")), set())
+        for row in keyset_rows(stream, stream.entity_set, _fields(stream), scope, size):
             if any(_pays(line, wanted) for line in row.get("PaymentInvoices") or []):
                 yield row
+
+
+def _fields(stream: SapStream) -> list[str]:
+    """`$select` of the check's payments: the catalog's, plus PaymentInvoices (what a
+    payment pays) even when the catalog leaves it out (singer-sdk drops it from the record)."""
+    chosen = stream.selected_fields()
+    return chosen if "PaymentInvoices" in chosen else [*chosen, "PaymentInvoices"]
 
 
 def reread_before(stream: SapStream, since: str, start: str, loaded: set[int]
@@ -124,7 +131,7 @@ def reread_before(stream: SapStream, since: str, start: str, loaded: set[int]
     after it, and this costs nothing from then on."""
     size = PageSize(stream.page_size_for_run(), stream.entity_set)
     scope = f"DocDate ge {literal(since)} and DocDate lt {literal(start)}"
-    rows = keyset_rows(stream, stream.entity_set, stream.selected_fields(), scope, size)
+    rows = keyset_rows(stream, stream.entity_set, _fields(stream), scope, size)
     looked_up: set[int] = set(loaded)
     while batch := list(itertools.islice(rows, REREAD_BATCH)):
         unknown = {entry for row in batch for entry in _invoice_entries(row)} - looked_up
