@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from target_factory import customer, invoice, messages, payment, run
-from target_hubspot_finance_testutil import by, cfg, ledger_rows
+from target_hubspot_finance_testutil import by, cfg, ledger_rows, settled
 
 
 def _payment_hashes(target_config: dict) -> dict[str, str]:
@@ -76,3 +76,50 @@ def test_properties_mode_a_cancellation_whose_company_figures_hubspot_refused_is
     assert company["sap_payment_count"] == "0"
     assert float(company["sap_paid_total"]) == 0.0
     assert _dead(target_config) == {}
+
+
+@pytest.mark.parametrize("mode", ["commerce_payments", "properties"])
+def test_a_cancellation_of_two_invoices_one_refused_is_replayed_whole_and_counts_once(
+        hubspot_sandbox, target_config, tmp_path, mode):
+    """A cancelled payment that paid two invoices, one of which HubSpot could not reopen: the
+    payment is dead-lettered whole (not synced) and the `replay run` command reopens the other
+    one too, with the same figures as the first attempt (from the ledger: no double counting);
+    confirmed then, so a rerun writes nothing."""
+    import json
+
+    from click.testing import CliRunner
+
+    from target_hubspot_finance.commands.replay import main as replay_main
+
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode=mode)
+    paid = {"PaidToDate": 220.0, "DocumentStatus": "bost_Close"}
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("invoices", [invoice(1, **paid), invoice(2, **paid)]),
+                         ("incoming_payments", [payment(1, applies=[(1, 220.0), (2, 220.0)])])))
+    before = _payment_hashes(target_config)
+    gone = by(hs, "invoices", "sap_doc_entry")["2"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/invoices/{gone}").status_code == 204
+    cancelled = payment(1, applies=[(1, 220.0), (2, 220.0)], **CANCELLED)
+    _target, states = run(config, messages(("incoming_payments", [cancelled]),
+                                           state={"done": 1}))
+    assert states == [{"done": 1}]
+    assert _payment_hashes(target_config) == before and set(_dead(target_config)) == {"1"}
+    first = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert first["hs_invoice_status"] == "open"
+    assert (float(first["sap_paid_to_date"]), float(first["sap_open_balance"])) == (0.0, 220.0)
+    run(config, messages(("invoices", [invoice(2, Comments="re-sent", **paid)])))
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config))
+    done = CliRunner().invoke(replay_main, ["--config", str(settings), "run"])
+    assert done.exit_code == 0, done.output
+    assert "replayed  incoming_payments 1: succeeded" in done.output
+    invoices = by(hs, "invoices", "sap_doc_entry")
+    for key in ("1", "2"):
+        assert invoices[key]["hs_invoice_status"] == "open", key
+        assert float(invoices[key]["sap_paid_to_date"]) == 0.0, key
+        assert float(invoices[key]["sap_open_balance"]) == pytest.approx(220.0), key
+    assert _dead(target_config) == {} and _payment_hashes(target_config)["1"] != before["1"]
+    writes = (settled(hs), hs.writes())[1]
+    run(config, messages(("incoming_payments", [cancelled])))
+    assert (settled(hs), hs.writes())[1] == writes
