@@ -182,3 +182,46 @@ def test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls(
     calls = hs.count(path_contains="/batch/associate/default")
     print(f"{bad_count} refused pair(s) of 100: {calls} calls")
     assert calls <= most_calls
+
+
+def test_replays_of_good_links_refused_with_a_spent_budget_converge(
+        hubspot_sandbox, target_config, tmp_path) -> None:
+    """Six unknown deals among 100 invoice→deal links, with HubSpot failing the whole call for
+    one refused pair: the budget (29 calls) runs out before every bad pair is alone, so some
+    good invoices are dead-lettered with the bad ones. Each `replay run` sends only their
+    links (the made ones are in the ledger), so the refused groups shrink: within a few replays
+    the dead-letter holds exactly the six invoices whose deal HubSpot does not know, and every
+    other invoice is linked to its deal."""
+    import json
+
+    from click.testing import CliRunner
+
+    from target_hubspot_finance.commands.replay import main as replay_main
+
+    hs = hubspot_sandbox
+    http = hs.client()
+    made = http.post("/crm/v3/objects/deals/batch/create", json={"inputs": [
+        {"properties": {"dealname": f"D{i}"}} for i in range(100)]}).json()["results"]
+    deals = sorted((r["id"] for r in made), key=int)
+    unknown = {deals[i] for i in (3, 21, 38, 55, 72, 90)}
+    for deal in unknown:
+        assert http.delete(f"/crm/v3/objects/deals/{deal}").status_code == 204
+    hs.switches.refused_pair_fails_batch = True
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [
+        invoice(n + 1, lines=1, U_HubSpotDealId=deal) for n, deal in enumerate(deals)])))
+    bad = {str(n + 1) for n, deal in enumerate(deals) if deal in unknown}
+    dead = [{r["sap_key"] for r in ledger_rows(target_config, "dead_letter")}]
+    assert dead[0] > bad  # the budget ran out: good invoices wait with the bad ones
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config))
+    while dead[-1] != bad and len(dead) <= 5:
+        done = CliRunner().invoke(replay_main, ["--config", str(settings), "run"])
+        assert done.exit_code == 1, done.output  # the six still fail
+        dead.append({r["sap_key"] for r in ledger_rows(target_config, "dead_letter")})
+    print("dead-lettered after each replay:", [len(d) for d in dead])
+    assert dead[-1] == bad, [len(d) for d in dead]
+    linked = {(a, b) for a, b, _t in hs.associations("invoices", "deals")}
+    ids = by(hs, "invoices", "sap_invoice_key")
+    assert linked == {(ids[str(n + 1)]["hs_object_id"], deal) for n, deal in enumerate(deals)
+                      if deal not in unknown}
