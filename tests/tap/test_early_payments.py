@@ -294,3 +294,20 @@ def test_early_payments_do_not_depend_on_the_catalog_selecting_what_the_check_re
         out = run_tap(config(sb), catalog=catalog)
     assert out.keys("incoming_payments") == [early["DocEntry"]]
     assert deselected not in out.records["incoming_payments"][0]
+
+
+@pytest.mark.parametrize("mark", ["2031-01-01", "not-a-date"])
+def test_a_check_mark_past_sap_s_clock_or_unreadable_checks_again_from_start_date(
+        hubspot_sandbox, caplog, mark):
+    """A mark more than a day past SAP's clock (a Service Layer clock once set wrong, a
+    hand-edited state) would hide every old invoice's change until that day; an unreadable
+    one goes to SAP as a query. Either is dropped with one warning and the check runs from
+    start_date, like the invoices bookmark (incremental.py)."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        early = pay_early(sb, invoice, 0.5, "2025-12-20")
+        state = {"bookmarks": {"incoming_payments": {CHECKED_SINCE: mark}}}
+        out = run_tap(config(sb), ["incoming_payments"], state=state)
+    assert out.keys("incoming_payments") == [early["DocEntry"]]
+    assert out.state["bookmarks"]["incoming_payments"][CHECKED_SINCE] < "2030-01-01"
+    assert sum(CHECKED_SINCE in m and mark in m for m in caplog.messages) == 1

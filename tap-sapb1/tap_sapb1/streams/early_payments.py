@@ -25,6 +25,7 @@ state is written after the payments it covers, so a killed run checks the same i
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -77,14 +78,51 @@ def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: st
 def invoices_to_check(stream: SapStream, start: str, since: str
                       ) -> tuple[dict[str, set[int]], str]:
     """{CardCode: DocEntries} of invoices dated before `start` stamped on or after `since`,
-    and where the next check starts (never before `since`)."""
+    and where the next check starts (never before `start`).
+
+    A mark that is no date, or more than a day past SAP's clock (a Service Layer clock once
+    set wrong, a hand-edited state), would hide old invoices' changes: dropped with one
+    warning, and the check runs from `start` (as incremental.py does with a bookmark)."""
+    if not _is_day(since):
+        _drop(stream, since, "is not a date")
+        since = start
+    by_customer, first = _stamped_since(stream, start, since)
+    following = next_check(first, stream.config)
+    if following is not None and since > _day_after(following):
+        _drop(stream, since, f"is more than a day past SAP's clock ({following})")
+        by_customer, _ = _stamped_since(stream, start, start)
+    return by_customer, max(start, following or since)
+
+
+def _stamped_since(stream: SapStream, start: str, since: str
+                   ) -> tuple[dict[str, set[int]], requests.Response]:
+    """{CardCode: DocEntries} of the invoices dated before `start` stamped on or after `since`,
+    and SAP's first answer (its `Date` header)."""
     scope = f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}"
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
     answers: list[requests.Response] = []
     for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"], scope, size, answers):
         by_customer.setdefault(str(row["CardCode"]), set()).add(int(row["DocEntry"]))
-    return by_customer, max(since, next_check(answers[0], stream.config) or since)
+    return by_customer, answers[0]
+
+
+def _is_day(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("YYYY-MM-DD")
+
+
+def _day_after(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def _drop(stream: SapStream, mark: str, why: str) -> None:
+    stream.logger.warning("%s: the state's %s %r %s; checking the invoices dated before "
+                          "start_date again from start_date", stream.name, CHECKED_SINCE,
+                          mark, why)
 
 
 def next_check(first_answer: requests.Response, config: dict[str, Any]) -> str | None:
