@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from target_factory import customer, invoice, messages, run
+from target_factory import customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import cfg, ledger_rows, settled
 
 from target_hubspot_finance.ledger import LedgerLockedError
@@ -129,3 +129,60 @@ def test_cli_names_the_fix_whole_for_a_ledger_in_a_deep_project_folder(
     assert len(stopped) == 1, done.stderr[-2000:]
     assert _ledger_file(settings) in stopped[0]
     assert "raise ledger_lock_timeout" in stopped[0] and "…" not in stopped[0], stopped[0]
+
+
+def _counts(hs) -> dict[str, tuple[int, int]]:
+    """Objects per type and distinct SAP keys among them (a duplicate makes them differ)."""
+    keys = {"invoices": "sap_invoice_key", "line_items": "sap_line_key",
+            "commerce_payments": "sap_payment_key", "companies": "sap_card_code"}
+    return {t: (len(hs.objects(t)), len({o["properties"].get(k) for o in hs.objects(t)}))
+            for t, k in keys.items()}
+
+
+def test_a_ledger_locked_between_hubspot_writes_and_their_ledger_rows_reruns_without_duplicates(
+        hubspot_sandbox, target_config):
+    """The lock may come mid-drain: HubSpot created the invoices, the ledger cannot record
+    them. The run stops (LedgerLockedError, no STATE); the rerun finds every object by its
+    unique SAP key (invoices' create conflict, line items and payments upserts), so nothing
+    is duplicated, and a third run writes nothing."""
+    hs = hubspot_sandbox
+    config = cfg(target_config, ledger_lock_timeout=0.3)
+    run(config, messages(("business_partners", [customer(1)])))  # the ledger exists
+    text = messages(("invoices", [invoice(n) for n in range(1, 6)]),
+                    ("incoming_payments", [payment(n, applies=[(n, 220.0)])
+                                           for n in range(1, 6)]), state={"b": 1})
+    holder: list[sqlite3.Connection] = []
+
+    def lock_after_invoices(_sb, record) -> None:
+        if "/objects/invoices/batch/create" in record.path and not holder:
+            conn = sqlite3.connect(_ledger_file(config), isolation_level=None, timeout=5,
+                                   check_same_thread=False)  # released by the test's thread
+            conn.execute("BEGIN IMMEDIATE")
+            holder.append(conn)
+
+    hs.on_request(lock_after_invoices)
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            TargetHubSpotFinance(config=config).listen(io.StringIO(text))
+        error = None
+    except Exception as exc:  # the test inspects what stopped the run
+        error = exc
+    finally:
+        for conn in holder:
+            conn.execute("ROLLBACK")
+            conn.close()
+    assert isinstance(error, LedgerLockedError) and holder
+    assert out.getvalue() == ""  # no STATE
+    half = _counts(hs)
+    assert half["invoices"] == (5, 5)  # HubSpot has them; the ledger does not
+    assert not [r for r in ledger_rows(config, "synced_objects") if r["object_type"] == "invoices"]
+    _target, states = run(config, text)
+    assert states == [{"b": 1}]
+    counts = _counts(hs)
+    assert all(n == keys for n, keys in counts.values()), counts  # no key twice
+    assert (counts["invoices"], counts["commerce_payments"]) == ((5, 5), (5, 5))
+    assert counts["line_items"] == (15, 15)  # 2 lines and the tax line each
+    writes = (settled(hs), hs.writes())[1]
+    run(config, text)
+    assert (settled(hs), hs.writes())[1] == writes
