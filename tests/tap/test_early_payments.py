@@ -264,8 +264,11 @@ def test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_ag
         unloaded = pay_early(sb, quiet, 0.5, paid_on)  # its invoice is never loaded:
         sb.update("Invoices", quiet["DocEntry"], {"UpdateDate": paid_on, "UpdateTime": "10:00:00"})
         cfg = {**config(sb), "start_date": f"{start}T00:00:00Z"}
+        before = len(sb.requests)
         first = run_tap(cfg, ["incoming_payments"])
         assert early["DocEntry"] in first.keys("incoming_payments")
+        reads = [r for r in sb.requests[before:] if r.path.endswith("/IncomingPayments")]
+        assert len(reads) == 2  # in scope + the check from start_date (covers the window)
         sb.clock.advance(3 * 86400)
         checked = run_tap(cfg, ["incoming_payments"], state=first.state)  # days after
         sb.cancel_payment(early["DocEntry"])

@@ -155,7 +155,8 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
                 if int(row["DocEntry"]) not in self._read_early:
                     self._read_early.add(int(row["DocEntry"]))
                     yield row
-            if reread is not None and reread < start:  # the window reaches before start_date
+            # the window reaches before start_date (a check from start_date read those too)
+            if reread is not None and reread < start and since != start:
                 for row in early_payments.reread_before(self, reread, start, loaded):
                     if int(row["DocEntry"]) not in self._read_early:
                         yield row
