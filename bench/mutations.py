@@ -200,10 +200,23 @@ MUTATIONS: tuple[Mutation, ...] = (
          "test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls",)),
     Mutation(
         "early-check-mark-stays", "early payments", "tap_sapb1/streams/early_payments.py",
-        "    return by_customer, max(since, next_check(answers[0], stream.config) or since)",
+        "    return by_customer, max(start, following or since)",
         "    return by_customer, since",
         ("tests/tap/test_early_payments.py::"
          "test_a_later_run_with_no_old_invoice_changed_asks_for_no_early_payment",)),
+    Mutation(
+        "early-payment-twice-in-a-run", "early payments", "tap_sapb1/streams/payments.py",
+        "                if int(row[\"DocEntry\"]) not in self._read_early:\n"
+        "                    self._read_early.add(int(row[\"DocEntry\"]))\n",
+        "                if True:\n",
+        ("tests/tap/test_early_payments.py::"
+         "test_a_new_payment_dated_before_start_date_is_emitted_once_in_a_run",)),
+    Mutation(
+        "early-window-reread-skipped", "early payments", "tap_sapb1/streams/payments.py",
+        "            if reread is not None and reread < start and since != start:",
+        "            if False:",
+        ("tests/tap/test_early_payments.py::"
+         "test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_again",)),
 )
 
 
