@@ -18,14 +18,13 @@ from tap_sapb1.discovery import LiveSchema
 from tap_sapb1.errors import SapB1Error
 from tap_sapb1.paging import PageSize, both, page_records, sap_date
 from tap_sapb1.schemas import INCOMING_PAYMENT
-from tap_sapb1.settings import server_zone
+from tap_sapb1.settings import WESTMOST_UTC_OFFSET, server_zone
 from tap_sapb1.streams import early_payments
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 DEFAULT_REREAD_DAYS = 60
-WESTMOST_UTC_OFFSET = dt.timedelta(hours=12)  # UTC-12: the last place where a day ends
 REREAD_SETTING = th.Property(
     "payments_reread_days", th.IntegerType, default=DEFAULT_REREAD_DAYS,
     title="Payments re-read window (days)",
@@ -100,7 +99,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
             return None
         now = now or dt.datetime.now(dt.UTC)
         zone = server_zone(self.config)
-        today = (now.astimezone(zone) if zone is not None else now - WESTMOST_UTC_OFFSET).date()
+        today = (now.astimezone(zone) if zone is not None else now + WESTMOST_UTC_OFFSET).date()
         since = (today - dt.timedelta(days=days)).isoformat()
         start = self.config.get("start_date")
         return max(since, str(start)[:10]) if start and clamp else since
