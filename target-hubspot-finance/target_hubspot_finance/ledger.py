@@ -21,8 +21,9 @@ Public API for the operator tools (replay, reconcile, dry run) — keep it stabl
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,6 +246,23 @@ class LedgerLockedError(OperationalError):
 
     def __str__(self) -> str:
         return self.text
+
+
+def lock_timeout(config: Mapping[str, Any]) -> float:
+    """`ledger_lock_timeout` in seconds (LOCK_TIMEOUT when unset). The one place it is read,
+    so the operator tools refuse what the target's schema refuses: 0 or less (a 0 read as
+    "unset" waited 30 s; a negative one let SQLite fail at once), or no number at all."""
+    value = config.get("ledger_lock_timeout")
+    if value is None:
+        return LOCK_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"setting ledger_lock_timeout must be a number of seconds above 0, "
+                         f"got {value!r}")
+    return seconds
 
 
 def ledger_engine(url: str | None, lock_timeout: float = LOCK_TIMEOUT) -> Engine:

@@ -20,7 +20,7 @@ from target_hubspot_finance.hubspot.client import HubSpotClient
 from target_hubspot_finance.hubspot.errors import FatalHubSpotError, HubSpotError
 from target_hubspot_finance.hubspot.properties import ensure_properties
 from target_hubspot_finance.hubspot.shared_limit import shared_limiter
-from target_hubspot_finance.ledger import Ledger
+from target_hubspot_finance.ledger import Ledger, lock_timeout
 from target_hubspot_finance.report import Report
 
 LOGGER = logging.getLogger("target_hubspot_finance")
@@ -49,7 +49,7 @@ class Runtime:
 
             return dryrun.build_runtime(cls, config)
         ledger = Ledger(config.get("ledger_url"),
-                        lock_timeout=float(config.get("ledger_lock_timeout") or 30))
+                        lock_timeout=lock_timeout(config))
         # One window for every process on this token, kept in the ledger's database.
         limiter = shared_limiter(config, ledger.engine)
         client = HubSpotClient(

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 from target_factory import customer, invoice, messages, payment, run
 from target_hubspot_finance_testutil import cfg, ledger_rows, settled
@@ -186,3 +187,41 @@ def test_a_ledger_locked_between_hubspot_writes_and_their_ledger_rows_reruns_wit
     writes = (settled(hs), hs.writes())[1]
     run(config, text)
     assert (settled(hs), hs.writes())[1] == writes
+
+
+@pytest.mark.parametrize("value", [0, -1, "0", "-2.5"])
+def test_the_operator_tools_refuse_a_lock_timeout_not_above_zero_in_one_line(
+        hubspot_sandbox, target_config, tmp_path, value):
+    """The target refuses ledger_lock_timeout <= 0 (its schema); the operator tools read the
+    same setting and must too, not wait 30 s for a 0 or fail at once for a -1."""
+    from click.testing import CliRunner
+
+    from target_hubspot_finance.commands.replay import main as replay_main
+
+    settings = cfg(target_config, auto_create_companies=False)
+    run(settings, messages(("invoices", [invoice(1)])))  # a ledger with a dead-letter row
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({**settings, "ledger_lock_timeout": value}))
+    done = CliRunner().invoke(replay_main, ["--config", str(config), "list"])
+    assert done.exit_code == 1, done.output
+    lines = [x for x in done.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and "ledger_lock_timeout" in lines[0], done.output
+
+
+def test_a_tool_on_an_exclusively_held_ledger_names_the_setting_to_raise(
+        hubspot_sandbox, target_config, tmp_path):
+    """EXCLUSIVE: even the tool's first look at the ledger's tables waits, then one line."""
+    from click.testing import CliRunner
+
+    from target_hubspot_finance.commands.replay import main as replay_main
+
+    settings = cfg(target_config, ledger_lock_timeout=0.3, auto_create_companies=False)
+    run(settings, messages(("invoices", [invoice(1)])))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(settings))
+    with held(_ledger_file(settings), "EXCLUSIVE"):
+        done = CliRunner().invoke(replay_main, ["--config", str(config), "list"])
+    assert done.exit_code == 1
+    lines = [x for x in done.output.splitlines() if x.strip()]
+    assert len(lines) == 1, done.output
+    assert _ledger_file(settings) in lines[0] and "ledger_lock_timeout (0.3 s)" in lines[0]

@@ -62,8 +62,14 @@ def open_existing(config: dict) -> Engine:
     if path is not None and not path.is_file():
         raise click.ClickException(f"no ledger at {path} ({shown}): {FIX}")
     try:
-        engine = ledger.ledger_engine(url, float(config.get("ledger_lock_timeout") or 30))
+        wait = ledger.lock_timeout(config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        engine = ledger.ledger_engine(url, wait)
         found = set(inspect(engine).get_table_names())
+    except ledger.LedgerLockedError as exc:  # names the file and the setting to raise
+        raise click.ClickException(str(exc)) from None
     except DBAPIError as exc:
         reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
         raise click.ClickException(f"cannot reach the ledger {shown}: {reason}") from None

@@ -184,7 +184,7 @@ def tool_limiter(config: Mapping[str, Any], token: str) -> RateLimiter:
     """The limiter of a tool beside the runs (dry run, check, reconcile): they spend the same
     token, so they share the runs' window when the ledger's database exists; without one yet
     (a SQLite file not made) a window of its own, and no ledger is created for it."""
-    from target_hubspot_finance.ledger import default_ledger_url, ledger_engine
+    from target_hubspot_finance.ledger import default_ledger_url, ledger_engine, lock_timeout
 
     limit = int(config.get("rate_limit_per_10s") or 190)
     try:
@@ -194,7 +194,7 @@ def tool_limiter(config: Mapping[str, Any], token: str) -> RateLimiter:
                 not parsed.database or parsed.database == ":memory:"
                 or not Path(parsed.database).exists()):
             return RateLimiter(limit)
-        engine = ledger_engine(url, float(config.get("ledger_lock_timeout") or 30))
+        engine = ledger_engine(url, lock_timeout(config))
         return shared_limiter({**config, "access_token": token}, engine)
     except (SQLAlchemyError, ValueError, OSError, RuntimeError) as exc:
         LOGGER.warning("rate limit not shared with the runs (ledger database not reachable: "
