@@ -144,7 +144,6 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
         invoices, following = early_payments.invoices_to_check(self, start, since)
-        loaded = set().union(*invoices.values())
         reread = self.window_start(clamp=False)
         self._early = True
         try:
@@ -156,7 +155,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
                     yield row
             # the window reaches before start_date (a check from start_date read those too)
             if reread is not None and reread < start and since != start:
-                for row in early_payments.reread_before(self, reread, start, loaded):
+                for row in early_payments.reread_before(self, reread, start):
                     if int(row["DocEntry"]) not in self._read_early:
                         yield row
         finally:
