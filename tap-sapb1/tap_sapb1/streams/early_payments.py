@@ -16,7 +16,7 @@ How (frugal, independent of the invoices stream so a killed run loses nothing):
    only payments with a line paying one of those invoices are emitted.
 3. while the `payments_reread_days` window reaches before start_date, the payments dated in
    its days before start_date that pay an invoice loaded (dated before start_date, stamped
-   since): `reread_before`.
+   since): `reread_before`; not when step 1 ran from start_date (step 2 read them).
 No lower date bound on step 2: SAP may apply a payment to an invoice dated after it.
 The stream emits a payment once per run: those its DocEntry read or step 2 emitted are skipped.
 D is kept in the payments stream's state (CHECKED_SINCE) and moves only when the stream's
