@@ -217,6 +217,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            if False:",
         ("tests/tap/test_early_payments.py::"
          "test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_again",)),
+    Mutation(
+        "early-payments-skipped", "early payments", "tap_sapb1/streams/payments.py",
+        "        if start is None:\n            return\n", "        if True:\n            return\n",
+        ("tests/tap/test_early_payments.py::"
+         "test_hubspot_balance_due_counts_payments_dated_before_start_date",)),
 )
 
 
