@@ -123,3 +123,57 @@ def test_a_cancellation_of_two_invoices_one_refused_is_replayed_whole_and_counts
     writes = (settled(hs), hs.writes())[1]
     run(config, messages(("incoming_payments", [cancelled])))
     assert (settled(hs), hs.writes())[1] == writes
+
+
+def test_a_payment_dead_lettered_then_cancelled_reopens_the_invoice_it_had_paid(
+        hubspot_sandbox, target_config):
+    """The ledger counted a payment whose first sync HubSpot refused (dead-lettered: its
+    company was gone), and the invoice reached HubSpot paid by it (SAP's PaidToDate). SAP then
+    cancels the payment without re-stamping the invoice: the cancellation must reopen the
+    invoice as for a payment synced before, or HubSpot keeps it paid for ever."""
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties")
+    run(config, messages(("business_partners", [customer(1)]),
+                         ("invoices", [invoice(1, PaidToDate=220.0,
+                                               DocumentStatus="bost_Close")])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/companies/{company}").status_code == 204
+    run(config, messages(("incoming_payments", [payment(1, applies=[(1, 220.0)])])))
+    assert set(_dead(target_config)) == {"1"} and _payment_hashes(target_config) == {}
+    run(config, messages(("business_partners", [customer(1, Phone2="+1 555-0199")])))
+    run(config, messages(("incoming_payments", [payment(1, applies=[(1, 220.0)],
+                                                        **CANCELLED)])))
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "open"
+    assert float(inv["sap_open_balance"]) == pytest.approx(220.0)
+    assert _dead(target_config) == {} and set(_payment_hashes(target_config)) == {"1"}
+
+
+def test_a_never_confirmed_payment_whose_cancellation_could_not_reopen_retries_the_reopen(
+        hubspot_sandbox, target_config):
+    """As above, and the first try of the cancellation fails too (the invoice was gone from
+    HubSpot): that try already took the payment's money out of the ledger, so the retry must
+    still know the payment had paid the invoice and reopen it."""
+    hs = hubspot_sandbox
+    config = cfg(target_config, payments_mode="properties")
+    paid = {"PaidToDate": 220.0, "DocumentStatus": "bost_Close"}
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1, **paid)])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/companies/{company}").status_code == 204
+    run(config, messages(("incoming_payments", [payment(1, applies=[(1, 220.0)])])))
+    run(config, messages(("business_partners", [customer(1, Phone2="+1 555-0199")])))
+    gone = by(hs, "invoices", "sap_doc_entry")["1"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/invoices/{gone}").status_code == 204
+    cancelled = payment(1, applies=[(1, 220.0)], **CANCELLED)
+    run(config, messages(("incoming_payments", [cancelled])))
+    assert set(_dead(target_config)) == {"1"}
+    assert "invoices" in str(_dead(target_config)["1"]["error"])
+    run(config, messages(("invoices", [invoice(1, Comments="re-sent", **paid)])))
+    assert by(hs, "invoices", "sap_doc_entry")["1"]["hs_invoice_status"] == "paid"
+    run(config, messages(("incoming_payments", [cancelled])))
+    inv = by(hs, "invoices", "sap_doc_entry")["1"]
+    assert inv["hs_invoice_status"] == "open"
+    assert float(inv["sap_open_balance"]) == pytest.approx(220.0)
+    assert not [r for r in ledger_rows(target_config, "dead_letter")
+                if r["stream"] == "incoming_payments"]
+    assert _payment_hashes(target_config)["1"] is not None

@@ -88,22 +88,39 @@ class PaymentsSink(HubSpotSink):
                    for k in plans if k not in changed]
         if changed:
             rt.ensure_ready()
+            counted = self._counted(latest, changed)  # read before the rows are replaced
             rt.ledger.record_applications("payment", changed, [
                 a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
                 | {"source_key": rt.key(a.source_key),
                    "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
                 for k, apps in changed.items() for a in apps
                 if not mapping.is_cancelled(latest[k])])  # a cancelled payment applies nothing
-            synced_before = {k: v for k, v in changed.items() if k in prior}
+            synced_before = {k: v for k, v in changed.items() if k in prior or k in counted}
 
             def reopen() -> dict[str, Any]:
-                return self._reopen_invoices(latest, synced_before)
+                refused = self._reopen_invoices(latest, synced_before)
+                # Its rows are gone now: a cancellation left unconfirmed is remembered as
+                # written (no hash), so its retry still reopens what it had paid.
+                rt.ledger.record_synced("payments", [(k, "-", None) for k in refused
+                                                     if k not in prior])
+                return refused
 
             if commerce:
                 events += self._commerce(latest, changed, bodies, hashes, reopen)
             else:
                 events += self._properties(latest, changed, hashes, reopen)
         self.done(events)
+
+    def _counted(self, latest: dict[str, dict], changed: dict[str, list]) -> set[str]:
+        """Cancelled payments whose money the ledger counts although they were never confirmed
+        (a first sync HubSpot refused still recorded their applications, and the invoice may
+        have reached HubSpot paid by them): their cancellation reopens like a synced one's."""
+        rt = self.rt
+        cancelled = {k for k in changed if mapping.is_cancelled(latest[k])}
+        invoices = {rt.key(a.invoice_key) for k in cancelled for a in changed[k]
+                    if a.invoice_key}
+        sources = rt.ledger.application_sources("payment", invoices) if invoices else {}
+        return {k for k in cancelled if any(s == k or s.startswith(f"{k}-") for s in sources)}
 
     def _reopen_invoices(self, latest: dict[str, dict], changed: dict[str, list]
                          ) -> dict[str, Any]:
