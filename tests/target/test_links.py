@@ -225,3 +225,27 @@ def test_replays_of_good_links_refused_with_a_spent_budget_converge(
     ids = by(hs, "invoices", "sap_invoice_key")
     assert linked == {(ids[str(n + 1)]["hs_object_id"], deal) for n, deal in enumerate(deals)
                       if deal not in unknown}
+
+
+def test_an_invoice_deleted_in_hubspot_and_created_again_is_not_failed_by_its_stale_id_links(
+        hubspot_sandbox, target_config) -> None:
+    """The invoice changed in SAP, and meanwhile HubSpot lost it and its company was created
+    again (new id): the links of the known invoice are sent with its old id (refused: no such
+    invoice) before the update finds it gone and creates it again with its links inline. The
+    refusal of the dead id must not fail the new invoice (dead-letter, hash not recorded)."""
+    hs = hubspot_sandbox
+    config = cfg(target_config)
+    run(config, messages(("business_partners", [customer(1)]), ("invoices", [invoice(1)])))
+    company = by(hs, "companies", "sap_card_code")["C00001"]["hs_object_id"]
+    assert hs.client().delete(f"/crm/v3/objects/companies/{company}").status_code == 204
+    run(config, messages(("business_partners", [customer(1, Phone2="+1 555-0199")])))
+    old = _delete_invoice(hs)
+    run(config, messages(("invoices", [invoice(1, Comments="changed")])))
+    new = _invoice_id(hs)
+    company = by(hs, "companies", "sap_card_code")["C00001"]["hs_object_id"]
+    assert new != old
+    assert (new, company) in {(a, b) for a, b, _t in hs.associations("invoices", "companies")}
+    assert ledger_rows(target_config, "dead_letter") == []
+    synced = {r["sap_key"]: r for r in ledger_rows(target_config, "synced_objects")
+              if r["object_type"] == "invoices"}
+    assert synced["1"]["hubspot_id"] == new and synced["1"]["content_hash"] is not None

@@ -271,6 +271,8 @@ class InvoicesSink(HubSpotSink):
                 ids[key], new[key] = hid, False
             errors.update(written.failed)
             to_create = list(written.missing)  # deleted in HubSpot since: create again
+            for key in to_create:  # with its links inline: the refusals of its dead id's
+                unlinked.pop(key, None)  # links say nothing about the new invoice
             to_update = {}
             if not to_create:
                 break
