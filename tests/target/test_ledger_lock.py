@@ -225,3 +225,23 @@ def test_a_tool_on_an_exclusively_held_ledger_names_the_setting_to_raise(
     lines = [x for x in done.output.splitlines() if x.strip()]
     assert len(lines) == 1, done.output
     assert _ledger_file(settings) in lines[0] and "ledger_lock_timeout (0.3 s)" in lines[0]
+
+
+def test_other_sqlite_failures_keep_their_own_message(tmp_path):
+    """Only "database is locked" becomes the lock line: a missing table or a file that is no
+    database says what it is (the lock line would send the operator after another process)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from target_hubspot_finance.ledger import ledger_engine
+
+    engine = ledger_engine(f"sqlite:///{tmp_path / 'ledger.db'}", 0.3)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all, " * 100)
+    for eng, query, said in ((engine, "select * from nope", "no such table"),
+                             (ledger_engine(f"sqlite:///{junk}", 0.3), "select 1 from x",
+                              "not a database")):
+        with pytest.raises(DBAPIError) as caught, eng.connect() as conn:
+            conn.execute(text(query))
+        assert not isinstance(caught.value, LedgerLockedError)
+        assert said in str(caught.value)
