@@ -217,6 +217,12 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/target/test_links.py::"
          "test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls",)),
     Mutation(
+        "assoc-budget-after-a-part-went-through", "gap-C",
+        "target_hubspot_finance/hubspot/isolate.py", "through = through or error is None",
+        "through = False",
+        ("tests/target/test_links.py::"
+         "test_dense_refused_links_dead_letter_only_their_own_invoices_in_the_first_run",)),
+    Mutation(
         "early-check-mark-stays", "early payments", "tap_sapb1/streams/early_payments.py",
         "    return by_customer, max(start, following or since)",
         "    return by_customer, since",

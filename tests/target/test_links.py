@@ -150,13 +150,15 @@ def test_one_refused_pair_in_an_association_batch_leaves_the_other_99_linked(
     assert calls == 1 if not whole_call else 1 < calls <= 15  # 13 measured
 
 
-@pytest.mark.parametrize(("bad_count", "most_calls"), [(1, 15), (2, 27), (100, 29)])
+@pytest.mark.parametrize(("bad_count", "most_calls"),
+                         [(1, 15), (2, 27), (6, 65), (20, 150), (100, 29)])
 def test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls(
         hubspot_sandbox, bad_count, most_calls) -> None:
     """With `refused_pair_fails_batch` (HubSpot fails the whole call for one refused pair),
-    halving finds one or two bad pairs among 100 (≤ 15 / ≤ 27 calls, every good pair linked);
-    a call refusing all 100 pairs costs the chunk's budget (29 calls, not 199 by halving to
-    the end) and every pair is refused with HubSpot's answer. Calls counted by the sandbox."""
+    halving finds 1, 2, 6 or 20 bad pairs among 100 (≤ 15 / 27 / 65 / 150 calls, every good
+    pair linked: once a part goes through the budget no longer applies); a call refusing all
+    100 pairs costs the chunk's budget (29 calls, not 199 by halving to the end) and every pair
+    is refused with HubSpot's answer. Calls counted by the sandbox."""
     from target_hubspot_finance.hubspot.associations import associate
     from target_hubspot_finance.hubspot.client import HubSpotClient
     from target_hubspot_finance.hubspot.rate_limit import RateLimiter
@@ -168,8 +170,9 @@ def test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls(
     made = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": [
         {"properties": {"email": f"c{i}@example.com"}} for i in range(100)]})
     contacts = sorted(r["id"] for r in made.json()["results"])
-    bad = set(contacts[:bad_count]) if bad_count == 100 else {contacts[37], contacts[81]} \
-        if bad_count == 2 else {contacts[37]}
+    spread = {1: (37,), 2: (37, 81), 6: (3, 21, 38, 55, 72, 90), 20: range(2, 100, 5),
+              100: range(100)}[bad_count]
+    bad = {contacts[i] for i in spread}
     for contact in bad:
         assert http.delete(f"/crm/v3/objects/contacts/{contact}").status_code == 204
     hs.switches.refused_pair_fails_batch = True
@@ -184,14 +187,13 @@ def test_a_whole_call_refusal_is_isolated_within_a_bounded_number_of_calls(
     assert calls <= most_calls
 
 
-def test_replays_of_good_links_refused_with_a_spent_budget_converge(
+def test_dense_refused_links_dead_letter_only_their_own_invoices_in_the_first_run(
         hubspot_sandbox, target_config, tmp_path) -> None:
-    """Six unknown deals among 100 invoice→deal links, with HubSpot failing the whole call for
-    one refused pair: the budget (29 calls) runs out before every bad pair is alone, so some
-    good invoices are dead-lettered with the bad ones. Each `replay run` sends only their
-    links (the made ones are in the ledger), so the refused groups shrink: within a few replays
-    the dead-letter holds exactly the six invoices whose deal HubSpot does not know, and every
-    other invoice is linked to its deal."""
+    """Twenty unknown deals among 100 invoice→deal links, with HubSpot failing the whole call for
+    one refused pair: a part goes through early, so the split runs to the end and the first run
+    dead-letters exactly the twenty invoices whose deal HubSpot does not know; every other
+    invoice is linked. (A budget that refused good links with bad ones after 29 calls left 50
+    dead-lettered, and each `replay run` met the same budget again: 50, 50, 50, ...)"""
     import json
 
     from click.testing import CliRunner
@@ -203,7 +205,7 @@ def test_replays_of_good_links_refused_with_a_spent_budget_converge(
     made = http.post("/crm/v3/objects/deals/batch/create", json={"inputs": [
         {"properties": {"dealname": f"D{i}"}} for i in range(100)]}).json()["results"]
     deals = sorted((r["id"] for r in made), key=int)
-    unknown = {deals[i] for i in (3, 21, 38, 55, 72, 90)}
+    unknown = {deals[i] for i in range(2, 100, 5)}
     for deal in unknown:
         assert http.delete(f"/crm/v3/objects/deals/{deal}").status_code == 204
     hs.switches.refused_pair_fails_batch = True
@@ -211,20 +213,16 @@ def test_replays_of_good_links_refused_with_a_spent_budget_converge(
     run(config, messages(("business_partners", [customer(1)]), ("invoices", [
         invoice(n + 1, lines=1, U_HubSpotDealId=deal) for n, deal in enumerate(deals)])))
     bad = {str(n + 1) for n, deal in enumerate(deals) if deal in unknown}
-    dead = [{r["sap_key"] for r in ledger_rows(target_config, "dead_letter")}]
-    assert dead[0] > bad  # the budget ran out: good invoices wait with the bad ones
-    settings = tmp_path / "config.json"
-    settings.write_text(json.dumps(config))
-    while dead[-1] != bad and len(dead) <= 5:
-        done = CliRunner().invoke(replay_main, ["--config", str(settings), "run"])
-        assert done.exit_code == 1, done.output  # the six still fail
-        dead.append({r["sap_key"] for r in ledger_rows(target_config, "dead_letter")})
-    print("dead-lettered after each replay:", [len(d) for d in dead])
-    assert dead[-1] == bad, [len(d) for d in dead]
+    assert {r["sap_key"] for r in ledger_rows(target_config, "dead_letter")} == bad
     linked = {(a, b) for a, b, _t in hs.associations("invoices", "deals")}
     ids = by(hs, "invoices", "sap_invoice_key")
     assert linked == {(ids[str(n + 1)]["hs_object_id"], deal) for n, deal in enumerate(deals)
                       if deal not in unknown}
+    settings = tmp_path / "config.json"
+    settings.write_text(json.dumps(config))
+    done = CliRunner().invoke(replay_main, ["--config", str(settings), "run"])
+    assert done.exit_code == 1, done.output  # the twenty still fail, and only they
+    assert {r["sap_key"] for r in ledger_rows(target_config, "dead_letter")} == bad
 
 
 def test_an_invoice_deleted_in_hubspot_and_created_again_is_not_failed_by_its_stale_id_links(

@@ -208,9 +208,10 @@ class HubSpotClient:
         """One call; when HubSpot fails the whole call (4xx: whether one refused pair does so
         is undocumented) the chunk is split until the refused pairs are alone (isolate.py), so
         their neighbours are still linked: one bad pair in 100 costs at most 15 calls, two at
-        most 27. The calls per chunk are bounded (`isolate.budget_for`, 29
-        for 100 pairs): a call refusing every pair costs 29 calls, not 199, and the pairs left
-        unresolved then are refused together with HubSpot's answer (replayable). A whole-call
+        most 27, k of them nets 2k - 1 failed calls. Until a part goes through the calls are
+        bounded (`isolate.budget_for`, 29 for 100 pairs): a call refusing every pair costs 29
+        calls, not 199, and its pairs are refused together with HubSpot's answer (replayable);
+        once one goes through, every good pair is linked in this run. A whole-call
         failure links nothing, and default associations are idempotent, so sending a pair
         again cannot duplicate."""
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
