@@ -29,8 +29,9 @@ def ledger_rows(target_config: dict, table: str) -> list[dict]:
 
 
 def settled(hs, quiet: float = 0.1) -> int:
-    """The sandbox's request count once it stops growing: the sandbox logs a request just
-    after answering it, so a count taken right after a run may miss the last call."""
+    """The sandbox's request count once it stops growing. The sandbox logs each request before
+    answering it; the wait covers a call the server is still holding (a `timeout` fault) or one
+    a client gave up on and sent again."""
     import time
 
     count = -1
