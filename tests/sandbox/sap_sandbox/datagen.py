@@ -68,9 +68,33 @@ class DataSpec:
     # public SAP page says. True (issue 10's reading) re-stamps them; False leaves their stamps,
     # so an incremental reader sees only the cancelled payment. A client must work either way.
     restamp_on_payment_cancel: bool = True
+    # Whether an invoice's PaidToDate(FC) counts the cash discount (PaymentInvoices TotalDiscount)
+    # and withholding tax (WitholdingTaxApplied) a payment line settles besides SumApplied: SAP's
+    # SDK help documents those fields, not the PaidToDate rule. Either way the invoice closes when
+    # SumApplied + discount + withholding cover its balance. A client must work either way.
+    paid_to_date_counts_deductions: bool = True
+    # Share of the payments of foreign-currency invoices made in the invoice's currency (EUR,
+    # DocRate = the invoice's); the rest are local (USD) payments of them. Own RNG, so every
+    # other value is the same whatever the share.
+    fc_payments: float = 0.5
+    # What CashSum holds on a foreign-currency payment (undocumented in practice: SDK help
+    # "Payments.CashSum" says local currency, DI API code sets it in the payment's currency):
+    # "local" (DocRate x CashSumFC) or "payment" (the same as CashSumFC). CashSumFC is always
+    # in the payment's currency (SDK help "Payments.CashSumFC").
+    fc_cash_sum: str = "local"
+    # Whether SAP refuses a payment dated before an invoice it pays (no public SAP page says):
+    # "allow" or "refuse" (sb.post_payment answers 400, -5002).
+    payment_before_invoice: str = "allow"
+
+    def __post_init__(self) -> None:
+        if self.fc_cash_sum not in FC_CASH_SUMS:
+            raise ValueError(f"fc_cash_sum must be one of {', '.join(FC_CASH_SUMS)}")
+        if self.payment_before_invoice not in ("allow", "refuse"):
+            raise ValueError("payment_before_invoice must be allow or refuse")
 
 
 FUTURE_STAMP = ("2031-01-01", "08:00:00")
+FC_CASH_SUMS = ("local", "payment")
 
 
 def series_of(entity_set: str, doc_date: str | None, foreign: bool, numbering: str) -> int:
@@ -368,6 +392,7 @@ class _Generator:
             if inv["CancelStatus"] == "csNo" and inv["DocumentStatus"] == "bost_Open":
                 open_by_card.setdefault(inv["CardCode"], []).append(i)
         cards = list(open_by_card)
+        in_fc = random.Random(self.spec.seed * 104729 + 3)  # own RNG: other values unchanged
         for n in range(self.spec.payments):
             pool: list[int] = []
             while cards:
@@ -385,8 +410,13 @@ class _Generator:
                     picks.append(other)
             moment = moments.draw(max(created_at[i] for i in picks))
             day, _ = moments.stamp(moment)
+            first = invoices[picks[0]]
+            foreign = first["DocCurrency"] != "USD" and all(
+                invoices[i]["DocCurrency"] == first["DocCurrency"]
+                and invoices[i]["DocRate"] == first["DocRate"] for i in picks
+            ) and in_fc.random() < self.spec.fc_payments
             applied: list[Record] = []
-            total = 0.0
+            total = total_fc = 0.0
             for line_num, i in enumerate(picks):
                 inv = invoices[i]
                 due = round(inv["DocTotal"] - inv["PaidToDate"], 2)
@@ -397,25 +427,32 @@ class _Generator:
                 self._touch(inv, moment)
                 applied.append({"LineNum": line_num, "DocEntry": inv["DocEntry"],
                                 "SumApplied": amount, "AppliedFC": applied_fc,
-                                "InvoiceType": "it_Invoice", "DocLine": 0})
+                                "InvoiceType": "it_Invoice", "DocLine": 0}
+                               | ({"DocRate": inv["DocRate"]} if foreign else {}))
                 total += amount
+                total_fc += applied_fc
             total = round(total, 2)
             how = rng.random()
             entry = n + 1
             transfer = 0.2 <= how < 0.8
+            way = "cash" if how < 0.2 else "transfer" if transfer else (
+                "check" if how < 0.9 else "card")
+            currency = first["DocCurrency"] if foreign else "USD"
+            paid = round(total_fc, 2) if foreign else total  # in the payment's currency
             out.append({
                 "DocEntry": entry, "DocNum": 0, "Series": 0, "DocType": "rCustomer",
                 "DocDate": day, "TaxDate": day, "CardCode": card,
-                "CardName": invoices[picks[0]]["CardName"], "DocCurrency": "USD", "DocRate": 1.0,
-                "CashSum": total if how < 0.2 else 0.0, "TransferSum": total if transfer else 0.0,
+                "CardName": first["CardName"], "DocCurrency": currency,
+                "DocRate": first["DocRate"] if foreign else 1.0,
+                **payment_sums(way, total, paid if foreign else None, self.spec.fc_cash_sum),
                 "TransferDate": day if transfer else None,
                 "TransferReference": f"WT{rng.randint(100000, 999999)}" if transfer else None,
                 "Cancelled": "tNO", "CancelStatus": "csNo", "Remarks": None,
                 "PaymentInvoices": Rows.pack(applied),
-                "PaymentChecks": [check_line(day, total, 100000 + entry)]
-                if 0.8 <= how < 0.9 else [],
-                "PaymentCreditCards": [card_line(total, f"{rng.randint(0, 9999):04d}")]
-                if how >= 0.9 else [],
+                "PaymentChecks": [check_line(day, paid, 100000 + entry, currency)]
+                if way == "check" else [],
+                "PaymentCreditCards": [card_line(paid, f"{rng.randint(0, 9999):04d}", currency)]
+                if way == "card" else [],
             } | self._udfs("Payment"))
         return out
 
@@ -465,19 +502,37 @@ def _closed(lines: Any, status: str = "bost_Close") -> Any:
     return [dict(line, LineStatus=status) for line in lines]
 
 
-def check_line(day: str, amount: float, number: int) -> Record:
-    """A PaymentChecks row: a check for `amount` (a payment's check amount lives here)."""
+def payment_sums(way: str, local: float, fc: float | None, fc_cash_sum: str) -> Record:
+    """A payment's CashSum / TransferSum (and CashSumFC on a foreign-currency one) for `way`.
+
+    `local` is the amount in local currency, `fc` the amount in the payment's currency (None
+    for a local payment). CashSumFC is SAP's FC twin (SDK help "Payments.CashSumFC"); what
+    CashSum holds on a foreign payment is `fc_cash_sum` (DataSpec). TransferSum has no FC twin
+    in the Service Layer's Payment: it is the amount in the payment's currency (the sandbox's
+    choice; SDK help "Payments.TransferSum" names no currency)."""
+    paid = local if fc is None else fc
+    cash = way == "cash"
+    sums: Record = {"CashSum": (local if fc_cash_sum == "local" else paid) if cash else 0.0}
+    if fc is not None:
+        sums["CashSumFC"] = fc if cash else 0.0
+    sums["TransferSum"] = paid if way == "transfer" else 0.0
+    return sums
+
+
+def check_line(day: str, amount: float, number: int, currency: str = "USD") -> Record:
+    """A PaymentChecks row: a check for `amount` in `currency` (a payment's check amount
+    lives here, in the check's Currency)."""
     return {"LineNum": 0, "DueDate": day, "CheckNumber": number, "BankCode": "BOA",
-            "CountryCode": "US", "CheckSum": amount, "Currency": "USD", "CheckAccount": "111000",
-            "ManualCheck": "tNO", "Trnsfrable": "tNO"}
+            "CountryCode": "US", "CheckSum": amount, "Currency": currency,
+            "CheckAccount": "111000", "ManualCheck": "tNO", "Trnsfrable": "tNO"}
 
 
-def card_line(amount: float, last4: str) -> Record:
-    """A PaymentCreditCards row: a card payment of `amount`."""
+def card_line(amount: float, last4: str, currency: str = "USD") -> Record:
+    """A PaymentCreditCards row: a card payment of `amount` in `currency` (CreditCur)."""
     return {"LineNum": 0, "CreditCard": 1, "CreditAcct": "111000", "CreditCardNumber": last4,
             "CardValidUntil": "2029-12-31", "VoucherNum": f"V{last4}", "PaymentMethodCode": 1,
             "NumOfPayments": 1, "FirstPaymentSum": amount, "CreditSum": amount,
-            "CreditCur": "USD", "NumOfCreditPayments": 1, "CreditType": "cr_Regular"}
+            "CreditCur": currency, "NumOfCreditPayments": 1, "CreditType": "cr_Regular"}
 
 
 def apply_to_invoice(inv: Record, amount: float, applied_fc: float | None = None) -> float:

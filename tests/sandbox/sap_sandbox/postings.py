@@ -50,10 +50,86 @@ def _adjust_balance(store: Store, card_code: str, delta: float) -> None:
         "UpdateDate": bp.get("UpdateDate"), "UpdateTime": bp.get("UpdateTime")})
 
 
+DEDUCTIONS = (("TotalDiscount", "TotalDiscountFC"),
+              ("WitholdingTaxApplied", "WitholdingTaxAppliedFC"))
+
+
+def _deductions(line: Record, inv: Record) -> Record:
+    """A line's cash discount and withholding tax (SDK help Payments_Invoices.TotalDiscount,
+    .WitholdingTaxApplied: local currency), with their Fc twins on a foreign invoice."""
+    foreign = inv.get("DocCurrency") not in (None, "USD")
+    out: Record = {}
+    for name, twin in DEDUCTIONS:
+        value = round(float(line.get(name) or 0.0), 2)
+        if value or line.get(twin):
+            out[name] = value
+            out[twin] = round(float(line[twin]), 2) if line.get(twin) is not None else (
+                round(value / inv["DocRate"], 2) if foreign else 0.0)
+    if out:
+        for name, twin in DEDUCTIONS:
+            out.setdefault(name, 0.0)
+            out.setdefault(twin, 0.0)
+    return out
+
+
+def _deducted_before(store: Store, entry: int, fc: bool = False) -> float:
+    """Discount and withholding that live payments settled on invoice `entry` (local, or the
+    invoice's currency with `fc`)."""
+    names = [twin if fc else name for name, twin in DEDUCTIONS]
+    return round(sum(sum(line.get(n) or 0.0 for n in names)
+                     for pay in store.entity_set("IncomingPayments").records.values()
+                     if pay.get("Cancelled") != "tYES"
+                     for line in pay.get("PaymentInvoices") or []
+                     if line.get("InvoiceType", "it_Invoice") == "it_Invoice"
+                     and line.get("DocEntry") == entry), 2)
+
+
+def _balance_due(store: Store, inv: Record, counts_deductions: bool) -> float:
+    """What is left to settle on an invoice (local currency)."""
+    left = inv["DocTotal"] - inv["PaidToDate"]
+    if not counts_deductions:
+        left -= _deducted_before(store, inv["DocEntry"])
+    return round(left, 2)
+
+
+def _close(inv: Record) -> None:
+    inv["DocumentStatus"] = "bost_Close"
+    inv["DocumentLines"] = [dict(li, LineStatus="bost_Close") for li in inv["DocumentLines"]]
+
+
+def _settle(store: Store, inv: Record, row: Record, counts_deductions: bool) -> float:
+    """Apply a payment line to its invoice; returns the line's AppliedFC. With
+    `counts_deductions` PaidToDate(FC) rises by SumApplied + discount + withholding, else by
+    SumApplied alone; the invoice closes once the three cover what was left (no public SAP page
+    says which PaidToDate rule holds: DataSpec.paid_to_date_counts_deductions)."""
+    left = _balance_due(store, inv, counts_deductions)
+    deduct = row.get("TotalDiscount", 0.0) + row.get("WitholdingTaxApplied", 0.0)
+    deduct_fc = row.get("TotalDiscountFC", 0.0) + row.get("WitholdingTaxAppliedFC", 0.0)
+    if not deduct:
+        return apply_to_invoice(inv, row["SumApplied"])
+    if counts_deductions:
+        foreign = inv.get("DocCurrency") not in (None, "USD")
+        given = (round(row["SumApplied"] / inv["DocRate"], 2) + deduct_fc) if foreign else None
+        whole = apply_to_invoice(inv, round(row["SumApplied"] + deduct, 2), given)
+        return round(whole - deduct_fc, 2)
+    paid_fc = inv.get("PaidToDateFC") or 0.0
+    applied_fc = apply_to_invoice(inv, row["SumApplied"])
+    if round(row["SumApplied"] + deduct, 2) >= left - 0.001:
+        _close(inv)
+        if inv.get("DocCurrency") not in (None, "USD"):  # the FC part is what was left
+            applied_fc = round(inv["DocTotalFc"] - paid_fc - deduct_fc
+                               - _deducted_before(store, inv["DocEntry"], fc=True), 2)
+            inv["PaidToDateFC"] = round(paid_fc + applied_fc, 2)
+    return applied_fc
+
+
 def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "transfer",
-                 doc_date: str | None = None) -> Record:
+                 doc_date: str | None = None, counts_deductions: bool = True) -> Record:
     """An incoming payment from `card_code` applying `lines` ({DocEntry, SumApplied,
-    InvoiceType="it_Invoice"}): invoices are paid and re-stamped; other types stored as given."""
+    InvoiceType="it_Invoice"}): invoices are paid and re-stamped; other types stored as given.
+    An invoice line may also settle a cash discount (`TotalDiscount`) and withholding tax
+    (`WitholdingTaxApplied`), local currency (Fc twins at DocRate unless given): no money, but
+    they settle the invoice with SumApplied; `counts_deductions`: see `_settle`."""
     if way not in PAYMENT_WAYS:
         raise ValueError(f"payment way must be one of {', '.join(PAYMENT_WAYS)}")
     with store.lock:
@@ -69,12 +145,20 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
                 inv = dict(store.peek("Invoices", line["DocEntry"]))
                 if inv["CardCode"] != card_code or inv["DocumentStatus"] != "bost_Open":
                     raise _refuse(f"Invoice {line['DocEntry']} is not open for {card_code}")
-                if amount > round(inv["DocTotal"] - inv["PaidToDate"], 2) + 0.001:
+                if store.payment_before_invoice == "refuse" and day < inv["DocDate"][:10]:
+                    raise _refuse(f"Payment date {day} is before the date of invoice "
+                                  f"{line['DocEntry']} ({inv['DocDate'][:10]})")
+                deduct = _deductions(line, inv)
+                if deduct:
+                    row.update(deduct)
+                settles = round(amount + row.get("TotalDiscount", 0.0)
+                                + row.get("WitholdingTaxApplied", 0.0), 2)
+                if settles > _balance_due(store, inv, counts_deductions) + 0.001:
                     raise _refuse(f"Amount applied exceeds the balance due of invoice "
                                   f"{line['DocEntry']}")
-                row["AppliedFC"] = apply_to_invoice(inv, amount)
+                row["AppliedFC"] = _settle(store, inv, row, counts_deductions)
                 store.update("Invoices", inv["DocEntry"], inv, keep_given_stamp=False)
-                paid_invoices += amount
+                paid_invoices += settles
             applied.append(row)
             total += amount
         total = round(total, 2)
@@ -96,10 +180,12 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
         return created
 
 
-def cancel_payment(store: Store, doc_entry: int, restamp: bool = True) -> Record:
+def cancel_payment(store: Store, doc_entry: int, restamp: bool = True,
+                   counts_deductions: bool = True) -> Record:
     """Cancel a payment as SAP does; returns the cancelled payment. `restamp`
     (DataSpec.restamp_on_payment_cancel): the reopened invoices get a new UpdateDate/UpdateTime,
-    else they keep theirs (SAP documents neither)."""
+    else they keep theirs (SAP documents neither). A line's discount and withholding are taken
+    back with its SumApplied (from PaidToDate too when `counts_deductions`)."""
     with store.lock:
         pay = store.peek("IncomingPayments", doc_entry)
         if pay.get("Cancelled") == "tYES":
@@ -109,10 +195,14 @@ def cancel_payment(store: Store, doc_entry: int, restamp: bool = True) -> Record
             if line.get("InvoiceType", "it_Invoice") != "it_Invoice":
                 continue
             inv = dict(store.peek("Invoices", line["DocEntry"]))
-            fc = line.get("AppliedFC") or 0.0
-            apply_to_invoice(inv, -line["SumApplied"], -fc if fc else None)
+            deducted = ((line.get("TotalDiscount") or 0.0)
+                        + (line.get("WitholdingTaxApplied") or 0.0))
+            back = line["SumApplied"] + (deducted if counts_deductions else 0.0)
+            fc = (line.get("AppliedFC") or 0.0) + (((line.get("TotalDiscountFC") or 0.0) + (
+                line.get("WitholdingTaxAppliedFC") or 0.0)) if counts_deductions else 0.0)
+            apply_to_invoice(inv, -round(back, 2), -round(fc, 2) if fc else None)
             store.update("Invoices", inv["DocEntry"], inv, keep_given_stamp=not restamp)
-            reopened += line["SumApplied"]
+            reopened += round(line["SumApplied"] + deducted, 2)
         cancelled = store.update("IncomingPayments", doc_entry,
                                  {"Cancelled": "tYES", "CancelStatus": "csYes"})
         if reopened:

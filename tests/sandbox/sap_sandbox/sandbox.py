@@ -79,7 +79,8 @@ class SapSandbox:
         self.clock = SandboxClock()
         self._store = Store(generate(self.spec, self.schema), self.clock,
                             minute_times=time_filter_precision == "minute", schema=self.schema,
-                            numbering=self.spec.numbering, filter_mode=filter_mode)
+                            numbering=self.spec.numbering, filter_mode=filter_mode,
+                            payment_before_invoice=self.spec.payment_before_invoice)
         self._sessions = SessionTable(self.clock, session_timeout)
         self._faults = FaultPlan(self.spec.seed)
         self._callbacks: list[Callback] = []
@@ -222,15 +223,19 @@ class SapSandbox:
         """An incoming payment applying `lines` ({"DocEntry", "SumApplied", "InvoiceType"}, type
         it_Invoice by default; it_JournalEntry, it_DownPayment, it_CredItnote ... stored as
         given). Invoices it pays get PaidToDate(FC), maybe bost_Close, and a fresh stamp.
-        `way`: "cash", "transfer", "check" (PaymentChecks) or "card" (PaymentCreditCards)."""
-        return postings.post_payment(self._store, card_code, lines, way, doc_date)
+        `way`: "cash", "transfer", "check" (PaymentChecks) or "card" (PaymentCreditCards).
+        A line may settle a cash discount (`TotalDiscount`) and withholding tax
+        (`WitholdingTaxApplied`) too (see `DataSpec.paid_to_date_counts_deductions`)."""
+        return postings.post_payment(self._store, card_code, lines, way, doc_date,
+                                     counts_deductions=self.spec.paid_to_date_counts_deductions)
 
     def cancel_payment(self, doc_entry: int) -> dict[str, Any]:
         """Cancel a payment as SAP does: Cancelled tYES, CancelStatus csYes; the invoices it paid
         are reopened (PaidToDate/PaidToDateFC reduced, bost_Open) and re-stamped unless
         `DataSpec(restamp_on_payment_cancel=False)`."""
         return postings.cancel_payment(self._store, doc_entry,
-                                       self.spec.restamp_on_payment_cancel)
+                                       self.spec.restamp_on_payment_cancel,
+                                       self.spec.paid_to_date_counts_deductions)
 
     def cancel_invoice(self, doc_entry: int) -> dict[str, Any]:
         """Cancel an unpaid invoice as SAP does: the original gets Cancelled tYES, CancelStatus
