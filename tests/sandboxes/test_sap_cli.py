@@ -98,3 +98,15 @@ def test_restamp_on_payment_cancel_is_on_unless_switched_off():
     assert _parser().parse_args([]).restamp_on_payment_cancel is True
     assert _parser().parse_args(
         ["--no-restamp-on-payment-cancel"]).restamp_on_payment_cancel is False
+
+
+def test_fc_payment_and_payment_date_switches_reach_the_data_spec():
+    from sap_sandbox.__main__ import _parser
+
+    args = _parser().parse_args([])
+    assert (args.fc_payments, args.fc_cash_sum, args.payment_before_invoice) == (
+        0.5, "local", "allow")
+    args = _parser().parse_args(["--fc-payments", "1", "--fc-cash-sum", "payment",
+                                 "--payment-before-invoice", "refuse"])
+    assert (args.fc_payments, args.fc_cash_sum, args.payment_before_invoice) == (
+        1.0, "payment", "refuse")

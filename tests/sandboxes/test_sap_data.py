@@ -52,11 +52,14 @@ def test_payments_apply_to_real_invoices_of_the_same_customer(data):
     applied = defaultdict(float)
     for pay in data["IncomingPayments"]:
         assert pay["PaymentInvoices"]
-        # SAP's Payment has no CheckSum/CreditSum: checks and cards are collections.
-        total = (pay["CashSum"] + pay["TransferSum"]
+        # SAP's Payment has no CheckSum/CreditSum: checks and cards are collections. Sums are
+        # in the payment's currency: a foreign one's cash is CashSumFC, its lines' AppliedFC.
+        foreign = pay["DocCurrency"] != "USD"
+        total = (pay["CashSumFC" if foreign else "CashSum"] + pay["TransferSum"]
                  + sum(c["CheckSum"] for c in pay["PaymentChecks"])
                  + sum(c["CreditSum"] for c in pay["PaymentCreditCards"]))
-        assert total == pytest.approx(sum(p["SumApplied"] for p in pay["PaymentInvoices"]))
+        paid = "AppliedFC" if foreign else "SumApplied"
+        assert total == pytest.approx(sum(p[paid] for p in pay["PaymentInvoices"]))
         for line in pay["PaymentInvoices"]:
             inv = invoices[line["DocEntry"]]
             assert inv["CardCode"] == pay["CardCode"]
@@ -301,3 +304,51 @@ def test_credit_notes_reconciled_into_the_base_invoice_raise_its_paid_to_date():
             open_amount[inv["CardCode"]] += inv["DocTotal"] - inv["PaidToDate"]
     for bp in sb.all("BusinessPartners"):
         assert bp["CurrentAccountBalance"] == pytest.approx(open_amount[bp["CardCode"]], abs=0.02)
+
+
+def test_foreign_currency_invoices_get_payments_in_their_own_currency(data):
+    """Some payments of EUR invoices are EUR payments (DocCurrency, DocRate = the invoice's, each
+    line's DocRate and AppliedFC), paid by every way, their rows in EUR too."""
+    invoices = {i["DocEntry"]: i for i in data["Invoices"]}
+    fc = [p for p in data["IncomingPayments"] if p["DocCurrency"] != "USD"]
+    assert len(fc) >= 5
+    for pay in fc:
+        for line in pay["PaymentInvoices"]:
+            inv = invoices[line["DocEntry"]]
+            assert inv["DocCurrency"] == pay["DocCurrency"] == "EUR"
+            assert line["DocRate"] == inv["DocRate"] == pay["DocRate"]
+            assert line["SumApplied"] == pytest.approx(line["AppliedFC"] * pay["DocRate"],
+                                                       abs=0.02)
+        assert [c["Currency"] for c in pay["PaymentChecks"]] in ([], ["EUR"])
+        assert [c["CreditCur"] for c in pay["PaymentCreditCards"]] in ([], ["EUR"])
+    usd_paid_eur = [p for p in data["IncomingPayments"] if p["DocCurrency"] == "USD"
+                    and any(invoices[li["DocEntry"]]["DocCurrency"] == "EUR"
+                            for li in p["PaymentInvoices"])]
+    assert usd_paid_eur, "local payments of foreign invoices stay too"
+
+
+@pytest.mark.parametrize("fc_cash_sum", ["local", "payment"])
+def test_cash_sum_of_a_foreign_payment_follows_the_switch(fc_cash_sum):
+    """Undocumented: CashSum of a foreign-currency payment holds the local amount (SDK help's
+    wording) or the payment-currency amount; CashSumFC is the payment-currency amount either
+    way. The rest of the data is the same under both ways."""
+    data = {"IncomingPayments": SapSandbox(data=replace(SPEC, fc_cash_sum=fc_cash_sum)).all(
+        "IncomingPayments")}
+    cash = [p for p in data["IncomingPayments"] if p["DocCurrency"] != "USD" and p["CashSumFC"]]
+    assert cash
+    for pay in cash:
+        expected = pay["CashSumFC"] * (pay["DocRate"] if fc_cash_sum == "local" else 1.0)
+        assert pay["CashSum"] == pytest.approx(expected, abs=0.02)
+    other = {"IncomingPayments": SapSandbox(data=replace(
+        SPEC, fc_cash_sum="payment" if fc_cash_sum == "local" else "local")).all(
+        "IncomingPayments")}
+    strip = [{k: v for k, v in p.items() if k != "CashSum"} for p in data["IncomingPayments"]]
+    assert strip == [{k: v for k, v in p.items() if k != "CashSum"}
+                     for p in other["IncomingPayments"]]
+
+
+def test_an_unknown_fc_cash_sum_or_payment_date_rule_is_refused():
+    with pytest.raises(ValueError, match="fc_cash_sum"):
+        DataSpec(fc_cash_sum="fc")
+    with pytest.raises(ValueError, match="payment_before_invoice"):
+        DataSpec(payment_before_invoice="maybe")

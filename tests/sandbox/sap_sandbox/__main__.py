@@ -115,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="cancelling a payment leaves the UpdateDate/UpdateTime of the invoices it "
                         "reopens (default: re-stamped; SAP documents neither, a client must work "
                         "either way)")
+    p.add_argument("--fc-payments", type=float, default=0.5, metavar="SHARE",
+                   help="share of the payments of EUR invoices made in EUR (default 0.5)")
+    p.add_argument("--fc-cash-sum", choices=("local", "payment"), default="local",
+                   help="what CashSum holds on a foreign-currency payment: the local amount "
+                        "(default, SDK help's wording) or the payment-currency amount")
+    p.add_argument("--payment-before-invoice", choices=("allow", "refuse"), default="allow",
+                   help="whether a payment dated before an invoice it pays is refused "
+                        "(400, -5002); SAP documents neither")
     p.add_argument("--numbering", choices=("single", "yearly"), default="single",
                    help="document numbering: one series per type (default), or two series a "
                         "year each numbering from 1 (DocNum repeats across series)")
@@ -138,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                     payments=args.payments, anchor=args.anchor, numbering=args.numbering,
                     null_update_times=args.null_update_times, future_stamps=args.future_stamps,
                     credit_notes_reconcile=args.credit_notes_reconcile,
-                    restamp_on_payment_cancel=args.restamp_on_payment_cancel)
+                    restamp_on_payment_cancel=args.restamp_on_payment_cancel,
+                    fc_payments=args.fc_payments, fc_cash_sum=args.fc_cash_sum,
+                    payment_before_invoice=args.payment_before_invoice)
     udfs: dict[str, dict[str, str]] = {}
     for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():
         udfs.setdefault(type_name, {}).update(fields)

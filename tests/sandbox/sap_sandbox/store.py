@@ -71,8 +71,10 @@ class Store:
 
     def __init__(self, data: dict[str, list[Record]], clock: SandboxClock,
                  minute_times: bool = False, schema: Schema | None = None,
-                 numbering: str = "single", filter_mode: str = "apply") -> None:
+                 numbering: str = "single", filter_mode: str = "apply",
+                 payment_before_invoice: str = "allow") -> None:
         self.clock = clock
+        self.payment_before_invoice = payment_before_invoice  # DataSpec: "allow" | "refuse"
         self.minute_times = minute_times
         self.filter_mode = filter_mode
         self.schema = schema or Schema()
