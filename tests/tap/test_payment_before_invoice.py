@@ -1,0 +1,100 @@
+"""Payments dated before the invoice they pay: SAP's rule is undocumented, so the SAP sandbox
+has a switch (`DataSpec(payment_before_invoice="allow"|"refuse")`) and the tap must give the
+right result under both (streams/early_payments.py reads pre-start payments with no lower date
+bound because SAP may allow them)."""
+
+from __future__ import annotations
+
+import pytest
+from test_early_payments import (
+    PASSWORD,
+    START,
+    STREAMS,
+    config,
+    hubspot_invoice,
+    old_open_invoices,
+    sap_balance,
+)
+from test_udf_to_hubspot import load, tap_output
+
+
+def make_sap(rule: str):
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
+                    payments=0, payment_before_invoice=rule)
+    return SapSandbox(data=spec, password=PASSWORD)
+
+
+def day_before(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day[:10]) - timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("rule", ["allow", "refuse"])
+def test_hubspot_balance_due_is_sap_s_whether_sap_allows_a_payment_before_its_invoice(
+        hubspot_sandbox, target_config, rule):
+    """An invoice dated before start_date, paid by a payment dated the day before the invoice:
+    SAP may take it (allow: the tap's early check, with no lower date bound, loads it) or refuse
+    it (400, -5002: nothing posted, then paid on the invoice's own day). Either way HubSpot's
+    balance due is SAP's open amount and the payment SAP holds is in HubSpot."""
+    from sap_sandbox.errors import SapError
+
+    with make_sap(rule) as sb:
+        invoice = old_open_invoices(sb)[0]
+        lines = [{"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] / 2, 2)}]
+        early_day = day_before(invoice["DocDate"])
+        assert early_day < START
+        if rule == "allow":
+            payment = sb.post_payment(invoice["CardCode"], lines, doc_date=early_day)
+        else:
+            with pytest.raises(SapError) as refused:
+                sb.post_payment(invoice["CardCode"], lines, doc_date=early_day)
+            assert (refused.value.status, refused.value.code) == (400, -5002)
+            assert sb.get("Invoices", invoice["DocEntry"])["PaidToDate"] == 0  # nothing posted
+            payment = sb.post_payment(invoice["CardCode"], lines,
+                                      doc_date=invoice["DocDate"][:10])
+        assert sap_balance(sb, invoice["DocEntry"]) < invoice["DocTotal"] - 1  # the case exists
+        load(target_config, tap_output(config(sb), STREAMS))
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+            sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+        keys = {o["properties"]["sap_payment_key"]
+                for o in hubspot_sandbox.objects("commerce_payments")}
+        assert f"{payment['DocEntry']}-0" in keys
+
+
+def test_a_refused_early_payment_over_http_is_sap_s_business_error():
+    """`payment_before_invoice="refuse"` answers through the sandbox's own API as SAP's
+    business errors do (HTTP 400, code -5002, the invoice named), and a payment on or after
+    the invoice's date is still taken."""
+    from sap_sandbox.errors import SapError
+
+    with make_sap("refuse") as sb:
+        invoice = old_open_invoices(sb)[0]
+        lines = [{"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}]
+        with pytest.raises(SapError, match=f"invoice {invoice['DocEntry']}"):
+            sb.post_payment(invoice["CardCode"], lines, doc_date=day_before(invoice["DocDate"]))
+        assert sb.post_payment(invoice["CardCode"], lines,
+                               doc_date=invoice["DocDate"][:10])["DocEntry"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (R-early): a payment dated before start_date paying an invoice dated on/after "
+    "start_date, created before the first run, is never read (in-scope read is DocDate >= "
+    "start, the early check only looks at invoices dated before start). Possible only where "
+    "SAP allows a payment before its invoice."))
+def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_reaches_hubspot(
+        hubspot_sandbox, target_config):
+    with make_sap("allow") as sb:
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] / 2, 2)}],
+            doc_date=day_before(START))
+        load(target_config, tap_output(config(sb), STREAMS))
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+            sap_balance(sb, invoice["DocEntry"]), abs=0.02)
