@@ -133,6 +133,9 @@ PAYMENT_INVOICE = th.ObjectType(
     integer("LineNum", nullable=False), integer("DocEntry", nullable=False),
     number("SumApplied"), number("AppliedFC"), number("DocRate"), text("InvoiceType"),
     integer("DocLine"),
+    # settled besides the money (SumApplied): cash discount and withholding tax, local and Fc
+    number("TotalDiscount"), number("TotalDiscountFC"), number("WitholdingTaxApplied"),
+    number("WitholdingTaxAppliedFC"),
 )
 
 PAYMENT_CHECK = th.ObjectType(

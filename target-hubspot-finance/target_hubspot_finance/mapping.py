@@ -330,7 +330,8 @@ def map_contact(contact: Mapping[str, Any], card_code: str) -> dict[str, Any] | 
 # b1sl models; SDK help "Documents.DocTotalFc"). HubSpot shows an invoice, its lines and its
 # payments in the invoice's `hs_currency`, so those take the twin on a foreign document.
 FC_TWIN = {"DocTotal": "DocTotalFc", "VatSum": "VatSumFc", "PaidToDate": "PaidToDateFC",
-           "LineTotal": "RowTotalFC", "SumApplied": "AppliedFC", "CashSum": "CashSumFC"}
+           "LineTotal": "RowTotalFC", "SumApplied": "AppliedFC", "CashSum": "CashSumFC",
+           "TotalDiscount": "TotalDiscountFC", "WitholdingTaxApplied": "WitholdingTaxAppliedFC"}
 CANCELLED_DOC = "csYes"          # CancelStatus of a document that was cancelled
 CANCELLATION_DOC = "csCancellation"  # CancelStatus of the document SAP made to cancel another
 
@@ -710,8 +711,12 @@ class Application:
 
     def row(self, card_code: str | None, doc_num: str | None) -> dict[str, Any]:
         """Ledger row. Its amount is SAP's local figure when known (payment lines: a customer's
-        `sap_paid_total` sums them, so one currency), else `amount` (credits: the invoice's)."""
-        if self.local_amount is not None and not self.cancelled_zero:
+        `sap_paid_total` sums them, so one currency), else `amount` (credits: the invoice's).
+        A payment's part that is no money received (a credit note it uses, a cash discount or
+        withholding it settles: `method` set) counts 0, so the sums stay money received."""
+        if self.method is not None and self.local_amount is not None:
+            amount = 0.0
+        elif self.local_amount is not None and not self.cancelled_zero:
             amount = round(self.local_amount, 2)
         else:
             amount = self.amount
@@ -766,7 +771,9 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
     uses (it_CredItnote) is no money: it is taken off the invoice lines it settles (in line
     order) and written as a `credit note` payment on those invoices (key
     <DocEntry>-<its LineNum>-<invoice DocEntry>). So the money payments of a SAP payment add up
-    to the SAP payment, and every invoice is settled by what SAP applied to it.
+    to the SAP payment, and every invoice is settled by what SAP applied to it. A cash
+    discount or withholding tax an invoice line settles is one more application on that invoice
+    (`_deductions`: no money, so it leaves the on-account rest alone).
     A cancelled payment applies 0, so HubSpot's balance due comes back.
     """
     entry = text(record.get("DocEntry"))
@@ -780,6 +787,7 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
     what = f"payment {record.get('DocNum')}"
     slots: list[Application | dict] = []  # in line order; dicts: invoice lines, credits pending
     credits: list[tuple[Mapping[str, Any], float]] = []
+    settled: list[Application] = []  # cash discounts and withholding tax the lines settle
     received = 0.0  # money the lines account for, in the payment's currency
     for line in record.get("PaymentInvoices") or []:
         kind = line.get("InvoiceType")
@@ -796,10 +804,11 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
         key = f"{entry}-{line.get('LineNum')}"
         if kind == "it_Invoice":
             invoice = text(line.get("DocEntry"))
-            amount, currency = _invoice_side(line, invoice, pay_currency, pay_foreign,
-                                             local, invoice_currency or {}, where)
+            amount, currency, foreign = _invoice_side(line, invoice, pay_currency, pay_foreign,
+                                                      local, invoice_currency or {}, where)
             slots.append({"key": key, "invoice": invoice, "amount": amount, "pc": in_payment,
                           "local": local_amount or 0.0, "currency": currency})
+            settled += _deductions(line, key, invoice, currency, foreign, day, cancelled, where)
         else:
             label = APPLIED_TO.get(str(kind), f"SAP document type {kind}" if kind
                                    else "SAP document of unknown type")
@@ -810,7 +819,7 @@ def payment_applications(record: Mapping[str, Any], local: str | None = None,
                              cancelled)
     out = [s if isinstance(s, Application) else Application(
         s["key"], s["invoice"], 0.0 if cancelled else round(s["amount"], 2), day,
-        s["currency"], "invoice", round(s["local"], 2)) for s in slots] + used
+        s["currency"], "invoice", round(s["local"], 2)) for s in slots] + used + settled
     rest = round(payment_total(record, local) - received, 2)
     if rest > 0.005:
         rate = field_num(record, "DocRate") if pay_foreign else 1.0
@@ -848,8 +857,9 @@ def _allocate_credits(entry: str, credits: list[tuple[Mapping[str, Any], float]]
 
 def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: str | None,
                   pay_foreign: bool, local: str | None, invoice_currency: Mapping[str, str],
-                  where: str) -> tuple[float, str | None]:
-    """The amount a payment line pays and its currency, both the invoice's."""
+                  where: str) -> tuple[float, str | None, bool]:
+    """The amount a payment line pays and its currency, both the invoice's, and whether that
+    currency is foreign."""
     currency = invoice_currency.get(str(invoice)) if invoice else None
     if currency and local:
         foreign = currency != local.upper()
@@ -868,7 +878,35 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
         else:  # a local payment of a foreign invoice not synced yet: its amount (AppliedFC) is
             currency = ""  # known, its code is set when the invoice arrives (invoices sink)
     amount = doc_amount(line | {"DocCurrency": currency}, "SumApplied", foreign, where) or 0.0
-    return amount, currency
+    return amount, currency, foreign
+
+
+# What a payment line settles besides the money (SumApplied): SAP's PaymentInvoice fields (SDK
+# help Payments_Invoices.TotalDiscount, .WitholdingTaxApplied), key suffix, HubSpot method.
+DEDUCTIONS = (("TotalDiscount", "discount", "cash discount"),
+              ("WitholdingTaxApplied", "withholding", "withholding tax"))
+DEDUCTION_METHODS = tuple(method for _, _, method in DEDUCTIONS)
+
+
+def _deductions(line: Mapping[str, Any], key: str, invoice: str | None, currency: str | None,
+                foreign: bool, day: str | None, cancelled: bool,
+                where: str) -> list[Application]:
+    """The cash discount and withholding tax a payment line settles on its invoice, each as its
+    own application (key <line key>-discount / -withholding, method `cash discount` /
+    `withholding tax`), in the invoice's currency.
+
+    Why: SAP closes the invoice when SumApplied + discount + withholding cover it, while HubSpot's
+    balance due is billed minus the associated payments: without these the discount would stay
+    due in HubSpot. The money payment stays SumApplied (what the customer paid)."""
+    out = []
+    for name, suffix, method in DEDUCTIONS:
+        value = doc_amount(line | {"DocCurrency": currency}, name, foreign, where) or 0.0
+        if value > 0.005:
+            out.append(Application(
+                f"{key}-{suffix}", invoice, 0.0 if cancelled else round(value, 2), day,
+                currency, f"{method} on invoice {invoice}",
+                round(field_num(line, name) or 0.0, 2), method))
+    return out
 
 
 def payment_hash(mode: str, bodies: Mapping[str, Mapping[str, Any]]) -> str:

@@ -1,0 +1,126 @@
+"""A payment that settles an invoice net of a cash discount and withholding tax, tap to target.
+
+SAP closes the invoice when SumApplied + TotalDiscount + WitholdingTaxApplied cover it (SAP
+sandbox README, "Cash discount and withholding"); HubSpot's balance due is billed minus the
+associated payments. Each deduction is its own HubSpot payment on the invoice (method `cash
+discount` / `withholding tax`), so HubSpot's balance due is SAP's open amount while the money
+payment stays SAP's SumApplied. Whether SAP's PaidToDate counts the deductions is undocumented:
+both ways of the sandbox switch are run.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_udf_to_hubspot import last_state, load, tap_output
+
+from target_hubspot_finance.commands.reconcile import reconcile
+from target_hubspot_finance.mapping import DEDUCTION_METHODS
+
+PASSWORD = "S3cr3t-B1-passw0rd!"
+STREAMS = ("business_partners", "invoices", "incoming_payments")
+DISCOUNT, WITHHELD = 0.02, 0.05  # shares of the invoice total
+
+
+def make_sap(counts: bool):
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
+                    payments=0, paid_to_date_counts_deductions=counts)
+    return SapSandbox(data=spec, password=PASSWORD)
+
+
+def config(sb) -> dict:
+    return {"service_layer_url": sb.url, "company_db": "SBODEMOUS", "username": "manager",
+            "password": PASSWORD, "request_timeout": 5, "backoff_seconds": 0.01}
+
+
+def sap_open(sb, entry: int) -> float:
+    """SAP's open amount in the invoice's currency: nothing on a closed invoice, else
+    DocTotal(FC) - PaidToDate(FC)."""
+    inv = sb.get("Invoices", entry)
+    if inv["DocumentStatus"] == "bost_Close":
+        return 0.0
+    if inv["DocCurrency"] != "USD":
+        return inv["DocTotalFc"] - inv["PaidToDateFC"]
+    return inv["DocTotal"] - inv["PaidToDate"]
+
+
+def pay_net(sb, invoice: dict) -> dict:
+    """Pay the invoice in full, net of a cash discount and withholding tax (local amounts)."""
+    discount = round(invoice["DocTotal"] * DISCOUNT, 2)
+    withheld = round(invoice["DocTotal"] * WITHHELD, 2)
+    return sb.post_payment(invoice["CardCode"], [{
+        "DocEntry": invoice["DocEntry"], "SumApplied": round(
+            invoice["DocTotal"] - discount - withheld, 2),
+        "TotalDiscount": discount, "WitholdingTaxApplied": withheld}])
+
+
+def hs_invoice(hs, entry: int) -> dict:
+    return next(o["properties"] for o in hs.objects("invoices")
+                if str(o["properties"].get("sap_doc_entry")) == str(entry))
+
+
+def hs_payments(hs, pay_entry: int) -> dict[str, dict]:
+    return {o["properties"]["sap_payment_key"]: o["properties"]
+            for o in hs.objects("commerce_payments")
+            if o["properties"]["sap_payment_key"].startswith(f"{pay_entry}-")}
+
+
+@pytest.mark.parametrize("counts", [True, False], ids=["paid-to-date-counts-deductions",
+                                                       "paid-to-date-money-only"])
+def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings_it_back(
+        hubspot_sandbox, target_config, counts):
+    """A USD and a EUR invoice, each paid in full net of 2 % discount and 5 % withholding:
+    HubSpot's balance due is SAP's open amount (0) in the invoice's currency, the money payment
+    is SAP's SumApplied (AppliedFC), reconcile reports nothing; a rerun writes nothing and a
+    replay of the first load counts nothing twice; cancelling the payment in SAP brings the
+    whole total due back in HubSpot (deductions included) and reconcile still agrees."""
+    with make_sap(counts) as sb:
+        opens = [i for i in sb.all("Invoices") if i["DocumentStatus"] == "bost_Open"
+                 and i["CancelStatus"] == "csNo" and not i["PaidToDate"]]
+        invoices = [next(i for i in opens if i["DocCurrency"] == c) for c in ("USD", "EUR")]
+        payments = [pay_net(sb, inv) for inv in invoices]
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        for inv, pay in zip(invoices, payments, strict=True):
+            line = pay["PaymentInvoices"][0]
+            foreign = inv["DocCurrency"] != "USD"
+            hs_inv = hs_invoice(hubspot_sandbox, inv["DocEntry"])
+            assert sap_open(sb, inv["DocEntry"]) == 0.0  # SAP closed it
+            assert float(hs_inv["hs_balance_due"]) == pytest.approx(0.0, abs=0.02), (
+                inv["DocCurrency"])
+            lines = hs_payments(hubspot_sandbox, pay["DocEntry"])
+            money = [p for p in lines.values()
+                     if p["hs_payment_method"] not in DEDUCTION_METHODS]
+            assert [float(p["hs_initial_amount"]) for p in money] == [
+                line["AppliedFC"] if foreign else line["SumApplied"]]
+            by_method = {p["hs_payment_method"]: float(p["hs_initial_amount"])
+                         for p in lines.values()}
+            fc = "FC" if foreign else ""
+            assert by_method["cash discount"] == line[f"TotalDiscount{fc}"]
+            assert by_method["withholding tax"] == line[f"WitholdingTaxApplied{fc}"]
+            assert {p["hs_currency_code"] for p in lines.values()} == {inv["DocCurrency"]}
+        assert reconcile(target_config, config(sb)) == []
+        count, writes = len(hubspot_sandbox.objects("commerce_payments")), hubspot_sandbox.writes()
+
+        load(target_config, tap_output(config(sb), STREAMS, state=last_state(first)))
+        assert hubspot_sandbox.writes() == writes, "a rerun with nothing changed wrote"
+        load(target_config, first)  # replayed: the same payments, upserted by their keys
+        assert len(hubspot_sandbox.objects("commerce_payments")) == count
+        for inv in invoices:
+            assert float(hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_balance_due"]) == (
+                pytest.approx(0.0, abs=0.02))
+
+        sb.clock.advance(120)
+        for pay in payments:
+            sb.cancel_payment(pay["DocEntry"])
+        load(target_config, tap_output(config(sb), STREAMS, state=last_state(first)))
+        for inv, pay in zip(invoices, payments, strict=True):
+            total = inv["DocTotalFc"] if inv["DocCurrency"] != "USD" else inv["DocTotal"]
+            assert sap_open(sb, inv["DocEntry"]) == pytest.approx(total)
+            assert float(hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_balance_due"]) == (
+                pytest.approx(total, abs=0.02)), inv["DocCurrency"]
+            assert {float(p["hs_initial_amount"])
+                    for p in hs_payments(hubspot_sandbox, pay["DocEntry"]).values()} == {0.0}
+        assert len(hubspot_sandbox.objects("commerce_payments")) == count
+        assert reconcile(target_config, config(sb)) == []
