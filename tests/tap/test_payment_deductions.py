@@ -21,11 +21,12 @@ STREAMS = ("business_partners", "invoices", "incoming_payments")
 DISCOUNT, WITHHELD = 0.02, 0.05  # shares of the invoice total
 
 
-def make_sap(counts: bool):
+def make_sap(counts: bool, restamp: bool = True):
     from sap_sandbox import DataSpec, SapSandbox
 
     spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
-                    payments=0, paid_to_date_counts_deductions=counts)
+                    payments=0, paid_to_date_counts_deductions=counts,
+                    restamp_on_payment_cancel=restamp)
     return SapSandbox(data=spec, password=PASSWORD)
 
 
@@ -66,16 +67,18 @@ def hs_payments(hs, pay_entry: int) -> dict[str, dict]:
             if o["properties"]["sap_payment_key"].startswith(f"{pay_entry}-")}
 
 
-@pytest.mark.parametrize("counts", [True, False], ids=["paid-to-date-counts-deductions",
-                                                       "paid-to-date-money-only"])
+@pytest.mark.parametrize(("counts", "restamp"), [(True, True), (False, True), (True, False)],
+                         ids=["paid-to-date-counts-deductions", "paid-to-date-money-only",
+                              "cancel-not-restamped"])
 def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings_it_back(
-        hubspot_sandbox, target_config, counts):
+        hubspot_sandbox, target_config, counts, restamp):
     """A USD and a EUR invoice, each paid in full net of 2 % discount and 5 % withholding:
     HubSpot's balance due is SAP's open amount (0) in the invoice's currency, the money payment
     is SAP's SumApplied (AppliedFC), reconcile reports nothing; a rerun writes nothing and a
     replay of the first load counts nothing twice; cancelling the payment in SAP brings the
-    whole total due back in HubSpot (deductions included) and reconcile still agrees."""
-    with make_sap(counts) as sb:
+    whole total due back in HubSpot (deductions included) and reconcile still agrees, also
+    when SAP does not re-stamp the reopened invoices (only the cancelled payment is read)."""
+    with make_sap(counts, restamp) as sb:
         opens = [i for i in sb.all("Invoices") if i["DocumentStatus"] == "bost_Open"
                  and i["CancelStatus"] == "csNo" and not i["PaidToDate"]]
         invoices = [next(i for i in opens if i["DocCurrency"] == c) for c in ("USD", "EUR")]
@@ -122,5 +125,7 @@ def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings
                 pytest.approx(total, abs=0.02)), inv["DocCurrency"]
             assert {float(p["hs_initial_amount"])
                     for p in hs_payments(hubspot_sandbox, pay["DocEntry"]).values()} == {0.0}
+            assert hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_invoice_status"] in (
+                "open", "draft")
         assert len(hubspot_sandbox.objects("commerce_payments")) == count
         assert reconcile(target_config, config(sb)) == []
