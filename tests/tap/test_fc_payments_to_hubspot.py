@@ -4,7 +4,8 @@ A payment in the invoice's own currency (EUR on a USD company) carries its money
 twins: CashSumFC (SDK help "Payments.CashSumFC") and each line's AppliedFC. What CashSum holds
 on such a payment is undocumented (SDK help says local currency; DI API code sets it in the
 payment's currency): the SAP sandbox's `fc_cash_sum` switch serves either, and HubSpot must show
-the same money both ways.
+the same money both ways. So does `fc_transfer_sum` for TransferSum (SDK help names no
+currency; the Service Layer's Payment has no FC twin for it).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from test_udf_to_hubspot import load, tap_config, tap_output
 STREAMS = ("business_partners", "invoices", "incoming_payments")
 
 
-def make_sap(fc_cash_sum: str):
+def make_sap(fc_cash_sum: str, fc_transfer_sum: str = "payment"):
     from sap_sandbox import DataSpec, SapSandbox
 
     spec = DataSpec(seed=11, customers=8, suppliers=1, leads=1, invoices=80, credit_notes=0,
-                    payments=50, fc_cash_sum=fc_cash_sum)  # default fc_payments share
+                    payments=50, fc_cash_sum=fc_cash_sum,
+                    fc_transfer_sum=fc_transfer_sum)  # default fc_payments share
     return SapSandbox(data=spec, password="S3cr3t-B1-passw0rd!")
 
 
@@ -32,19 +34,23 @@ def way(payment: dict) -> str:
 
 
 @pytest.mark.parametrize("local_currency", [None, "USD"], ids=["sap-marks", "local-currency"])
-@pytest.mark.parametrize("fc_cash_sum", ["local", "payment"])
+@pytest.mark.parametrize(("fc_cash_sum", "fc_transfer_sum"), [
+    ("local", "payment"), ("payment", "payment"), ("local", "local"), ("payment", "local")])
 def test_foreign_currency_payments_reach_hubspot_in_the_invoice_s_currency(
-        hubspot_sandbox, target_config, fc_cash_sum, local_currency):
+        hubspot_sandbox, target_config, fc_cash_sum, fc_transfer_sum, local_currency):
     """Every line of every EUR payment is a HubSpot payment of AppliedFC in EUR (no money 'on
     account' made up from CashSum), and each invoice it pays shows SAP's open amount in EUR
     as its balance due, whichever CashSum SAP serves."""
     if local_currency:
         target_config = {**target_config, "local_currency": local_currency}
-    with make_sap(fc_cash_sum) as sb:
+    with make_sap(fc_cash_sum, fc_transfer_sum) as sb:
         fc = [p for p in sb.all("IncomingPayments") if p["DocCurrency"] != "USD"]
         assert {way(p) for p in fc} == {"cash", "transfer", "check", "card"}  # the cases exist
         cash = next(p for p in fc if way(p) == "cash")
         assert (cash["CashSum"] == cash["CashSumFC"]) == (fc_cash_sum == "payment")
+        transfer = next(p for p in fc if way(p) == "transfer")
+        assert (transfer["TransferSum"] == sum(li["AppliedFC"] for li in transfer[
+            "PaymentInvoices"])) == (fc_transfer_sum == "payment")
         load(target_config, tap_output(tap_config(sb), STREAMS))
 
         payments = {o["properties"]["sap_payment_key"]: o["properties"]
@@ -58,6 +64,8 @@ def test_foreign_currency_payments_reach_hubspot_in_the_invoice_s_currency(
                 assert hs_pay["hs_currency_code"] == "EUR"
                 assert float(hs_pay["hs_initial_amount"]) == pytest.approx(line["AppliedFC"],
                                                                            abs=0.005), way(pay)
+                assert float(hs_pay["sap_payment_total"]) == pytest.approx(
+                    sum(li["AppliedFC"] for li in pay["PaymentInvoices"]), abs=0.005), way(pay)
                 inv = sb.get("Invoices", line["DocEntry"])
                 hs_inv = invoices[str(line["DocEntry"])]
                 assert hs_inv["hs_currency"] == "EUR"

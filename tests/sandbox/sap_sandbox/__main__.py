@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fc-cash-sum", choices=("local", "payment"), default="local",
                    help="what CashSum holds on a foreign-currency payment: the local amount "
                         "(default, SDK help's wording) or the payment-currency amount")
+    p.add_argument("--fc-transfer-sum", choices=("local", "payment"), default="payment",
+                   help="what TransferSum holds on a foreign-currency payment: the "
+                        "payment-currency amount (default) or the local amount")
     p.add_argument("--payment-before-invoice", choices=("allow", "refuse"), default="allow",
                    help="whether a payment dated before an invoice it pays is refused "
                         "(400, -5002); SAP documents neither")
@@ -148,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                     credit_notes_reconcile=args.credit_notes_reconcile,
                     restamp_on_payment_cancel=args.restamp_on_payment_cancel,
                     fc_payments=args.fc_payments, fc_cash_sum=args.fc_cash_sum,
+                    fc_transfer_sum=args.fc_transfer_sum,
                     payment_before_invoice=args.payment_before_invoice)
     udfs: dict[str, dict[str, str]] = {}
     for type_name, fields in (HUBSPOT_UDFS if args.hubspot_udfs else {}).items():

@@ -82,6 +82,10 @@ class DataSpec:
     # "local" (DocRate x CashSumFC) or "payment" (the same as CashSumFC). CashSumFC is always
     # in the payment's currency (SDK help "Payments.CashSumFC").
     fc_cash_sum: str = "local"
+    # What TransferSum holds on a foreign-currency payment (SDK help "Payments.TransferSum" names
+    # no currency; the Service Layer's Payment has no FC twin for it): "payment" (the amount in
+    # the payment's currency) or "local" (DocRate x that amount).
+    fc_transfer_sum: str = "payment"
     # Whether SAP refuses a payment dated before an invoice it pays (no public SAP page says):
     # "allow" or "refuse" (sb.post_payment answers 400, -5002).
     payment_before_invoice: str = "allow"
@@ -89,6 +93,8 @@ class DataSpec:
     def __post_init__(self) -> None:
         if self.fc_cash_sum not in FC_CASH_SUMS:
             raise ValueError(f"fc_cash_sum must be one of {', '.join(FC_CASH_SUMS)}")
+        if self.fc_transfer_sum not in FC_CASH_SUMS:
+            raise ValueError(f"fc_transfer_sum must be one of {', '.join(FC_CASH_SUMS)}")
         if self.payment_before_invoice not in ("allow", "refuse"):
             raise ValueError("payment_before_invoice must be allow or refuse")
 
@@ -444,7 +450,8 @@ class _Generator:
                 "DocDate": day, "TaxDate": day, "CardCode": card,
                 "CardName": first["CardName"], "DocCurrency": currency,
                 "DocRate": first["DocRate"] if foreign else 1.0,
-                **payment_sums(way, total, paid if foreign else None, self.spec.fc_cash_sum),
+                **payment_sums(way, total, paid if foreign else None, self.spec.fc_cash_sum,
+                               self.spec.fc_transfer_sum),
                 "TransferDate": day if transfer else None,
                 "TransferReference": f"WT{rng.randint(100000, 999999)}" if transfer else None,
                 "Cancelled": "tNO", "CancelStatus": "csNo", "Remarks": None,
@@ -502,20 +509,21 @@ def _closed(lines: Any, status: str = "bost_Close") -> Any:
     return [dict(line, LineStatus=status) for line in lines]
 
 
-def payment_sums(way: str, local: float, fc: float | None, fc_cash_sum: str) -> Record:
+def payment_sums(way: str, local: float, fc: float | None, fc_cash_sum: str,
+                 fc_transfer_sum: str = "payment") -> Record:
     """A payment's CashSum / TransferSum (and CashSumFC on a foreign-currency one) for `way`.
 
     `local` is the amount in local currency, `fc` the amount in the payment's currency (None
     for a local payment). CashSumFC is SAP's FC twin (SDK help "Payments.CashSumFC"); what
-    CashSum holds on a foreign payment is `fc_cash_sum` (DataSpec). TransferSum has no FC twin
-    in the Service Layer's Payment: it is the amount in the payment's currency (the sandbox's
-    choice; SDK help "Payments.TransferSum" names no currency)."""
+    CashSum holds on a foreign payment is `fc_cash_sum`, TransferSum (no FC twin in the Service
+    Layer's Payment; SDK help names no currency) `fc_transfer_sum` (DataSpec)."""
     paid = local if fc is None else fc
     cash = way == "cash"
     sums: Record = {"CashSum": (local if fc_cash_sum == "local" else paid) if cash else 0.0}
     if fc is not None:
         sums["CashSumFC"] = fc if cash else 0.0
-    sums["TransferSum"] = paid if way == "transfer" else 0.0
+    sums["TransferSum"] = ((local if fc_transfer_sum == "local" else paid)
+                           if way == "transfer" else 0.0)
     return sums
 
 
