@@ -479,6 +479,8 @@ def map_invoice(record: Mapping[str, Any], namespace: str | None = None,
         open_amount = total - paid
     if is_cancelled(record):  # closed by its cancellation document: nothing is owed on it
         open_amount = 0.0
+    elif record.get("DocumentStatus") == "bost_Close":  # settled, e.g. by a payment net of a
+        open_amount = 0.0  # cash discount / withholding that PaidToDate may leave out (README)
     credited = credits.amount if credits else 0.0
     entry = text(record.get("DocEntry"))
     if not entry:

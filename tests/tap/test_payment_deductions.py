@@ -92,6 +92,7 @@ def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings
             assert sap_open(sb, inv["DocEntry"]) == 0.0  # SAP closed it
             assert float(hs_inv["hs_balance_due"]) == pytest.approx(0.0, abs=0.02), (
                 inv["DocCurrency"])
+            assert float(hs_inv["sap_open_balance"]) == 0.0  # SAP's figure: nothing left
             lines = hs_payments(hubspot_sandbox, pay["DocEntry"])
             money = [p for p in lines.values()
                      if p["hs_payment_method"] not in DEDUCTION_METHODS]
@@ -123,6 +124,8 @@ def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings
             assert sap_open(sb, inv["DocEntry"]) == pytest.approx(total)
             assert float(hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_balance_due"]) == (
                 pytest.approx(total, abs=0.02)), inv["DocCurrency"]
+            assert float(hs_invoice(hubspot_sandbox, inv["DocEntry"])["sap_open_balance"]) == (
+                pytest.approx(total, abs=0.02))
             assert {float(p["hs_initial_amount"])
                     for p in hs_payments(hubspot_sandbox, pay["DocEntry"]).values()} == {0.0}
             assert hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_invoice_status"] in (
