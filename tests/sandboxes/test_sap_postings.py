@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 
 import pytest
 
@@ -183,3 +184,40 @@ def test_cancelling_a_payment_restamps_the_invoice_only_with_the_switch_on(resta
         stamp = (after["UpdateDate"], after["UpdateTime"])
         assert (_stamped_now(sb, after, before) if restamp
                 else stamp == (paid["UpdateDate"], paid["UpdateTime"]))
+
+
+@pytest.mark.parametrize("fc_cash_sum", ["local", "payment"])
+@pytest.mark.parametrize("way", ["cash", "transfer", "check", "card"])
+def test_a_payment_in_the_invoice_s_foreign_currency(way, fc_cash_sum):
+    """`post_payment(..., currency="EUR")`: DocCurrency EUR at the invoice's DocRate, lines with
+    AppliedFC and DocRate, money in EUR (CashSum per the fc_cash_sum switch, CashSumFC always
+    EUR); the invoice's PaidToDateFC rises by AppliedFC; cancelling takes it back."""
+    with SapSandbox(data=replace(SPEC, fc_cash_sum=fc_cash_sum)) as sb:
+        inv = _open_invoice(sb, foreign=True)
+        pay = sb.post_payment(inv["CardCode"], [
+            {"DocEntry": inv["DocEntry"], "SumApplied": round(inv["DocTotal"] / 2, 2)}],
+            way=way, currency="EUR")
+        line = pay["PaymentInvoices"][0]
+        fc = line["AppliedFC"]
+        assert (pay["DocCurrency"], pay["DocRate"], line["DocRate"]) == (
+            "EUR", inv["DocRate"], inv["DocRate"])
+        assert fc == pytest.approx(line["SumApplied"] / inv["DocRate"], abs=0.01)
+        money = {"cash": pay["CashSumFC"], "transfer": pay["TransferSum"],
+                 "check": sum(c["CheckSum"] for c in pay["PaymentChecks"]),
+                 "card": sum(c["CreditSum"] for c in pay["PaymentCreditCards"])}
+        assert money == {k: (fc if k == way else 0.0) for k in money}
+        if way == "cash":
+            assert pay["CashSum"] == pytest.approx(
+                fc * inv["DocRate"] if fc_cash_sum == "local" else fc, abs=0.01)
+        assert sb.get("Invoices", inv["DocEntry"])["PaidToDateFC"] == pytest.approx(fc)
+        sb.cancel_payment(pay["DocEntry"])
+        assert sb.get("Invoices", inv["DocEntry"])["PaidToDateFC"] == 0
+
+
+def test_a_foreign_currency_payment_of_an_invoice_in_another_currency_is_refused(sb):
+    inv = _open_invoice(sb)  # USD
+    with pytest.raises(SapError, match="not in the payment's currency EUR") as refused:
+        sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"], "SumApplied": 1.0}],
+                        currency="EUR")
+    assert (refused.value.status, refused.value.code) == (400, -5002)
+    assert sb.get("Invoices", inv["DocEntry"])["PaidToDate"] == inv["PaidToDate"]

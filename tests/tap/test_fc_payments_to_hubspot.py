@@ -11,7 +11,7 @@ currency; the Service Layer's Payment has no FC twin for it).
 from __future__ import annotations
 
 import pytest
-from test_udf_to_hubspot import load, tap_config, tap_output
+from test_udf_to_hubspot import last_state, load, tap_config, tap_output
 
 STREAMS = ("business_partners", "invoices", "incoming_payments")
 
@@ -71,3 +71,42 @@ def test_foreign_currency_payments_reach_hubspot_in_the_invoice_s_currency(
                 assert hs_inv["hs_currency"] == "EUR"
                 assert float(hs_inv["hs_balance_due"]) == pytest.approx(
                     inv["DocTotalFc"] - inv["PaidToDateFC"], abs=0.02), way(pay)
+
+
+@pytest.mark.parametrize("restamp", [True, False], ids=["invoice-restamped", "not-restamped"])
+@pytest.mark.parametrize("fc_cash_sum", ["local", "payment"])
+def test_a_cancelled_foreign_currency_payment_gives_the_invoice_its_eur_balance_back(
+        hubspot_sandbox, target_config, fc_cash_sum, restamp):
+    """A EUR cash payment of half a EUR invoice reaches HubSpot as AppliedFC in EUR; SAP then
+    cancels it (re-stamping the invoice or not: undocumented, switch): after the next run the
+    HubSpot payment is marked cancelled and the invoice's balance due is its whole EUR total."""
+    from sap_sandbox import DataSpec, SapSandbox
+
+    spec = DataSpec(seed=5, customers=6, suppliers=1, leads=1, invoices=40, credit_notes=0,
+                    payments=0, fc_cash_sum=fc_cash_sum, restamp_on_payment_cancel=restamp)
+    with SapSandbox(data=spec, password="S3cr3t-B1-passw0rd!") as sb:
+        inv = next(i for i in sb.all("Invoices") if i["DocCurrency"] == "EUR"
+                   and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo")
+        pay = sb.post_payment(inv["CardCode"], [
+            {"DocEntry": inv["DocEntry"], "SumApplied": round(inv["DocTotal"] / 2, 2)}],
+            way="cash", currency="EUR")
+        fc = pay["PaymentInvoices"][0]["AppliedFC"]
+        first = tap_output(tap_config(sb), STREAMS)
+        load(target_config, first)
+
+        def hubspot() -> tuple[dict, dict]:
+            hs_pay = next(o["properties"] for o in hubspot_sandbox.objects("commerce_payments")
+                          if o["properties"]["sap_payment_key"] == f"{pay['DocEntry']}-0")
+            hs_inv = next(o["properties"] for o in hubspot_sandbox.objects("invoices")
+                          if str(o["properties"].get("sap_doc_entry")) == str(inv["DocEntry"]))
+            return hs_pay, hs_inv
+
+        hs_pay, hs_inv = hubspot()
+        assert (hs_pay["hs_currency_code"], float(hs_pay["hs_initial_amount"])) == ("EUR", fc)
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(inv["DocTotalFc"] - fc, abs=0.02)
+        sb.clock.advance(180)
+        sb.cancel_payment(pay["DocEntry"])
+        load(target_config, tap_output(tap_config(sb), STREAMS, state=last_state(first)))
+        hs_pay, hs_inv = hubspot()
+        assert hs_pay["sap_cancelled"] in (True, "true")
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(inv["DocTotalFc"], abs=0.02)

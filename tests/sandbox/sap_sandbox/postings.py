@@ -27,6 +27,7 @@ from sap_sandbox.datagen import (
     card_line,
     check_line,
     credit_note_for,
+    payment_sums,
     reconcile_credit,
 )
 from sap_sandbox.errors import SapError
@@ -124,7 +125,8 @@ def _settle(store: Store, inv: Record, row: Record, counts_deductions: bool) -> 
 
 
 def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "transfer",
-                 doc_date: str | None = None, counts_deductions: bool = True) -> Record:
+                 doc_date: str | None = None, counts_deductions: bool = True,
+                 currency: str = "USD") -> Record:
     """An incoming payment from `card_code` applying `lines` ({DocEntry, SumApplied,
     InvoiceType="it_Invoice"}): invoices are paid and re-stamped; other types stored as given.
     An invoice line may also settle a cash discount (`TotalDiscount`) and withholding tax
@@ -135,7 +137,8 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
     with store.lock:
         day = doc_date or store.clock.stamp()[0]
         applied: list[Record] = []
-        total = paid_invoices = 0.0
+        total = paid_invoices = total_fc = 0.0
+        rate = 1.0  # a foreign `currency` payment: its invoices' DocRate (SumApplied stays local)
         for num, line in enumerate(lines):
             kind = line.get("InvoiceType", "it_Invoice")
             amount = round(float(line["SumApplied"]), 2)
@@ -145,6 +148,11 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
                 inv = dict(store.peek("Invoices", line["DocEntry"]))
                 if inv["CardCode"] != card_code or inv["DocumentStatus"] != "bost_Open":
                     raise _refuse(f"Invoice {line['DocEntry']} is not open for {card_code}")
+                if currency != "USD":
+                    if inv["DocCurrency"] != currency:
+                        raise _refuse(f"Invoice {line['DocEntry']} is in {inv['DocCurrency']}, "
+                                      f"not in the payment's currency {currency}")
+                    row["DocRate"] = rate = inv["DocRate"]
                 if store.payment_before_invoice == "refuse" and day < inv["DocDate"][:10]:
                     raise _refuse(f"Payment date {day} is before the date of invoice "
                                   f"{line['DocEntry']} ({inv['DocDate'][:10]})")
@@ -161,18 +169,20 @@ def post_payment(store: Store, card_code: str, lines: list[Record], way: str = "
                 paid_invoices += settles
             applied.append(row)
             total += amount
+            total_fc += row["AppliedFC"] or 0.0
         total = round(total, 2)
+        paid = round(total_fc, 2) if currency != "USD" else total  # the payment's currency
         partner = store.peek("BusinessPartners", card_code)
         record: Record = {
             "DocType": "rCustomer", "DocDate": day, "TaxDate": day, "CardCode": card_code,
-            "CardName": partner.get("CardName"), "DocCurrency": "USD", "DocRate": 1.0,
-            "CashSum": total if way == "cash" else 0.0,
-            "TransferSum": total if way == "transfer" else 0.0,
+            "CardName": partner.get("CardName"), "DocCurrency": currency, "DocRate": rate,
+            **payment_sums(way, total, paid if currency != "USD" else None, store.fc_cash_sum,
+                           store.fc_transfer_sum),
             "TransferDate": day if way == "transfer" else None,
             "Cancelled": "tNO", "CancelStatus": "csNo", "PaymentInvoices": applied,
-            "PaymentChecks": [check_line(day, total, 500000 + store.next_key("IncomingPayments"))]
-            if way == "check" else [],
-            "PaymentCreditCards": [card_line(total, "4242")] if way == "card" else [],
+            "PaymentChecks": [check_line(day, paid, 500000 + store.next_key("IncomingPayments"),
+                                         currency)] if way == "check" else [],
+            "PaymentCreditCards": [card_line(paid, "4242", currency)] if way == "card" else [],
         }
         created = store.create("IncomingPayments", record)
         if paid_invoices:

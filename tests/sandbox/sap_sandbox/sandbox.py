@@ -80,7 +80,9 @@ class SapSandbox:
         self._store = Store(generate(self.spec, self.schema), self.clock,
                             minute_times=time_filter_precision == "minute", schema=self.schema,
                             numbering=self.spec.numbering, filter_mode=filter_mode,
-                            payment_before_invoice=self.spec.payment_before_invoice)
+                            payment_before_invoice=self.spec.payment_before_invoice,
+                            fc_cash_sum=self.spec.fc_cash_sum,
+                            fc_transfer_sum=self.spec.fc_transfer_sum)
         self._sessions = SessionTable(self.clock, session_timeout)
         self._faults = FaultPlan(self.spec.seed)
         self._callbacks: list[Callback] = []
@@ -219,7 +221,7 @@ class SapSandbox:
         return self._store.update(entity_set, key, values)
 
     def post_payment(self, card_code: str, lines: list[dict[str, Any]], way: str = "transfer",
-                     doc_date: str | None = None) -> dict[str, Any]:
+                     doc_date: str | None = None, currency: str = "USD") -> dict[str, Any]:
         """An incoming payment applying `lines` ({"DocEntry", "SumApplied", "InvoiceType"}, type
         it_Invoice by default; it_JournalEntry, it_DownPayment, it_CredItnote ... stored as
         given). Invoices it pays get PaidToDate(FC), maybe bost_Close, and a fresh stamp.
@@ -227,7 +229,8 @@ class SapSandbox:
         A line may settle a cash discount (`TotalDiscount`) and withholding tax
         (`WitholdingTaxApplied`) too (see `DataSpec.paid_to_date_counts_deductions`)."""
         return postings.post_payment(self._store, card_code, lines, way, doc_date,
-                                     counts_deductions=self.spec.paid_to_date_counts_deductions)
+                                     counts_deductions=self.spec.paid_to_date_counts_deductions,
+                                     currency=currency)
 
     def cancel_payment(self, doc_entry: int) -> dict[str, Any]:
         """Cancel a payment as SAP does: Cancelled tYES, CancelStatus csYes; the invoices it paid

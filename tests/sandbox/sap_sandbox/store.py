@@ -72,9 +72,13 @@ class Store:
     def __init__(self, data: dict[str, list[Record]], clock: SandboxClock,
                  minute_times: bool = False, schema: Schema | None = None,
                  numbering: str = "single", filter_mode: str = "apply",
-                 payment_before_invoice: str = "allow") -> None:
+                 payment_before_invoice: str = "allow", fc_cash_sum: str = "local",
+                 fc_transfer_sum: str = "payment") -> None:
         self.clock = clock
-        self.payment_before_invoice = payment_before_invoice  # DataSpec: "allow" | "refuse"
+        # business rules of undocumented SAP behaviour (DataSpec), used by postings.py
+        self.payment_before_invoice = payment_before_invoice
+        self.fc_cash_sum = fc_cash_sum
+        self.fc_transfer_sum = fc_transfer_sum
         self.minute_times = minute_times
         self.filter_mode = filter_mode
         self.schema = schema or Schema()
