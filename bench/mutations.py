@@ -246,6 +246,22 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        if start is None:\n            return\n", "        if True:\n            return\n",
         ("tests/tap/test_early_payments.py::"
          "test_hubspot_balance_due_counts_payments_dated_before_start_date",)),
+    Mutation(
+        "payment-deductions-dropped", "discount/withholding", "target_hubspot_finance/mapping.py",
+        "for s in slots] + used + settled", "for s in slots] + used",
+        ("tests/tap/test_payment_deductions.py",
+         "tests/target/test_payment_deduction_mapping.py")),
+    Mutation(
+        "payment-deductions-counted-as-money", "discount/withholding",
+        "target_hubspot_finance/mapping.py",
+        "        if self.method is not None and self.local_amount is not None:",
+        "        if False:",
+        ("tests/target/test_payment_deduction_mapping.py::"
+         "test_discount_and_withholding_are_their_own_applications_on_the_invoice",)),
+    Mutation(
+        "closed-invoice-open-balance", "discount/withholding", "target_hubspot_finance/mapping.py",
+        '    elif record.get("DocumentStatus") == "bost_Close":', "    elif False:",
+        ("tests/tap/test_payment_deductions.py",)),
 )
 
 
