@@ -46,14 +46,16 @@ def sap_open(sb, entry: int) -> float:
     return inv["DocTotal"] - inv["PaidToDate"]
 
 
-def pay_net(sb, invoice: dict) -> dict:
-    """Pay the invoice in full, net of a cash discount and withholding tax (local amounts)."""
+def pay_net(sb, invoice: dict, in_invoice_currency: bool = False) -> dict:
+    """Pay the invoice in full, net of a cash discount and withholding tax (local amounts); the
+    payment in the invoice's currency when asked (else in the local one)."""
     discount = round(invoice["DocTotal"] * DISCOUNT, 2)
     withheld = round(invoice["DocTotal"] * WITHHELD, 2)
     return sb.post_payment(invoice["CardCode"], [{
         "DocEntry": invoice["DocEntry"], "SumApplied": round(
             invoice["DocTotal"] - discount - withheld, 2),
-        "TotalDiscount": discount, "WitholdingTaxApplied": withheld}])
+        "TotalDiscount": discount, "WitholdingTaxApplied": withheld}],
+        currency=invoice["DocCurrency"] if in_invoice_currency else "USD")
 
 
 def hs_invoice(hs, entry: int) -> dict:
@@ -67,11 +69,12 @@ def hs_payments(hs, pay_entry: int) -> dict[str, dict]:
             if o["properties"]["sap_payment_key"].startswith(f"{pay_entry}-")}
 
 
-@pytest.mark.parametrize(("counts", "restamp"), [(True, True), (False, True), (True, False)],
-                         ids=["paid-to-date-counts-deductions", "paid-to-date-money-only",
-                              "cancel-not-restamped"])
+@pytest.mark.parametrize(("counts", "restamp", "eur_payment"), [
+    (True, True, False), (False, True, False), (True, False, False), (False, True, True)],
+    ids=["paid-to-date-counts-deductions", "paid-to-date-money-only", "cancel-not-restamped",
+         "eur-payment-of-eur-invoice"])
 def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings_it_back(
-        hubspot_sandbox, target_config, counts, restamp):
+        hubspot_sandbox, target_config, counts, restamp, eur_payment):
     """A USD and a EUR invoice, each paid in full net of 2 % discount and 5 % withholding:
     HubSpot's balance due is SAP's open amount (0) in the invoice's currency, the money payment
     is SAP's SumApplied (AppliedFC), reconcile reports nothing; a rerun writes nothing and a
@@ -82,7 +85,7 @@ def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings
         opens = [i for i in sb.all("Invoices") if i["DocumentStatus"] == "bost_Open"
                  and i["CancelStatus"] == "csNo" and not i["PaidToDate"]]
         invoices = [next(i for i in opens if i["DocCurrency"] == c) for c in ("USD", "EUR")]
-        payments = [pay_net(sb, inv) for inv in invoices]
+        payments = [pay_net(sb, inv, eur_payment) for inv in invoices]
         first = tap_output(config(sb), STREAMS)
         load(target_config, first)
         for inv, pay in zip(invoices, payments, strict=True):
