@@ -76,3 +76,11 @@ def test_a_discount_beyond_what_is_left_is_refused(counts):
         sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
                                            "SumApplied": left - 0.5, "TotalDiscount": 0.5}])
         assert sb.get("Invoices", inv["DocEntry"])["DocumentStatus"] == "bost_Close"
+
+
+def test_the_cli_switch_reaches_the_data_spec():
+    from sap_sandbox.__main__ import _parser
+
+    assert _parser().parse_args([]).paid_to_date_counts_deductions is True
+    assert _parser().parse_args(
+        ["--paid-to-date-money-only"]).paid_to_date_counts_deductions is False

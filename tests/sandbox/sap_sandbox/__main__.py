@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="cancelling a payment leaves the UpdateDate/UpdateTime of the invoices it "
                         "reopens (default: re-stamped; SAP documents neither, a client must work "
                         "either way)")
+    p.add_argument("--paid-to-date-money-only", dest="paid_to_date_counts_deductions",
+                   action="store_false",
+                   help="a payment line's cash discount and withholding tax close the invoice "
+                        "without entering its PaidToDate (default: PaidToDate counts them; SAP "
+                        "documents neither, a client must work either way)")
     p.add_argument("--fc-payments", type=float, default=0.5, metavar="SHARE",
                    help="share of the payments of EUR invoices made in EUR (default 0.5)")
     p.add_argument("--fc-cash-sum", choices=("local", "payment"), default="local",
@@ -150,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     null_update_times=args.null_update_times, future_stamps=args.future_stamps,
                     credit_notes_reconcile=args.credit_notes_reconcile,
                     restamp_on_payment_cancel=args.restamp_on_payment_cancel,
+                    paid_to_date_counts_deductions=args.paid_to_date_counts_deductions,
                     fc_payments=args.fc_payments, fc_cash_sum=args.fc_cash_sum,
                     fc_transfer_sum=args.fc_transfer_sum,
                     payment_before_invoice=args.payment_before_invoice)
