@@ -10,7 +10,10 @@ both ways of the sandbox switch are run.
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from tap_helpers import sandbox_zone
 from test_udf_to_hubspot import last_state, load, tap_output
 
 from target_hubspot_finance.commands.reconcile import reconcile
@@ -134,4 +137,52 @@ def test_discount_and_withholding_leave_nothing_due_in_hubspot_and_cancel_brings
             assert hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_invoice_status"] in (
                 "open", "draft")
         assert len(hubspot_sandbox.objects("commerce_payments")) == count
+        assert reconcile(target_config, config(sb)) == []
+
+
+def test_cancelling_the_other_payment_of_a_discounted_invoice_leaves_sap_s_open_amount(
+        hubspot_sandbox, target_config):
+    """An invoice paid half by one payment and the rest net of a discount and withholding by a
+    second; SAP does not re-stamp the invoice when the first is cancelled, so the target
+    recomputes its figures from the ledger: the open balance and status are SAP's (the second
+    payment's discount and withholding still settle their part)."""
+    with make_sap(True, restamp=False) as sb:
+        inv = next(i for i in sb.all("Invoices") if i["DocumentStatus"] == "bost_Open"
+                   and i["CancelStatus"] == "csNo" and not i["PaidToDate"]
+                   and i["DocCurrency"] == "USD")
+        half = round(inv["DocTotal"] / 2, 2)
+        first_pay = sb.post_payment(inv["CardCode"], [{"DocEntry": inv["DocEntry"],
+                                                       "SumApplied": half}])
+        rest = round(inv["DocTotal"] - half, 2)
+        sb.post_payment(inv["CardCode"], [{
+            "DocEntry": inv["DocEntry"], "SumApplied": round(rest - 7.0, 2),
+            "TotalDiscount": 3.0, "WitholdingTaxApplied": 4.0}])
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        assert float(hs_invoice(hubspot_sandbox, inv["DocEntry"])["hs_balance_due"]) == (
+            pytest.approx(0.0, abs=0.02))
+
+        # another invoice changed later moves the bookmark past the paid invoice (no look-back,
+        # SAP's zone: test_udf_to_hubspot's way), so only the cancelled payment tells the
+        # target about the reopened invoice
+        exact = config(sb) | {"lookback_minutes": 0, "server_timezone": sandbox_zone() or "UTC"}
+        sb.clock.advance(180)
+        other = next(i for i in sb.all("Invoices") if i["DocEntry"] != inv["DocEntry"])
+        sb.update("Invoices", other["DocEntry"], {"Comments": "moved on"})
+        second = tap_output(exact, STREAMS, state=last_state(first))
+        load(target_config, second)
+        sb.clock.advance(180)
+        sb.cancel_payment(first_pay["DocEntry"])
+        third = tap_output(exact, STREAMS, state=last_state(second))
+        assert inv["DocEntry"] not in {
+            json.loads(m)["record"].get("DocEntry") for m in third.splitlines()
+            if json.loads(m)["type"] == "RECORD" and json.loads(m)["stream"] == "invoices"}
+        load(target_config, third)
+        props = hs_invoice(hubspot_sandbox, inv["DocEntry"])
+        assert sap_open(sb, inv["DocEntry"]) == pytest.approx(half)
+        assert float(props["hs_balance_due"]) == pytest.approx(half, abs=0.02)
+        assert float(props["sap_open_balance"]) == pytest.approx(half, abs=0.02)
+        assert float(props["sap_paid_to_date"]) == pytest.approx(
+            sb.get("Invoices", inv["DocEntry"])["PaidToDate"], abs=0.02)
+        assert props["hs_invoice_status"] in ("open", "draft")
         assert reconcile(target_config, config(sb)) == []

@@ -89,12 +89,15 @@ class PaymentsSink(HubSpotSink):
         if changed:
             rt.ensure_ready()
             counted = self._counted(latest, changed)  # read before the rows are replaced
-            rt.ledger.record_applications("payment", changed, [
-                a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
-                | {"source_key": rt.key(a.source_key),
-                   "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
-                for k, apps in changed.items() for a in apps
-                if not mapping.is_cancelled(latest[k])])  # a cancelled payment applies nothing
+            for kind, deductions in (("payment", False), (mapping.DEDUCTION, True)):
+                rt.ledger.record_applications(kind, changed, [
+                    a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
+                    | {"source_key": rt.key(a.source_key),
+                       "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
+                    | ({"amount": a.local_amount or 0.0} if deductions else {})
+                    for k, apps in changed.items() for a in apps
+                    if (a.method in mapping.DEDUCTION_METHODS) is deductions
+                    and not mapping.is_cancelled(latest[k])])  # a cancelled one applies nothing
             synced_before = {k: v for k, v in changed.items() if k in prior or k in counted}
 
             def reopen() -> dict[str, Any]:
@@ -146,20 +149,30 @@ class PaymentsSink(HubSpotSink):
             return {}
         money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", invoices)
         paid = rt.ledger.application_totals("payment", "invoice_key", invoices)
+        settled = rt.ledger.application_totals(mapping.DEDUCTION, "invoice_key", invoices)
         credits = rt.ledger.application_totals("credit", "invoice_key", invoices)
+        drafts = {d[0]: d for d in rt.ledger.drafts_for(
+            {rt.key(latest[p]["CardCode"]) for ps in owners.values() for p in ps})}
+        still_draft: list[tuple[str, str, str, str]] = []
         none = Totals(0.0, 0, None, ())
         items: dict[str, tuple[str, dict]] = {}
         for key, synced in invoices.items():
             if key not in money:  # total unknown (synced by an older version): left as it is
                 continue
-            total, done = money[key].amount, paid.get(key, none).amount
+            # payments still applied plus the cash discounts / withholding they settled
+            total = money[key].amount
+            done = paid.get(key, none).amount + settled.get(key, none).amount
+            status = mapping.status_for(total, done, credits.get(key, none).amount, closed=False)
+            if key in drafts:  # waiting for a contact: HubSpot refuses a status change
+                still_draft.append((*drafts[key][:3], status))
             items[key] = (synced.hubspot_id, mapping.apply_property_map("invoices", {
-                "hs_invoice_status": mapping.status_for(
-                    total, done, credits.get(key, none).amount, closed=False),
+                "hs_invoice_status": None if key in drafts else status,
                 "sap_paid_to_date": mapping.money(done),
                 "sap_open_balance": mapping.money(max(total - done, 0.0)),
                 "sap_document_status": "bost_Open" if done < total - 0.005 else None}, {},
                 rt.property_map))
+        if still_draft:
+            rt.ledger.set_drafts(still_draft, [])
         if not items:
             return {}
         items = {k: (i, {p: v for p, v in props.items() if v is not None})
