@@ -262,6 +262,19 @@ MUTATIONS: tuple[Mutation, ...] = (
         "closed-invoice-open-balance", "discount/withholding", "target_hubspot_finance/mapping.py",
         '    elif record.get("DocumentStatus") == "bost_Close":', "    elif False:",
         ("tests/tap/test_payment_deductions.py",)),
+    Mutation(
+        "reopen-forgets-deductions", "discount/withholding",
+        "target_hubspot_finance/sinks/payments.py",
+        "            done = paid.get(key, none).amount + settled.get(key, none).amount",
+        "            done = paid.get(key, none).amount",
+        ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
+         "discounted_invoice_leaves_sap_s_open_amount",)),
+    Mutation(
+        "reopen-sets-status-on-draft", "discount/withholding",
+        "target_hubspot_finance/sinks/payments.py",
+        '"hs_invoice_status": None if key in drafts else status,', '"hs_invoice_status": status,',
+        ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
+         "discounted_invoice_leaves_sap_s_open_amount",)),
 )
 
 
