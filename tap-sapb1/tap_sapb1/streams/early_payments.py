@@ -10,8 +10,9 @@ How (frugal, independent of the invoices stream so a killed run loses nothing):
 1. the invoices dated before start_date and stamped since the last check (`UpdateDate ge D`;
    D = the day on SAP's clock `lookback_minutes` before the previous check began, from its
    `Date` header and `server_timezone` (unknown zone: the earliest day anywhere, UTC-12), as
-   the invoices stream looks back; start_date's day on the first check), DocEntry and
-   CardCode only; usually an empty page;
+   the invoices stream looks back), DocEntry and CardCode only; usually an empty page. The
+   check from start_date (no mark, or no DocEntry bookmark yet) takes every invoice stamped
+   since start_date, whatever its date: SAP may take a payment dated before its invoice;
 2. their customers' payments dated before start_date, CUSTOMERS_PER_QUERY customers a query;
    only payments with a line paying one of those invoices are emitted.
 3. while the `payments_reread_days` window reaches before start_date, the payments dated in
@@ -95,8 +96,13 @@ def invoices_to_check(stream: SapStream, start: str, since: str
 def _stamped_since(stream: SapStream, start: str, since: str
                    ) -> tuple[dict[str, set[int]], requests.Response]:
     """{CardCode: DocEntries} of the invoices dated before `start` stamped on or after `since`,
-    and SAP's first answer (its `Date` header)."""
-    scope = f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}"
+    and SAP's first answer (its `Date` header). From `start` (no valid mark: first run, lost or
+    dropped mark, full refresh), every invoice stamped since `start` whatever its date: SAP may
+    take a payment dated before its invoice (undocumented), so a payment dated before `start`
+    may pay an invoice dated after it, which the first run loads; later, such a payment is new
+    (DocEntry past the bookmark) and the DocEntry read brings it."""
+    scope = (f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}" if since > start
+             else f"UpdateDate ge {literal(start)}")  # from start: every invoice the run loads
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
     answers: list[requests.Response] = []
