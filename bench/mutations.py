@@ -265,10 +265,17 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "reopen-forgets-deductions", "discount/withholding",
         "target_hubspot_finance/sinks/payments.py",
-        "            done = paid.get(key, none).amount + settled.get(key, none).amount",
-        "            done = paid.get(key, none).amount",
+        "                if a.invoice_key and a.method != mapping.CREDIT_NOTE_METHOD:",
+        "                if a.invoice_key and a.method is None:",
         ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
          "discounted_invoice_leaves_sap_s_open_amount",)),
+    Mutation(
+        "reopen-mixes-local-and-invoice-currency", "discount/withholding",
+        "target_hubspot_finance/sinks/payments.py",
+        "            done = new.amount if new.count >= old.count else old.amount",
+        "            done = old.amount",
+        ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
+         "discounted_invoice_leaves_sap_s_open_amount[EUR]",)),
     Mutation(
         "reopen-sets-status-on-draft", "discount/withholding",
         "target_hubspot_finance/sinks/payments.py",

@@ -916,7 +916,7 @@ def _invoice_side(line: Mapping[str, Any], invoice: str | None, pay_currency: st
 DEDUCTIONS = (("TotalDiscount", "discount", "cash discount"),
               ("WitholdingTaxApplied", "withholding", "withholding tax"))
 DEDUCTION_METHODS = tuple(method for _, _, method in DEDUCTIONS)
-DEDUCTION = "deduction"  # ledger applications kind: what payment lines settle besides money
+SETTLED = "settled"  # ledger kind: what payment lines settle on invoices, in their currency
 
 
 def _deductions(line: Mapping[str, Any], key: str, invoice: str | None, currency: str | None,

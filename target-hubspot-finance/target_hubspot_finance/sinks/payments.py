@@ -89,15 +89,8 @@ class PaymentsSink(HubSpotSink):
         if changed:
             rt.ensure_ready()
             counted = self._counted(latest, changed)  # read before the rows are replaced
-            for kind, deductions in (("payment", False), (mapping.DEDUCTION, True)):
-                rt.ledger.record_applications(kind, changed, [
-                    a.row(rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum")))
-                    | {"source_key": rt.key(a.source_key),
-                       "invoice_key": rt.key(a.invoice_key) if a.invoice_key else ""}
-                    | ({"amount": a.local_amount or 0.0} if deductions else {})
-                    for k, apps in changed.items() for a in apps
-                    if (a.method in mapping.DEDUCTION_METHODS) is deductions
-                    and not mapping.is_cancelled(latest[k])])  # a cancelled one applies nothing
+            for kind, rows in self._ledger_rows(latest, changed).items():
+                rt.ledger.record_applications(kind, changed, rows)
             synced_before = {k: v for k, v in changed.items() if k in prior or k in counted}
 
             def reopen() -> dict[str, Any]:
@@ -113,6 +106,28 @@ class PaymentsSink(HubSpotSink):
             else:
                 events += self._properties(latest, changed, hashes, reopen)
         self.done(events)
+
+    def _ledger_rows(self, latest: dict[str, dict], changed: dict[str, list]
+                     ) -> dict[str, list[dict]]:
+        """Ledger rows per kind. `payment`: money received, SAP's local figures (a customer's
+        `sap_paid_total`); `settled` (mapping.SETTLED): what settles each invoice in the
+        invoice's own currency (money, cash discount, withholding; credit notes have their
+        own kind), read when an invoice is recomputed after a cancelled payment. A cancelled
+        payment applies nothing."""
+        rt = self.rt
+        rows: dict[str, list[dict]] = {"payment": [], mapping.SETTLED: []}
+        for k, apps in changed.items():
+            if mapping.is_cancelled(latest[k]):
+                continue
+            card, num = rt.key(latest[k]["CardCode"]), mapping.text(latest[k].get("DocNum"))
+            for a in apps:
+                row = a.row(card, num) | {"source_key": rt.key(a.source_key), "invoice_key":
+                                          rt.key(a.invoice_key) if a.invoice_key else ""}
+                if a.method not in mapping.DEDUCTION_METHODS:
+                    rows["payment"].append(row)
+                if a.invoice_key and a.method != mapping.CREDIT_NOTE_METHOD:
+                    rows[mapping.SETTLED].append(row | {"amount": a.amount})
+        return rows
 
     def _counted(self, latest: dict[str, dict], changed: dict[str, list]) -> set[str]:
         """Cancelled payments whose money the ledger counts although they were never confirmed
@@ -149,7 +164,7 @@ class PaymentsSink(HubSpotSink):
             return {}
         money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", invoices)
         paid = rt.ledger.application_totals("payment", "invoice_key", invoices)
-        settled = rt.ledger.application_totals(mapping.DEDUCTION, "invoice_key", invoices)
+        settled = rt.ledger.application_totals(mapping.SETTLED, "invoice_key", invoices)
         credits = rt.ledger.application_totals("credit", "invoice_key", invoices)
         drafts = {d[0]: d for d in rt.ledger.drafts_for(
             {rt.key(latest[p]["CardCode"]) for ps in owners.values() for p in ps})}
@@ -159,9 +174,11 @@ class PaymentsSink(HubSpotSink):
         for key, synced in invoices.items():
             if key not in money:  # total unknown (synced by an older version): left as it is
                 continue
-            # payments still applied plus the cash discounts / withholding they settled
+            # what the payments still applied settle (money, discounts, withholding), in the
+            # invoice's currency; a ledger written before `settled` rows has local money only
             total = money[key].amount
-            done = paid.get(key, none).amount + settled.get(key, none).amount
+            old, new = paid.get(key, none), settled.get(key, none)
+            done = new.amount if new.count >= old.count else old.amount
             status = mapping.status_for(total, done, credits.get(key, none).amount, closed=False)
             if key in drafts:  # waiting for a contact: HubSpot refuses a status change
                 still_draft.append((*drafts[key][:3], status))
