@@ -11,11 +11,12 @@ from test_early_payments import (
     START,
     STREAMS,
     config,
+    emitted,
     hubspot_invoice,
     old_open_invoices,
     sap_balance,
 )
-from test_udf_to_hubspot import load, tap_output
+from test_udf_to_hubspot import last_state, load, tap_output
 
 
 def make_sap(rule: str):
@@ -98,3 +99,36 @@ def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_reaches_hubspot(
         hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
         assert float(hs_inv["hs_balance_due"]) == pytest.approx(
             sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+
+
+@pytest.mark.parametrize("bookmarked", [True, False])
+def test_with_allow_a_pre_start_payment_made_after_the_first_run_reaches_hubspot_once(
+        hubspot_sandbox, target_config, bookmarked):
+    """Made after the first run, such a payment is new: with a DocEntry bookmark (a payment
+    dated since start_date was read) the DocEntry read brings it; with none yet the next run
+    reads payments dated from start_date again, so the early check runs from start_date again.
+    Either way HubSpot's balance due is SAP's and the payment is in HubSpot once."""
+    with make_sap("allow") as sb:
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        if bookmarked:  # dated today: the first run sets a DocEntry bookmark
+            sb.post_payment(invoice["CardCode"], [
+                {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        assert ("replication_key_value" in last_state(first)["bookmarks"]["incoming_payments"]
+                ) is bookmarked
+        sb.clock.advance(120)
+        late = sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] / 2, 2)}],
+            doc_date=day_before(START))
+        second = tap_output(config(sb), STREAMS, state=last_state(first))
+        load(target_config, second)
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+            sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+    assert emitted(second, "incoming_payments").count(late["DocEntry"]) == 1
+    keys = [o["properties"]["sap_payment_key"]
+            for o in hubspot_sandbox.objects("commerce_payments")]
+    assert keys.count(f"{late['DocEntry']}-0") == 1

@@ -74,10 +74,13 @@ def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: st
             return
 
 
-def invoices_to_check(stream: SapStream, start: str, since: str
+def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: bool = True
                       ) -> tuple[dict[str, set[int]], str]:
     """{CardCode: DocEntries} of invoices dated before `start` stamped on or after `since`,
-    and where the next check starts (never before `start`).
+    and where the next check starts (never before `start`). Without a DocEntry bookmark
+    (`bookmarked` False: no payment dated since `start` read yet) the run reads payments dated
+    from `start` again, so a new payment dated before `start` is in no read but this one: the
+    invoices of any date stamped since `since` are taken (the payment re-stamps the one it pays).
 
     A mark that is no date, or more than a day past SAP's clock (a Service Layer clock once
     set wrong, a hand-edited state), would hide old invoices' changes: dropped with one
@@ -85,7 +88,7 @@ def invoices_to_check(stream: SapStream, start: str, since: str
     if not _is_day(since):
         _drop(stream, since, "is not a date")
         since = start
-    by_customer, first = _stamped_since(stream, start, since)
+    by_customer, first = _stamped_since(stream, start, since, any_date=not bookmarked)
     following = next_check(first, stream.config)
     if following is not None and since > _day_after(following):
         _drop(stream, since, f"is more than a day past SAP's clock ({following})")
@@ -93,7 +96,7 @@ def invoices_to_check(stream: SapStream, start: str, since: str
     return by_customer, max(start, following or since)
 
 
-def _stamped_since(stream: SapStream, start: str, since: str
+def _stamped_since(stream: SapStream, start: str, since: str, *, any_date: bool = False
                    ) -> tuple[dict[str, set[int]], requests.Response]:
     """{CardCode: DocEntries} of the invoices dated before `start` stamped on or after `since`,
     and SAP's first answer (its `Date` header). From `start` (no valid mark: first run, lost or
@@ -101,8 +104,9 @@ def _stamped_since(stream: SapStream, start: str, since: str
     take a payment dated before its invoice (undocumented), so a payment dated before `start`
     may pay an invoice dated after it, which the first run loads; later, such a payment is new
     (DocEntry past the bookmark) and the DocEntry read brings it."""
-    scope = (f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}" if since > start
-             else f"UpdateDate ge {literal(start)}")  # from start: every invoice the run loads
+    since = max(since, start)
+    scope = (f"UpdateDate ge {literal(since)}" if any_date or since == start
+             else f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}")
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
     answers: list[requests.Response] = []

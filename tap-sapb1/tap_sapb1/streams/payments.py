@@ -143,7 +143,8 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
             return
         state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
-        invoices, following = early_payments.invoices_to_check(self, start, since)
+        invoices, following = early_payments.invoices_to_check(
+            self, start, since, bookmarked=self._floor is not None)
         reread = self.window_start(clamp=False)
         self._early = True
         try:
