@@ -15,6 +15,7 @@ from bench.leaks import find_leaks, sqlite_dump
 from bench.pipeline import Pipeline
 from bench.reconcile import KeySpec
 from bench.world import SECRETS, World
+from target_hubspot_finance.mapping import CREDIT_NOTE_METHOD, DEDUCTION_METHODS
 
 SELECTED = ["business_partners", "invoices", "credit_notes", "incoming_payments"]
 
@@ -48,11 +49,15 @@ def _reversal(document: dict) -> bool:
     return document.get("CancelStatus") == "csCancellation"
 
 
+_NOT_SAP_PAYMENTS = (CREDIT_NOTE_METHOD, *DEDUCTION_METHODS)
+
+
 def _sap_objects(w: World, object_type: str) -> list[dict]:
-    """HubSpot objects standing for SAP records: credits the target writes as payments of
-    method `credit note` (no SAP payment behind them) are left out."""
+    """HubSpot objects standing for SAP records: credits and payment deductions the target
+    writes as payments of their own (methods `credit note`, `cash discount`, `withholding
+    tax`: no SAP payment of their own behind them) are left out."""
     return [o for o in w.hubspot.objects(object_type)
-            if (o.get("properties") or {}).get("hs_payment_method") != "credit note"]
+            if (o.get("properties") or {}).get("hs_payment_method") not in _NOT_SAP_PAYMENTS]
 
 
 def _stamped(parent: dict, **fields: object) -> dict:
