@@ -132,3 +132,37 @@ def test_with_allow_a_pre_start_payment_made_after_the_first_run_reaches_hubspot
     keys = [o["properties"]["sap_payment_key"]
             for o in hubspot_sandbox.objects("commerce_payments")]
     assert keys.count(f"{late['DocEntry']}-0") == 1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: a payment dated before start_date paying an invoice dated after it, cancelled "
+    "after the first run, is re-read by no later run (their early check takes invoices dated "
+    "before start_date only; the DocEntry read is past it; the window is clamped at "
+    "start_date). Possible only where SAP allows a payment before its invoice; --full-refresh "
+    "brings it."))
+def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_cancelled_later_reopens_it(
+        hubspot_sandbox, target_config):
+    """The first run loads such a payment (dated before start_date, paying an invoice dated
+    after it); cancelled before the next run (SAP re-stamps the invoice it reopens), the next
+    run re-reads it cancelled and HubSpot's balance due is back to SAP's."""
+    with make_sap("allow") as sb:
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        sb.post_payment(invoice["CardCode"], [  # dated today: the first run sets a bookmark
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        early = sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] / 2, 2)}],
+            doc_date=day_before(START))
+        first = tap_output(config(sb), STREAMS)
+        load(target_config, first)
+        assert early["DocEntry"] in emitted(first, "incoming_payments")
+        sb.clock.advance(3 * 86400)
+        checked = tap_output(config(sb), STREAMS, state=last_state(first))  # days after
+        load(target_config, checked)
+        sb.cancel_payment(early["DocEntry"])
+        second = tap_output(config(sb), STREAMS, state=last_state(checked))
+        load(target_config, second)
+        hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
+        assert float(hs_inv["hs_balance_due"]) == pytest.approx(
+            sap_balance(sb, invoice["DocEntry"]), abs=0.02)
