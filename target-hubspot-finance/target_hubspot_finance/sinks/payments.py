@@ -111,9 +111,10 @@ class PaymentsSink(HubSpotSink):
                      ) -> dict[str, list[dict]]:
         """Ledger rows per kind. `payment`: money received, SAP's local figures (a customer's
         `sap_paid_total`); `settled` (mapping.SETTLED): what settles each invoice in the
-        invoice's own currency (money, cash discount, withholding; credit notes have their
-        own kind), read when an invoice is recomputed after a cancelled payment. A cancelled
-        payment applies nothing."""
+        invoice's own currency (money, a credit note the payment uses, cash discount,
+        withholding: all of it is in the line's SumApplied or beside it, so in SAP's PaidToDate),
+        read when an invoice is recomputed after a cancelled payment. A cancelled payment
+        applies nothing."""
         rt = self.rt
         rows: dict[str, list[dict]] = {"payment": [], mapping.SETTLED: []}
         for k, apps in changed.items():
@@ -125,7 +126,7 @@ class PaymentsSink(HubSpotSink):
                                           rt.key(a.invoice_key) if a.invoice_key else ""}
                 if a.method not in mapping.DEDUCTION_METHODS:
                     rows["payment"].append(row)
-                if a.invoice_key and a.method != mapping.CREDIT_NOTE_METHOD:
+                if a.invoice_key:
                     rows[mapping.SETTLED].append(row | {"amount": a.amount})
         return rows
 
