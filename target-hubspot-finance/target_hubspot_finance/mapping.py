@@ -749,24 +749,24 @@ def _payment_sums(record: Mapping[str, Any], foreign: bool) -> dict[str, float]:
 def _foreign_transfer(record: Mapping[str, Any], sums: Mapping[str, float]) -> float:
     """TransferSum of a foreign-currency payment in the payment's currency. SAP names no
     currency for it (SDK help "Payments.TransferSum"; the Service Layer's Payment has no FC
-    twin): read as the payment's currency unless it is exactly the local amount of the lines
-    (sum of SumApplied less the other means at DocRate) while the FC reading is not; then it
-    is what the lines paid in the payment's currency (AppliedFC) less the other means.
+    twin): read as the payment's currency unless it is the local amount of the lines (sum of
+    SumApplied less the other means at DocRate) to the cent, closer than the FC reading (a
+    small transfer beside other means fits both within rounding); then it is what the lines
+    paid in the payment's currency (AppliedFC) less the other means.
     Money on account with a local TransferSum stays ambiguous (read as the payment's)."""
     transfer, rate = sums["bank transfer"], field_num(record, "DocRate")
     lines = record.get("PaymentInvoices") or []
     if not rate or rate == 1.0 or not lines:
         return transfer
-    def paid(name: str) -> float:  # a credit note the payment uses is no money
-        return sum((-1.0 if li.get("InvoiceType") == CREDIT_NOTE_LINE else 1.0)
-                   * (field_num(li, name) or 0.0) for li in lines)
+    def paid(name: str) -> float:  # a credit note used is no money, whichever its sign
+        return sum(-abs(v) if li.get("InvoiceType") == CREDIT_NOTE_LINE else v  # (as in
+                   for li in lines for v in [field_num(li, name) or 0.0])  # applications)
 
     paid_fc, paid_local = paid("AppliedFC"), paid("SumApplied")
     others = sum(v for k, v in sums.items() if k != "bank transfer")
     cents = 0.01 * (len(lines) + 1)  # each line's local amount is rounded on its own
-    if abs(transfer + others - paid_fc) <= cents:
-        return transfer
-    if abs(transfer + others * rate - paid_local) <= cents:
+    local_gap = abs(transfer + others * rate - paid_local)
+    if local_gap <= cents and local_gap < abs(transfer + others - paid_fc):
         return round(paid_fc - others, 2)
     return transfer
 
