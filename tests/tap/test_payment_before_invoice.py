@@ -18,6 +18,8 @@ from test_early_payments import (
 )
 from test_udf_to_hubspot import last_state, load, tap_output
 
+from tap_sapb1.streams.early_payments import PAID_EARLY
+
 
 def make_sap(rule: str):
     from sap_sandbox import DataSpec, SapSandbox
@@ -134,17 +136,13 @@ def test_with_allow_a_pre_start_payment_made_after_the_first_run_reaches_hubspot
     assert keys.count(f"{late['DocEntry']}-0") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: a payment dated before start_date paying an invoice dated after it, cancelled "
-    "after the first run, is re-read by no later run (their early check takes invoices dated "
-    "before start_date only; the DocEntry read is past it; the window is clamped at "
-    "start_date). Possible only where SAP allows a payment before its invoice; --full-refresh "
-    "brings it."))
 def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_cancelled_later_reopens_it(
         hubspot_sandbox, target_config):
     """The first run loads such a payment (dated before start_date, paying an invoice dated
-    after it); cancelled before the next run (SAP re-stamps the invoice it reopens), the next
-    run re-reads it cancelled and HubSpot's balance due is back to SAP's."""
+    after it) and keeps its invoice in the state (PAID_EARLY): the later checks take it when
+    stamped, at one invoice query a run (none where SAP refuses such payments). Cancelled
+    later (SAP re-stamps the invoice it reopens), the next run re-reads it cancelled and
+    HubSpot's balance due is back to SAP's."""
     with make_sap("allow") as sb:
         invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
                        and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
@@ -157,9 +155,19 @@ def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_cancelled_later_r
         first = tap_output(config(sb), STREAMS)
         load(target_config, first)
         assert early["DocEntry"] in emitted(first, "incoming_payments")
+        marks = last_state(first)["bookmarks"]["incoming_payments"]
+        assert marks[PAID_EARLY] == [invoice["DocEntry"]]
         sb.clock.advance(3 * 86400)
         checked = tap_output(config(sb), STREAMS, state=last_state(first))  # days after
         load(target_config, checked)
+        asked = len(sb.requests)
+        checked = tap_output(config(sb), STREAMS, state=last_state(checked))
+        load(target_config, checked)
+        early_queries = [r for r in sb.requests[asked:] if r.path.endswith("/IncomingPayments")
+                         and "CardCode" in r.query.get("$filter", "")]
+        tracked = [r for r in sb.requests[asked:] if r.path.endswith("/Invoices")
+                   and "DocEntry eq" in r.query.get("$filter", "")]
+        assert (len(early_queries), len(tracked)) == (0, 1)  # nothing changed: one query more
         sb.cancel_payment(early["DocEntry"])
         second = tap_output(config(sb), STREAMS, state=last_state(checked))
         load(target_config, second)

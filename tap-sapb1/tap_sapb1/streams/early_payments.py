@@ -34,13 +34,14 @@ import requests
 
 from tap_sapb1.clock import header_time
 from tap_sapb1.errors import SapB1Error
-from tap_sapb1.paging import PageSize, both, literal, page_records, query_string
+from tap_sapb1.paging import PageSize, both, literal, page_records, query_string, sap_date
 from tap_sapb1.settings import WESTMOST_UTC_OFFSET, lookback, server_zone
 
 if TYPE_CHECKING:
     from tap_sapb1.client import SapStream
 
 CHECKED_SINCE = "early_payments_checked_since"  # state key: first UpdateDate of the next check
+PAID_EARLY = "early_paid_invoices"  # state key: invoices dated from start_date paid before it
 CUSTOMERS_PER_QUERY = 40  # keeps the `$filter` of one query near 1.5 kB
 
 
@@ -74,7 +75,8 @@ def keyset_rows(stream: SapStream, entity_set: str, fields: list[str], scope: st
             return
 
 
-def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: bool = True
+def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: bool = True,
+                      state: dict[str, Any] | None = None, before: set[int] | None = None
                       ) -> tuple[dict[str, set[int]], str]:
     """{CardCode: DocEntries} of invoices dated before `start` stamped on or after `since`,
     and where the next check starts (never before `start`). Without a DocEntry bookmark
@@ -84,35 +86,98 @@ def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: 
 
     A mark that is no date, or more than a day past SAP's clock (a Service Layer clock once
     set wrong, a hand-edited state), would hide old invoices' changes: dropped with one
-    warning, and the check runs from `start` (as incremental.py does with a bookmark)."""
+    warning, and the check runs from `start` (as incremental.py does with a bookmark).
+
+    The invoices in `state`'s PAID_EARLY (dated from `start`, paid by a payment dated before
+    it) stamped since `since` are taken too, 40 DocEntries a query: a cancellation of that
+    payment re-stamps its invoice and is in no other read. `before` receives the DocEntries
+    known dated before `start` (dropped from PAID_EARLY: the check takes them anyway)."""
+    before = set() if before is None else before
     if not _is_day(since):
         _drop(stream, since, "is not a date")
         since = start
-    by_customer, first = _stamped_since(stream, start, since, any_date=not bookmarked)
+    by_customer, first = _stamped_since(stream, start, since, before, any_date=not bookmarked)
     following = next_check(first, stream.config)
     if following is not None and since > _day_after(following):
         _drop(stream, since, f"is more than a day past SAP's clock ({following})")
-        by_customer, _ = _stamped_since(stream, start, start)
+        before.clear()
+        by_customer, _ = _stamped_since(stream, start, start, before)
+        checked_from = start
+    else:
+        checked_from = since
+    tracked = sorted(set((state or {}).get(PAID_EARLY) or []))
+    if tracked and bookmarked and checked_from > start:  # else every date was read
+        for entry, card in _tracked_since(stream, start, checked_from, tracked, before):
+            by_customer.setdefault(card, set()).add(entry)
+    if state is not None and tracked:
+        kept = [entry for entry in tracked if entry not in before]
+        if kept:
+            state[PAID_EARLY] = kept
+        else:
+            state.pop(PAID_EARLY, None)
     return by_customer, max(start, following or since)
 
 
-def _stamped_since(stream: SapStream, start: str, since: str, *, any_date: bool = False
-                   ) -> tuple[dict[str, set[int]], requests.Response]:
+def _stamped_since(stream: SapStream, start: str, since: str, before: set[int], *,
+                   any_date: bool = False) -> tuple[dict[str, set[int]], requests.Response]:
     """{CardCode: DocEntries} of the invoices dated before `start` stamped on or after `since`,
     and SAP's first answer (its `Date` header). From `start` (no valid mark: first run, lost or
     dropped mark, full refresh), every invoice stamped since `start` whatever its date: SAP may
     take a payment dated before its invoice (undocumented), so a payment dated before `start`
     may pay an invoice dated after it, which the first run loads; later, such a payment is new
-    (DocEntry past the bookmark) and the DocEntry read brings it."""
+    (DocEntry past the bookmark) and the DocEntry read brings it. `before` receives those
+    known dated before `start`."""
     since = max(since, start)
-    scope = (f"UpdateDate ge {literal(since)}" if any_date or since == start
+    every_date = any_date or since == start
+    scope = (f"UpdateDate ge {literal(since)}" if every_date
              else f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}")
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
     answers: list[requests.Response] = []
-    for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"], scope, size, answers):
+    fields = ["DocEntry", "CardCode", "DocDate"] if every_date else ["DocEntry", "CardCode"]
+    for row in keyset_rows(stream, "Invoices", fields, scope, size, answers):
         by_customer.setdefault(str(row["CardCode"]), set()).add(int(row["DocEntry"]))
+        if not every_date or _dated_before(row, start):
+            before.add(int(row["DocEntry"]))
     return by_customer, answers[0]
+
+
+def _tracked_since(stream: SapStream, start: str, since: str, tracked: list[int],
+                   before: set[int]) -> Iterator[tuple[int, str]]:
+    """(DocEntry, CardCode) of the `tracked` invoices stamped since `since`."""
+    size = PageSize(stream.page_size_for_run(), "Invoices")
+    for first in range(0, len(tracked), CUSTOMERS_PER_QUERY):
+        entries = " or ".join(f"DocEntry eq {entry}"
+                              for entry in tracked[first:first + CUSTOMERS_PER_QUERY])
+        scope = both(f"UpdateDate ge {literal(since)}", entries)
+        for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode", "DocDate"], scope,
+                               size):
+            if _dated_before(row, start):
+                before.add(int(row["DocEntry"]))
+            yield int(row["DocEntry"]), str(row["CardCode"])
+
+
+def _dated_before(row: dict[str, Any], start: str) -> bool:
+    """Whether a document is surely dated before `start` (a day of slack: a v1 `/Date(ms)/`
+    of SAP's local midnight may read as the day before in UTC)."""
+    day = sap_date(row.get("DocDate"))
+    return day is not None and _day_after(day) < start
+
+
+def track(state: dict[str, Any], payment: dict[str, Any], start: str,
+          among: set[int] | None = None, before: set[int] | None = None) -> None:
+    """Add to `state`'s PAID_EARLY the invoices a payment dated before `start` pays (of
+    `among`, when given), but those in `before`: where SAP takes a payment dated before its
+    invoice (undocumented), a later cancellation re-stamps only an invoice the check after
+    the first does not take by date."""
+    day = sap_date(payment.get("DocDate"))
+    if day is None or day >= start:
+        return
+    paid = {int(line["DocEntry"]) for line in payment.get("PaymentInvoices") or []
+            if _pays(line, among)} - (before or set())
+    known = set(state.get(PAID_EARLY) or [])
+    if paid - known:
+        state[PAID_EARLY] = sorted(known | paid)
 
 
 def _is_day(text: str) -> bool:

@@ -135,20 +135,24 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         start = self.config.get("start_date")
         start = str(start)[:10] if start else None
         self._read_early = set()
+        state = self.get_context_state(context)
         for row in self._in_scope_rows(context):
             if start is not None and _maybe_before(row.get("DocDate"), start):
                 self._read_early.add(int(row["DocEntry"]))
+                early_payments.track(state, row, start)  # before its STATE is written
             yield row
         if start is None:
             return
-        state = self.get_context_state(context)
         since = str(state.get(early_payments.CHECKED_SINCE) or start)
+        before: set[int] = set()
         invoices, following = early_payments.invoices_to_check(
-            self, start, since, bookmarked=self._floor is not None)
+            self, start, since, bookmarked=self._floor is not None, state=state, before=before)
+        checked = set().union(*invoices.values())
         reread = self.window_start(clamp=False)
         self._early = True
         try:
             for row in early_payments.payments_paying(self, start, invoices):
+                early_payments.track(state, row, start, checked, before)
                 # a new payment back-dated before start_date came in scope (DocEntry past
                 # the bookmark): one record per payment per run
                 if int(row["DocEntry"]) not in self._read_early:
