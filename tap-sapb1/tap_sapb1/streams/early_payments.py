@@ -18,7 +18,9 @@ How (frugal, independent of the invoices stream so a killed run loses nothing):
 3. while the `payments_reread_days` window reaches before start_date, the payments dated in
    its days before start_date that pay an invoice loaded (dated before start_date, stamped
    since): `reread_before`; not when step 1 ran from start_date (step 2 read them).
-No lower date bound on step 2: SAP may apply a payment to an invoice dated after it.
+No lower date bound on step 2: SAP may apply a payment to an invoice dated after it. Such an
+invoice dated from start_date is kept in the state (PAID_EARLY) and taken by later checks
+when stamped: the check after the first takes invoices by date (before start_date) only.
 The stream emits a payment once per run: those its DocEntry read or step 2 emitted are skipped.
 D is kept in the payments stream's state (CHECKED_SINCE) and moves only when the stream's
 state is written after the payments it covers, so a killed run checks the same invoices again.
