@@ -75,16 +75,24 @@ def fc_payments(draw, on_account: bool = False) -> tuple[dict, list[float], floa
     return record, fc_lines, total_fc
 
 
-def check(record: dict, fc_lines: list[float], total_fc: float, local: str | None) -> None:
+def check(record: dict, fc_lines: list[float], total_fc: float, local: str | None,
+          usd_invoice: bool = False) -> None:
     """Each invoice gets its AppliedFC in EUR (money plus the credit note used on it), the
-    money adds up to the payment's EUR total, on account only what the lines leave."""
-    apps = mapping.payment_applications(record, local)
-    assert {a.currency for a in apps} == {"EUR"}
+    money adds up to the payment's EUR total, on account only what the lines leave.
+    `usd_invoice`: the first line pays a USD (local) invoice, so gets its SumApplied in USD."""
+    currencies = {"10": "USD"} if usd_invoice else {}
+    apps = mapping.payment_applications(record, local, currencies)
     for i, fc in enumerate(fc_lines):
-        assert sum(a.amount for a in apps if a.invoice_key == str(10 + i)) == pytest.approx(
-            fc, abs=0.005)
-    money = [a for a in apps if a.method is None]
-    assert sum(a.amount for a in money) == pytest.approx(total_fc, abs=0.011)
+        line = record["PaymentInvoices"][i]
+        usd = currencies.get(str(10 + i)) == "USD"
+        mine = [a for a in apps if a.invoice_key == str(10 + i)]
+        assert {a.currency for a in mine} == {"USD" if usd else "EUR"}
+        assert sum(a.amount for a in mine) == pytest.approx(
+            line["SumApplied"] if usd else fc, abs=0.005)
+    assert {a.currency for a in apps if a.invoice_key is None} <= {"EUR"}
+    if not usd_invoice:
+        money = [a for a in apps if a.method is None]
+        assert sum(a.amount for a in money) == pytest.approx(total_fc, abs=0.011)
     account = [a.amount for a in apps if a.source_key == "25-account"]
     applied = sum(li["AppliedFC"] for li in record["PaymentInvoices"][:len(fc_lines)])
     credit = sum(abs(li["AppliedFC"]) for li in record["PaymentInvoices"][len(fc_lines):])
@@ -105,6 +113,13 @@ def test_a_foreign_payment_larger_than_its_lines_leaves_the_rest_on_account(draw
     """Money on account with TransferSum in the payment's currency (a local one is ambiguous:
     the target's README)."""
     check(*drawn, local)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fc_payments(), st.sampled_from([None, "USD"]))
+def test_a_foreign_payment_of_a_local_invoice_pays_it_its_local_amount(drawn, local):
+    """A foreign payment pays documents in its currency or the local one (mapping._invoice_side)."""
+    check(*drawn, local, usd_invoice=True)
 
 
 RATE = 1.1141
