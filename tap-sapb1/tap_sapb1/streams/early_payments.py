@@ -107,7 +107,9 @@ def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: 
         checked_from = start
     else:
         checked_from = since
-    tracked = sorted(set((state or {}).get(PAID_EARLY) or []))
+    kept_before = (state or {}).get(PAID_EARLY)
+    tracked = sorted({entry for entry in kept_before if isinstance(entry, int)}
+                     if isinstance(kept_before, list) else ())  # a hand-edited state: ints
     if tracked and bookmarked and checked_from > start:  # else every date was read
         for entry, card in _tracked_since(stream, start, checked_from, tracked, before):
             by_customer.setdefault(card, set()).add(entry)
