@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from sap_sandbox.__main__ import parse_fault
@@ -110,3 +111,26 @@ def test_fc_payment_and_payment_date_switches_reach_the_data_spec():
                                  "--payment-before-invoice", "refuse"])
     assert (args.fc_payments, args.fc_cash_sum, args.payment_before_invoice) == (
         1.0, "payment", "refuse")
+
+
+def test_fc_payment_and_payment_date_switches_reach_the_sandbox_s_data(monkeypatch):
+    """main() hands every FC/payment-date switch to the DataSpec (a dropped keyword would serve
+    the default way silently)."""
+    import sap_sandbox.__main__ as cli
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_sandbox(data, **_):
+        seen.append(data)
+        raise Stop
+
+    monkeypatch.setattr(cli, "SapSandbox", fake_sandbox)
+    with pytest.raises(Stop):
+        cli.main(["--fc-payments", "1", "--fc-cash-sum", "payment", "--fc-transfer-sum",
+                  "local", "--payment-before-invoice", "refuse"])
+    (spec,) = seen
+    assert (spec.fc_payments, spec.fc_cash_sum, spec.fc_transfer_sum,
+            spec.payment_before_invoice) == (1.0, "payment", "local", "refuse")
