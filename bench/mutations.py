@@ -265,15 +265,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "reopen-forgets-deductions", "discount/withholding",
         "target_hubspot_finance/sinks/payments.py",
-        "                if a.invoice_key and a.method != mapping.CREDIT_NOTE_METHOD:",
-        "                if a.invoice_key and a.method is None:",
+        "                if a.invoice_key:\n                    rows[mapping.SETTLED]",
+        "                if a.invoice_key and a.method is None:\n"
+        "                    rows[mapping.SETTLED]",
         ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
          "discounted_invoice_leaves_sap_s_open_amount",)),
     Mutation(
         "reopen-mixes-local-and-invoice-currency", "discount/withholding",
         "target_hubspot_finance/sinks/payments.py",
-        "            done = new.amount if new.count >= old.count else old.amount",
-        "            done = old.amount",
+        "        newer = ledger.application_sources(mapping.SETTLED, invoices)",
+        "        newer, out = {}, {}",
         ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
          "discounted_invoice_leaves_sap_s_open_amount[EUR]",)),
     Mutation(

@@ -164,8 +164,7 @@ class PaymentsSink(HubSpotSink):
         if not invoices:
             return {}
         money = rt.ledger.application_totals(mapping.INVOICE_MONEY, "invoice_key", invoices)
-        paid = rt.ledger.application_totals("payment", "invoice_key", invoices)
-        settled = rt.ledger.application_totals(mapping.SETTLED, "invoice_key", invoices)
+        settled = self._settled(invoices)
         credits = rt.ledger.application_totals("credit", "invoice_key", invoices)
         drafts = {d[0]: d for d in rt.ledger.drafts_for(
             {rt.key(latest[p]["CardCode"]) for ps in owners.values() for p in ps})}
@@ -175,11 +174,7 @@ class PaymentsSink(HubSpotSink):
         for key, synced in invoices.items():
             if key not in money:  # total unknown (synced by an older version): left as it is
                 continue
-            # what the payments still applied settle (money, discounts, withholding), in the
-            # invoice's currency; a ledger written before `settled` rows has local money only
-            total = money[key].amount
-            old, new = paid.get(key, none), settled.get(key, none)
-            done = new.amount if new.count >= old.count else old.amount
+            total, done = money[key].amount, settled.get(key, 0.0)
             status = mapping.status_for(total, done, credits.get(key, none).amount, closed=False)
             if key in drafts:  # waiting for a contact: HubSpot refuses a status change
                 still_draft.append((*drafts[key][:3], status))
@@ -201,6 +196,23 @@ class PaymentsSink(HubSpotSink):
         refused |= {k: reason(f"invoices {k} is not in HubSpot: not reopened after the "
                                "payment's cancellation") for k in written.missing}
         return {p: err for k, err in refused.items() for p in owners[k]}
+
+    def _settled(self, invoices: Any) -> dict[str, float]:
+        """What the payments still applied settle on each invoice, in its currency: their
+        `settled` rows (money, credit notes used, discounts, withholding), and for a line synced
+        by a version before those rows (upgrade: no `settled` row for its source) its `payment`
+        row, money only in SAP's local figure: the best the ledger knows of it. Per line, so
+        one older payment does not make the newer ones' discounts be forgotten."""
+        ledger = self.rt.ledger
+        out = {k: t.amount for k, t in
+               ledger.application_totals(mapping.SETTLED, "invoice_key", invoices).items()}
+        newer = ledger.application_sources(mapping.SETTLED, invoices)
+        older = {s: i for s, i in ledger.application_sources("payment", invoices).items()
+                 if s not in newer}
+        for source, t in (ledger.application_totals("payment", "source_key", older).items()
+                          if older else ()):
+            out[older[source]] = round(out.get(older[source], 0.0) + t.amount, 2)
+        return out
 
     def _invoice_currencies(self, latest: dict[str, dict]) -> dict[str, str]:
         """Invoice DocEntry → currency, from the ledger (recorded by the invoices sink), for
