@@ -316,3 +316,24 @@ def test_a_check_mark_past_sap_s_clock_or_unreadable_checks_again_from_start_dat
     assert out.keys("incoming_payments") == [early["DocEntry"]]
     assert out.state["bookmarks"]["incoming_payments"][CHECKED_SINCE] < "2030-01-01"
     assert sum(CHECKED_SINCE in m and mark in m for m in caplog.messages) == 1
+
+
+@pytest.mark.parametrize("kept", ["12", ["12 or DocEntry gt 0"], 12])
+def test_a_hand_edited_list_of_early_paid_invoices_is_not_sent_to_sap(hubspot_sandbox, kept):
+    """`early_paid_invoices` that is not a list of DocEntries (a hand-edited state) is read as
+    empty: no query built from it, the run ends normally and the old invoice's early payment
+    still comes."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        sb.post_payment(invoice["CardCode"], [  # dated today: the run sets a DocEntry bookmark
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        first = run_tap(config(sb), ["incoming_payments"])
+        sb.clock.advance(3 * 86400)
+        early = pay_early(sb, invoice, 0.25, "2025-12-20")
+        state = json.loads(json.dumps(first.state))
+        state["bookmarks"]["incoming_payments"][PAID_EARLY] = kept
+        before = len(sb.requests)
+        out = run_tap(config(sb), ["incoming_payments"], state=state)
+        asked = [r.query.get("$filter", "") for r in sb.requests[before:]]
+    assert early["DocEntry"] in out.keys("incoming_payments")
+    assert not any("DocEntry eq" in q for q in asked)

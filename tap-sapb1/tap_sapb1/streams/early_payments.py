@@ -107,11 +107,10 @@ def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: 
         checked_from = start
     else:
         checked_from = since
-    kept_before = (state or {}).get(PAID_EARLY)
-    tracked = sorted({entry for entry in kept_before if isinstance(entry, int)}
-                     if isinstance(kept_before, list) else ())  # a hand-edited state: ints
-    if tracked and bookmarked and checked_from > start:  # else every date was read
-        for entry, card in _tracked_since(stream, start, checked_from, tracked, before):
+    tracked = _tracked(state or {})
+    pending = [entry for entry in tracked if entry not in before]  # not found by date
+    if pending and bookmarked and checked_from > start:  # else every date was read
+        for entry, card in _tracked_since(stream, start, checked_from, pending, before):
             by_customer.setdefault(card, set()).add(entry)
     if state is not None and tracked:
         kept = [entry for entry in tracked if entry not in before]
@@ -161,6 +160,16 @@ def _tracked_since(stream: SapStream, start: str, since: str, tracked: list[int]
             yield int(row["DocEntry"]), str(row["CardCode"])
 
 
+def _tracked(state: dict[str, Any]) -> list[int]:
+    """The state's PAID_EARLY, sorted; what is not a list of DocEntries (a hand-edited state)
+    is left out rather than sent to SAP."""
+    value = state.get(PAID_EARLY)
+    if not isinstance(value, list):
+        return []
+    return sorted({entry for entry in value if isinstance(entry, int)
+                   and not isinstance(entry, bool)})
+
+
 def _dated_before(row: dict[str, Any], start: str) -> bool:
     """Whether a document is surely dated before `start` (a day of slack: a v1 `/Date(ms)/`
     of SAP's local midnight may read as the day before in UTC)."""
@@ -179,7 +188,7 @@ def track(state: dict[str, Any], payment: dict[str, Any], start: str,
         return
     paid = {int(line["DocEntry"]) for line in payment.get("PaymentInvoices") or []
             if _pays(line, among)} - (before or set())
-    known = set(state.get(PAID_EARLY) or [])
+    known = set(_tracked(state))
     if paid - known:
         state[PAID_EARLY] = sorted(known | paid)
 
