@@ -749,11 +749,13 @@ def _payment_sums(record: Mapping[str, Any], foreign: bool) -> dict[str, float]:
 def _foreign_transfer(record: Mapping[str, Any], sums: Mapping[str, float]) -> float:
     """TransferSum of a foreign-currency payment in the payment's currency. SAP names no
     currency for it (SDK help "Payments.TransferSum"; the Service Layer's Payment has no FC
-    twin): read as the payment's currency unless it is the local amount of the lines (sum of
-    SumApplied less the other means at DocRate) to the cent, closer than the FC reading (a
-    small transfer beside other means fits both within rounding); then it is what the lines
-    paid in the payment's currency (AppliedFC) less the other means.
-    Money on account with a local TransferSum stays ambiguous (read as the payment's)."""
+    twin): read as the payment's currency unless it is a local amount to the cent, closer than
+    the FC reading (a small transfer beside other means fits both within rounding); then it is
+    what the lines paid in the payment's currency (AppliedFC) less the other means. Local
+    amount: the lines' SumApplied less the other means at DocRate, or what is left of AppliedFC
+    at the payment's DocRate (paid at a later rate than its invoices', SAP may hold the lines
+    at the invoices' rates: unsaid). Money on account with a local TransferSum stays ambiguous
+    (read as the payment's)."""
     transfer, rate = sums["bank transfer"], field_num(record, "DocRate")
     lines = record.get("PaymentInvoices") or []
     if not rate or rate == 1.0 or not lines:
@@ -765,7 +767,8 @@ def _foreign_transfer(record: Mapping[str, Any], sums: Mapping[str, float]) -> f
     paid_fc, paid_local = paid("AppliedFC"), paid("SumApplied")
     others = sum(v for k, v in sums.items() if k != "bank transfer")
     cents = 0.01 * (len(lines) + 1)  # each line's local amount is rounded on its own
-    local_gap = abs(transfer + others * rate - paid_local)
+    local_gap = min(abs(transfer + others * rate - paid_local),
+                    abs(transfer - (paid_fc - others) * rate))
     if local_gap <= cents and local_gap < abs(transfer + others - paid_fc):
         return round(paid_fc - others, 2)
     return transfer
