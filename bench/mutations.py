@@ -59,6 +59,7 @@ WELL_FORMED = tuple(PROPS + t for t in (
     "test_every_well_formed_business_partner_maps_to_properties_hubspot_accepts",
     "test_every_well_formed_invoice_and_line_maps_to_properties_hubspot_accepts",
     "test_every_well_formed_payment_maps_to_properties_hubspot_accepts"))
+FC_PROPS = "tests/target/test_fc_payment_properties.py::"
 NON_FINITE = tuple(PROPS + f"test_a_non_finite_{t}_amount_is_refused"
                    for t in ("company", "invoice", "line", "payment"))
 
@@ -283,6 +284,27 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"hs_invoice_status": None if key in drafts else status,', '"hs_invoice_status": status,',
         ("tests/tap/test_payment_deductions.py::test_cancelling_the_other_payment_of_a_"
          "discounted_invoice_leaves_sap_s_open_amount",)),
+    Mutation(
+        "fc-transfer-sum-taken-as-is", "fc payments", "target_hubspot_finance/mapping.py",
+        '        sums["bank transfer"] = _foreign_transfer(record, sums)\n', "        pass\n",
+        ("tests/tap/test_fc_payments_to_hubspot.py::test_foreign_currency_payments_reach_"
+         "hubspot_in_the_invoice_s_currency",)),
+    Mutation(
+        "fc-transfer-credit-note-sign", "fc payments", "target_hubspot_finance/mapping.py",
+        'return sum(-abs(v) if li.get("InvoiceType") == CREDIT_NOTE_LINE else v',
+        'return sum(-v if li.get("InvoiceType") == CREDIT_NOTE_LINE else v',
+        (FC_PROPS + "test_a_local_transfer_of_a_payment_using_a_credit_note_is_read_whatever_"
+         "its_sign",)),
+    Mutation(
+        "fc-transfer-fc-reading-first", "fc payments", "target_hubspot_finance/mapping.py",
+        "local_gap <= cents and local_gap < abs(transfer + others - paid_fc):",
+        "local_gap <= cents and abs(transfer + others - paid_fc) > cents:",
+        (FC_PROPS + "test_a_small_local_transfer_beside_eur_cash_makes_no_cent_on_account",)),
+    Mutation(
+        "fc-transfer-no-payment-rate", "fc payments", "target_hubspot_finance/mapping.py",
+        "                    abs(transfer - (paid_fc - others) * rate))",
+        "                    abs(transfer + others * rate - paid_local))",
+        (FC_PROPS + "test_a_local_transfer_at_a_later_rate_than_the_invoice_s_is_read_in_eur",)),
 )
 
 
