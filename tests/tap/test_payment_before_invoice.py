@@ -6,6 +6,7 @@ bound because SAP may allow them)."""
 from __future__ import annotations
 
 import pytest
+from tap_helpers import run_tap
 from test_early_payments import (
     PASSWORD,
     START,
@@ -174,3 +175,20 @@ def test_with_allow_a_pre_start_payment_of_an_in_scope_invoice_cancelled_later_r
         hs_inv = hubspot_invoice(hubspot_sandbox, invoice["DocEntry"])
         assert float(hs_inv["hs_balance_due"]) == pytest.approx(
             sap_balance(sb, invoice["DocEntry"]), abs=0.02)
+
+
+def test_with_refuse_nothing_is_kept_for_later_checks():
+    """Where SAP refuses a payment dated before its invoice, a payment dated before start_date
+    pays only invoices dated before it, which every check takes by date: the first run keeps
+    no invoice for later checks (no query more per run), even for an invoice dated on the eve
+    of start_date."""
+    with make_sap("refuse") as sb:
+        invoice = old_open_invoices(sb)[0]
+        eve = day_before(START)
+        sb.update("Invoices", invoice["DocEntry"], {"DocDate": eve})
+        assert sb.get("Invoices", invoice["DocEntry"])["DocDate"][:10] == eve
+        early = sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}], doc_date=eve)
+        out = run_tap(config(sb), ["incoming_payments"])
+    assert early["DocEntry"] in out.keys("incoming_payments")
+    assert PAID_EARLY not in out.state["bookmarks"]["incoming_payments"]

@@ -110,7 +110,7 @@ def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: 
     tracked = _tracked(state or {})
     pending = [entry for entry in tracked if entry not in before]  # not found by date
     if pending and bookmarked and checked_from > start:  # else every date was read
-        for entry, card in _tracked_since(stream, start, checked_from, pending, before):
+        for entry, card in _tracked_since(stream, start, checked_from, pending):
             by_customer.setdefault(card, set()).add(entry)
     if state is not None and tracked:
         kept = [entry for entry in tracked if entry not in before]
@@ -129,34 +129,34 @@ def _stamped_since(stream: SapStream, start: str, since: str, before: set[int], 
     take a payment dated before its invoice (undocumented), so a payment dated before `start`
     may pay an invoice dated after it, which the first run loads; later, such a payment is new
     (DocEntry past the bookmark) and the DocEntry read brings it. `before` receives those
-    known dated before `start`."""
+    dated before `start` (told apart by SAP's own filter: a v1 `/Date(ms)/` read in UTC may
+    show a day early)."""
     since = max(since, start)
-    every_date = any_date or since == start
-    scope = (f"UpdateDate ge {literal(since)}" if every_date
-             else f"DocDate lt {literal(start)} and UpdateDate ge {literal(since)}")
     size = PageSize(stream.page_size_for_run(), "Invoices")
     by_customer: dict[str, set[int]] = {}
     answers: list[requests.Response] = []
-    fields = ["DocEntry", "CardCode", "DocDate"] if every_date else ["DocEntry", "CardCode"]
-    for row in keyset_rows(stream, "Invoices", fields, scope, size, answers):
+    stamped = f"UpdateDate ge {literal(since)}"
+    for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"],
+                           f"DocDate lt {literal(start)} and {stamped}", size, answers):
         by_customer.setdefault(str(row["CardCode"]), set()).add(int(row["DocEntry"]))
-        if not every_date or _dated_before(row, start):
-            before.add(int(row["DocEntry"]))
+        before.add(int(row["DocEntry"]))
+    if any_date or since == start:
+        for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"],
+                               f"DocDate ge {literal(start)} and {stamped}", size):
+            by_customer.setdefault(str(row["CardCode"]), set()).add(int(row["DocEntry"]))
     return by_customer, answers[0]
 
 
-def _tracked_since(stream: SapStream, start: str, since: str, tracked: list[int],
-                   before: set[int]) -> Iterator[tuple[int, str]]:
-    """(DocEntry, CardCode) of the `tracked` invoices stamped since `since`."""
+def _tracked_since(stream: SapStream, start: str, since: str, tracked: list[int]
+                   ) -> Iterator[tuple[int, str]]:
+    """(DocEntry, CardCode) of the `tracked` invoices dated from `start` stamped since
+    `since`."""
     size = PageSize(stream.page_size_for_run(), "Invoices")
     for first in range(0, len(tracked), CUSTOMERS_PER_QUERY):
         entries = " or ".join(f"DocEntry eq {entry}"
                               for entry in tracked[first:first + CUSTOMERS_PER_QUERY])
-        scope = both(f"UpdateDate ge {literal(since)}", entries)
-        for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode", "DocDate"], scope,
-                               size):
-            if _dated_before(row, start):
-                before.add(int(row["DocEntry"]))
+        scope = both(f"DocDate ge {literal(start)} and UpdateDate ge {literal(since)}", entries)
+        for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"], scope, size):
             yield int(row["DocEntry"]), str(row["CardCode"])
 
 
@@ -168,13 +168,6 @@ def _tracked(state: dict[str, Any]) -> list[int]:
         return []
     return sorted({entry for entry in value if isinstance(entry, int)
                    and not isinstance(entry, bool)})
-
-
-def _dated_before(row: dict[str, Any], start: str) -> bool:
-    """Whether a document is surely dated before `start` (a day of slack: a v1 `/Date(ms)/`
-    of SAP's local midnight may read as the day before in UTC)."""
-    day = sap_date(row.get("DocDate"))
-    return day is not None and _day_after(day) < start
 
 
 def track(state: dict[str, Any], payment: dict[str, Any], start: str,
