@@ -11,8 +11,9 @@ How (frugal, independent of the invoices stream so a killed run loses nothing):
    D = the day on SAP's clock `lookback_minutes` before the previous check began, from its
    `Date` header and `server_timezone` (unknown zone: the earliest day anywhere, UTC-12), as
    the invoices stream looks back), DocEntry and CardCode only; usually an empty page. The
-   check from start_date (no mark, or no DocEntry bookmark yet) takes every invoice stamped
-   since start_date, whatever its date: SAP may take a payment dated before its invoice;
+   check from start_date (no mark), or with no DocEntry bookmark yet, also takes those dated
+   from start_date (`DocDate ge`, a second query): SAP may take a payment dated before its
+   invoice;
 2. their customers' payments dated before start_date, CUSTOMERS_PER_QUERY customers a query;
    only payments with a line paying one of those invoices are emitted.
 3. while the `payments_reread_days` window reaches before start_date, the payments dated in
