@@ -244,7 +244,7 @@ def test_a_new_payment_dated_before_start_date_is_emitted_once_in_a_run(hubspot_
     assert late["DocEntry"] in keys
     assert sorted(set(keys)) == sorted(keys), keys
     # its invoice is dated before start_date: the check takes it by date, nothing to track
-    assert PAID_EARLY not in second.state["bookmarks"]["incoming_payments"]
+    assert second.state["bookmarks"]["incoming_payments"][PAID_EARLY] == []
 
 
 def test_an_early_payment_within_the_reread_window_cancelled_later_is_emitted_again():
@@ -318,7 +318,7 @@ def test_a_check_mark_past_sap_s_clock_or_unreadable_checks_again_from_start_dat
     with make_sap() as sb:
         invoice = old_open_invoices(sb)[0]
         early = pay_early(sb, invoice, 0.5, "2025-12-20")
-        state = {"bookmarks": {"incoming_payments": {CHECKED_SINCE: mark}}}
+        state = {"bookmarks": {"incoming_payments": {CHECKED_SINCE: mark, PAID_EARLY: []}}}
         out = run_tap(config(sb), ["incoming_payments"], state=state)
     assert out.keys("incoming_payments") == [early["DocEntry"]]
     assert out.state["bookmarks"]["incoming_payments"][CHECKED_SINCE] < "2030-01-01"

@@ -191,4 +191,34 @@ def test_with_refuse_nothing_is_kept_for_later_checks():
             {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}], doc_date=eve)
         out = run_tap(config(sb), ["incoming_payments"])
     assert early["DocEntry"] in out.keys("incoming_payments")
-    assert PAID_EARLY not in out.state["bookmarks"]["incoming_payments"]
+    assert out.state["bookmarks"]["incoming_payments"][PAID_EARLY] == []
+
+
+def test_with_allow_a_state_from_before_early_paid_invoices_checks_from_start_date_once():
+    """A state written before `early_paid_invoices` existed (a DocEntry bookmark and a check
+    mark, no list) comes from runs that never read a payment dated before start_date paying
+    an invoice dated after it (the check took invoices dated before start_date only): the
+    first run on it checks from start_date once, so such a payment made before the upgrade
+    is emitted, and the next run with nothing changed asks for no early payment."""
+    with make_sap("allow") as sb:
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        early = sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": round(invoice["DocTotal"] / 2, 2)}],
+            doc_date=day_before(START))
+        sb.post_payment(invoice["CardCode"], [  # dated today, a DocEntry past the early one's:
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])  # the bookmark passes it
+        first = run_tap(config(sb), ["incoming_payments"])
+        old = first.state
+        old["bookmarks"]["incoming_payments"].pop(PAID_EARLY)  # as an older tap wrote it
+        sb.clock.advance(3 * 86400)
+        upgraded = run_tap(config(sb), ["incoming_payments"], state=old)
+        assert early["DocEntry"] in upgraded.keys("incoming_payments")
+        assert upgraded.state["bookmarks"]["incoming_payments"][PAID_EARLY] == [
+            invoice["DocEntry"]]
+        asked = len(sb.requests)
+        run_tap(config(sb), ["incoming_payments"], state=upgraded.state)
+        early_queries = [r for r in sb.requests[asked:] if r.path.endswith("/IncomingPayments")
+                         and "CardCode" in r.query.get("$filter", "")]
+    assert early_queries == []

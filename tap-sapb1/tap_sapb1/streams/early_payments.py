@@ -113,12 +113,8 @@ def invoices_to_check(stream: SapStream, start: str, since: str, *, bookmarked: 
     if pending and bookmarked and checked_from > start:  # else every date was read
         for entry, card in _tracked_since(stream, start, checked_from, pending):
             by_customer.setdefault(card, set()).add(entry)
-    if state is not None and tracked:
-        kept = [entry for entry in tracked if entry not in before]
-        if kept:
-            state[PAID_EARLY] = kept
-        else:
-            state.pop(PAID_EARLY, None)
+    if state is not None and PAID_EARLY in state:  # kept even empty: see upgrade()
+        state[PAID_EARLY] = [entry for entry in tracked if entry not in before]
     return by_customer, max(start, following or since)
 
 
@@ -159,6 +155,18 @@ def _tracked_since(stream: SapStream, start: str, since: str, tracked: list[int]
         scope = both(f"DocDate ge {literal(start)} and UpdateDate ge {literal(since)}", entries)
         for row in keyset_rows(stream, "Invoices", ["DocEntry", "CardCode"], scope, size):
             yield int(row["DocEntry"]), str(row["CardCode"])
+
+
+def upgrade(stream: SapStream, state: dict[str, Any], start: str) -> None:
+    """A state with a check mark but no PAID_EARLY comes from a tap whose checks took only
+    invoices dated before start_date: a payment dated before start_date paying an invoice
+    dated from it (SAP may allow it) was never read. The mark is set to start_date (written
+    with the first STATE, so a killed run, or Meltano merging its partial state, checks from
+    start_date again), and the check writes PAID_EARLY, even empty, when done."""
+    if CHECKED_SINCE in state and PAID_EARLY not in state:
+        stream.logger.info("%s: the state has no %s (an older tap version); checking the "
+                           "invoices from start_date once", stream.name, PAID_EARLY)
+        state[CHECKED_SINCE] = start
 
 
 def _tracked(state: dict[str, Any]) -> list[int]:

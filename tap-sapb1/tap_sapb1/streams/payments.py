@@ -136,6 +136,8 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         start = str(start)[:10] if start else None
         self._read_early = set()
         state = self.get_context_state(context)
+        if start is not None:
+            early_payments.upgrade(self, state, start)
         for row in self._in_scope_rows(context):
             if start is not None and _maybe_before(row.get("DocDate"), start):
                 self._read_early.add(int(row["DocEntry"]))
@@ -167,6 +169,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
             self._early = False
         # written with the STATE that follows these payments: a killed run checks again
         state[early_payments.CHECKED_SINCE] = following
+        state.setdefault(early_payments.PAID_EARLY, [])
 
     def _in_scope_rows(self, context: Context | None) -> Iterable[dict[str, Any]]:
         page_size = PageSize(self.page_size_for_run(), self.entity_set)
