@@ -11,7 +11,7 @@ import json
 from contextlib import redirect_stdout
 
 import pytest
-from tap_helpers import catalog_for, parse, run_tap
+from tap_helpers import catalog_for, parse, run_cli, run_tap
 from test_udf_to_hubspot import last_state, load, tap_output
 
 from tap_sapb1.streams.early_payments import CHECKED_SINCE, PAID_EARLY
@@ -344,3 +344,22 @@ def test_a_hand_edited_list_of_early_paid_invoices_is_not_sent_to_sap(hubspot_sa
         asked = [r.query.get("$filter", "") for r in sb.requests[before:]]
     assert early["DocEntry"] in out.keys("incoming_payments")
     assert not any("DocEntry eq" in q for q in asked)
+
+
+@pytest.mark.parametrize("page", [1, 2])  # the DocEntry read's page, the early check's page
+def test_a_payment_dated_out_of_range_is_one_line_not_a_traceback(tmp_path, page):
+    """A payment whose DocDate is no date (`/Date(ms)/` past any datetime) stops the run with
+    one line naming it, on the DocEntry read's page and on the early check's page alike."""
+    with make_sap() as sb:
+        invoice = old_open_invoices(sb)[0]
+        pay_early(sb, invoice, 0.5, "2025-12-20")
+        sb.post_payment(invoice["CardCode"], [  # dated today: a page for the DocEntry read
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        sb.add_fault("bad-date", at=page, path_contains="IncomingPayments")
+        run = run_cli(tmp_path, {**config(sb), "max_retries": 1},
+                      streams=("incoming_payments",))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = run.error_lines()
+    assert len(errors) == 1 and "IncomingPayments DocEntry" in errors[0], run.stderr[-2000:]
+    assert "not a date" in errors[0]

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from tap_sapb1.clock import header_time
-from tap_sapb1.errors import SapB1Error
+from tap_sapb1.errors import SapB1Error, SapDataError
 from tap_sapb1.paging import PageSize, both, literal, page_records, query_string, sap_date
 from tap_sapb1.settings import WESTMOST_UTC_OFFSET, lookback, server_zone
 
@@ -185,7 +185,7 @@ def track(state: dict[str, Any], payment: dict[str, Any], start: str,
     `among`, when given), but those in `before`: where SAP takes a payment dated before its
     invoice (undocumented), a later cancellation re-stamps only an invoice the check after
     the first does not take by date."""
-    day = sap_date(payment.get("DocDate"))
+    day = payment_day(payment)
     if day is None or day >= start:
         return
     paid = {int(line["DocEntry"]) for line in payment.get("PaymentInvoices") or []
@@ -193,6 +193,16 @@ def track(state: dict[str, Any], payment: dict[str, Any], start: str,
     known = set(_tracked(state))
     if paid - known:
         state[PAID_EARLY] = sorted(known | paid)
+
+
+def payment_day(payment: dict[str, Any]) -> str | None:
+    """A payment's DocDate as `YYYY-MM-DD`; one that is no date is SapDataError (one line,
+    as the record's own dates get in post_process), not a traceback."""
+    try:
+        return sap_date(payment.get("DocDate"))
+    except ValueError as exc:
+        raise SapDataError(f"IncomingPayments DocEntry {payment.get('DocEntry')!r}: DocDate "
+                           f"{exc}; fix the record in SAP") from None
 
 
 def _is_day(text: str) -> bool:

@@ -197,7 +197,7 @@ class IncomingPaymentsStream(LiveSchema, SapStream):
         DocEntry order: a server (or proxy) ignoring the keyset would repeat pages forever."""
         previous = last
         for row in rows:
-            entry, day = int(row["DocEntry"]), sap_date(row.get("DocDate"))
+            entry, day = int(row["DocEntry"]), early_payments.payment_day(row)
             if previous is not None and entry <= previous:
                 what = "the DocEntry part of $filter (or $orderby)"
             elif not self._in_scope(entry, day):
