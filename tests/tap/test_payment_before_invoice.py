@@ -5,8 +5,12 @@ bound because SAP may allow them)."""
 
 from __future__ import annotations
 
+import io
+import json
+from contextlib import redirect_stdout
+
 import pytest
-from tap_helpers import run_tap
+from tap_helpers import catalog_for, parse, run_tap
 from test_early_payments import (
     PASSWORD,
     START,
@@ -20,6 +24,7 @@ from test_early_payments import (
 from test_udf_to_hubspot import last_state, load, tap_output
 
 from tap_sapb1.streams.early_payments import PAID_EARLY
+from tap_sapb1.tap import TapSAPB1
 
 
 def make_sap(rule: str):
@@ -222,3 +227,44 @@ def test_with_allow_a_state_from_before_early_paid_invoices_checks_from_start_da
         early_queries = [r for r in sb.requests[asked:] if r.path.endswith("/IncomingPayments")
                          and "CardCode" in r.query.get("$filter", "")]
     assert early_queries == []
+
+
+def test_a_killed_upgrade_run_checks_from_start_date_again_when_resumed(monkeypatch):
+    """The first run on a state from before `early_paid_invoices` dies between two such
+    payments; Meltano merges its last STATE over the old one (a partial state's keys win), and
+    the resumed run still checks from start_date and reads the second payment."""
+    from singer_sdk.exceptions import RetriableAPIError
+
+    from tap_sapb1.streams.payments import IncomingPaymentsStream
+
+    monkeypatch.setattr(IncomingPaymentsStream, "STATE_MSG_FREQUENCY", 1)
+    with make_sap("allow") as sb:
+        invoice = next(i for i in sb.all("Invoices") if i["DocDate"][:10] >= START
+                       and i["DocumentStatus"] == "bost_Open" and i["CancelStatus"] == "csNo"
+                       and not i["PaidToDate"])
+        early = [sb.post_payment(invoice["CardCode"], [
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 5.0}], doc_date=day)["DocEntry"]
+            for day in ("2025-12-20", "2025-12-22")]
+        sb.post_payment(invoice["CardCode"], [  # dated today: the bookmark passes both
+            {"DocEntry": invoice["DocEntry"], "SumApplied": 1.0}])
+        sb.clock.advance(3 * 86400)  # the invoice's stamp is before the old check's mark
+        cfg = {**config(sb), "page_size": 1, "max_retries": 1}
+        old = run_tap(cfg, ["incoming_payments"]).state
+        old["bookmarks"]["incoming_payments"].pop(PAID_EARLY)  # as an older tap wrote it
+        sb.clock.advance(3 * 86400)
+        # IncomingPayments requests: 1 = in-scope (today's payment), 2 = first early page
+        sb.add_fault("500", at=range(3, 40), path_contains="/IncomingPayments")
+        tap = TapSAPB1(config=cfg, catalog=catalog_for(cfg, ["incoming_payments"]), state=old)
+        buffer = io.StringIO()
+        with redirect_stdout(buffer), pytest.raises(RetriableAPIError):
+            tap.sync_all()
+        tap.close()
+        killed = parse(buffer.getvalue())
+        assert early[0] in killed.keys("incoming_payments")
+        assert early[1] not in killed.keys("incoming_payments")
+        merged = json.loads(json.dumps(old))
+        merged["bookmarks"]["incoming_payments"].update(
+            killed.state["bookmarks"]["incoming_payments"])
+        sb.clear_faults()
+        resumed = run_tap(cfg, ["incoming_payments"], state=merged)
+    assert early[1] in resumed.keys("incoming_payments")
